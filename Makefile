@@ -1,0 +1,61 @@
+# Ripple: `make run` serves the app with demo data; `make test` runs the whole suite.
+# Each target sets itself up: virtual environment, dependencies, database.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export FLASK_APP := wsgi
+HOST ?= 127.0.0.1
+PORT ?= 5000
+
+.PHONY: run test test-fast bench db lint format clean browser-deps help
+
+help:
+	@echo "make run    - set up, migrate, load demo data, serve on http://$(HOST):$(PORT)"
+	@echo "make test   - set up and run the whole test suite"
+	@echo "make bench  - print performance figures"
+	@echo "make lint   - ruff"
+
+$(STAMP): requirements.txt requirements-dev.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	@touch $(STAMP)
+
+db: $(STAMP)
+	$(BIN)/flask db upgrade
+	$(BIN)/flask seed-demo
+
+run: db
+	@echo ""
+	@echo "Ripple is starting on http://$(HOST):$(PORT)  (Ctrl+C stops it)"
+	$(BIN)/flask run --host $(HOST) --port $(PORT)
+
+# The browser tests drive Debian's Chromium; install it when we are allowed to.
+browser-deps:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "Installing Debian's chromium for the browser tests"; \
+	    (apt-get install -y -qq chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)); \
+	  else echo "chromium is not installed: browser tests will be skipped (apt-get install chromium)"; fi; }
+
+test: $(STAMP) browser-deps
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -m "not browser" $(PYTEST_ARGS)
+
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks
+
+lint: $(STAMP)
+	$(BIN)/ruff check lms scenarios tests benchmarks wsgi.py
+	$(BIN)/ruff format --check lms scenarios tests benchmarks wsgi.py
+
+format: $(STAMP)
+	$(BIN)/ruff format lms scenarios tests benchmarks wsgi.py
+	$(BIN)/ruff check --fix lms scenarios tests benchmarks wsgi.py
+
+clean:
+	rm -rf $(VENV) instance/*.sqlite3 .pytest_cache

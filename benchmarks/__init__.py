@@ -1,0 +1,1 @@
+"""Performance measurements run by `make bench`; they print figures and assert nothing."""

@@ -1,0 +1,55 @@
+"""Ripple: training and certification for prevention-focused community policing."""
+
+from __future__ import annotations
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from lms.config import INSTANCE_DIR, Config
+from lms.extensions import csrf, db, login_manager, migrate
+
+
+def create_app(config: type | dict | None = None) -> Flask:
+    """Build the application: config, extensions, blueprints, CLI, error pages."""
+    app = Flask(__name__, instance_path=str(INSTANCE_DIR), instance_relative_config=False)
+    app.config.from_object(Config)
+    if isinstance(config, dict):
+        app.config.update(config)
+    elif config is not None:
+        app.config.from_object(config)
+    INSTANCE_DIR.mkdir(exist_ok=True)
+
+    if app.config["TRUSTED_PROXIES"]:
+        n = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
+
+    from lms.services.accounts import use_hash_profile
+
+    use_hash_profile(app.config["PASSWORD_HASH_PROFILE"])
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(INSTANCE_DIR.parent / "migrations"))
+    csrf.init_app(app)
+    login_manager.init_app(app)
+
+    from lms import access, errors, navigation, security
+
+    security.init_app(app)
+    access.init_app(app)
+    errors.init_app(app)
+    navigation.init_app(app)
+
+    from lms.agency import bp as agency_bp
+    from lms.auth import bp as auth_bp
+    from lms.main import bp as main_bp
+
+    app.register_blueprint(main_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(agency_bp)
+
+    from lms import cli
+
+    cli.init_app(app)
+
+    from lms import models  # noqa: F401  (registers every model with the metadata)
+
+    return app

@@ -1,0 +1,44 @@
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional
+
+from lms.models import Role
+
+
+class RosterFilterForm(FlaskForm):
+    """The filters above the roster; a GET form, so no CSRF token."""
+
+    class Meta:
+        csrf = False
+
+    q = StringField("Search name, email or badge", validators=[Optional(), Length(max=100)])
+    unit = SelectField("Unit", coerce=str, validators=[Optional()])
+    role = SelectField(
+        "Role",
+        choices=[("", "Any role")] + [(r.value, r.label) for r in Role if r is not Role.ADMIN],
+        validators=[Optional()],
+    )
+    status = SelectField(
+        "Status",
+        choices=[("active", "Active"), ("inactive", "Deactivated"), ("all", "All")],
+        default="active",
+        validators=[Optional()],
+    )
+
+
+class RolesForm(FlaskForm):
+    officer = BooleanField(Role.OFFICER.label)
+    instructor = BooleanField(Role.INSTRUCTOR.label)
+    coordinator = BooleanField(Role.COORDINATOR.label)
+    submit = SubmitField("Save roles")
+
+    def chosen(self) -> set[Role]:
+        return {role for role in (Role.OFFICER, Role.INSTRUCTOR, Role.COORDINATOR) if self[role.value].data}
+
+
+class StatusForm(FlaskForm):
+    reason = TextAreaField(
+        "Reason",
+        validators=[DataRequired("Give a reason; it is kept in the audit log."), Length(max=300)],
+    )
+    submit = SubmitField("Confirm")

@@ -1,0 +1,148 @@
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from lms.access import roles_required
+from lms.agency import bp
+from lms.agency.forms import RolesForm, RosterFilterForm, StatusForm
+from lms.extensions import db
+from lms.models import Agency, AuditEvent, Role, User
+from lms.services import accounts, roster
+from lms.services.scoping import NotFound, get_scoped, scoped
+
+STAFF = (Role.COORDINATOR,)
+
+
+def _agency_or_404(agency_id: int) -> Agency:
+    try:
+        return roster.visible_agency(current_user, agency_id)
+    except NotFound:
+        abort(404)
+
+
+def _person_or_404(user_id: int) -> User:
+    try:
+        return get_scoped(User, user_id, current_user)
+    except NotFound:
+        abort(404)
+
+
+@bp.route("/agencies/")
+@roles_required(Role.ADMIN)
+def agencies():
+    rows = db.session.scalars(select(Agency).order_by(Agency.name)).all()
+    return render_template("agency/agencies.html", agencies=rows)
+
+
+@bp.route("/agency/")
+@roles_required(*STAFF)
+def my_agency():
+    if current_user.agency_id is None:
+        return redirect(url_for("agency.agencies"))
+    return redirect(url_for("agency.overview", agency_id=current_user.agency_id))
+
+
+@bp.route("/agencies/<int:agency_id>/")
+@roles_required(*STAFF)
+def overview(agency_id: int):
+    agency = _agency_or_404(agency_id)
+    return render_template("agency/overview.html", agency=agency, tree=roster.unit_tree(agency))
+
+
+@bp.route("/agencies/<int:agency_id>/people")
+@roles_required(*STAFF)
+def people(agency_id: int):
+    agency = _agency_or_404(agency_id)
+    form = RosterFilterForm(request.args)
+    form.unit.choices = [("", "All units")] + [
+        (str(unit.id), "\u2003" * depth + unit.name) for unit, depth, _ in roster.unit_tree(agency)
+    ]
+    if not form.validate():
+        return render_template("agency/people.html", agency=agency, form=form, result=None), 400
+    unit_id = int(form.unit.data) if form.unit.data else None
+    result = roster.search_people(
+        current_user,
+        agency,
+        q=(form.q.data or "").strip(),
+        unit_id=unit_id,
+        role=form.role.data or "",
+        status=form.status.data or "active",
+        page=request.args.get("page", 1, type=int),
+    )
+    return render_template("agency/people.html", agency=agency, form=form, result=result)
+
+
+@bp.route("/people/<int:user_id>")
+@roles_required(*STAFF)
+def person(user_id: int):
+    person = _person_or_404(user_id)
+    roles_form = RolesForm(data={role.value: person.has_role(role) for role in Role})
+    history = db.session.scalars(
+        scoped(AuditEvent, current_user)
+        .where(AuditEvent.target_type == "User", AuditEvent.target_id == person.id)
+        .order_by(AuditEvent.created_at.desc())
+        .limit(20)
+    ).all()
+    return render_template(
+        "agency/person.html", person=person, roles_form=roles_form, status_form=StatusForm(), history=history
+    )
+
+
+@bp.route("/people/<int:user_id>/roles", methods=["POST"])
+@roles_required(*STAFF)
+def person_roles(user_id: int):
+    person = _person_or_404(user_id)
+    form = RolesForm()
+    if not form.validate_on_submit():
+        abort(400)
+    keep_admin = {Role.ADMIN} if person.is_platform_admin else set()
+    try:
+        accounts.set_roles(current_user, person, form.chosen() | keep_admin)
+    except accounts.AccountError as error:
+        flash(str(error), "error")
+        return redirect(url_for("agency.person", user_id=person.id))
+    db.session.commit()
+    flash(f"Roles of {person.name} saved.", "success")
+    return redirect(url_for("agency.person", user_id=person.id))
+
+
+@bp.route("/people/<int:user_id>/status", methods=["POST"])
+@roles_required(*STAFF)
+def person_status(user_id: int):
+    person = _person_or_404(user_id)
+    form = StatusForm()
+    activate = request.form.get("active") == "1"
+    if not form.validate_on_submit():
+        for message in form.reason.errors:
+            flash(message, "error")
+        return redirect(url_for("agency.person", user_id=person.id))
+    try:
+        roster.set_active(current_user, person, activate, form.reason.data.strip())
+    except ValueError as error:
+        flash(str(error), "error")
+        return redirect(url_for("agency.person", user_id=person.id))
+    db.session.commit()
+    flash(f"{person.name} is now {'active' if activate else 'deactivated'}.", "success")
+    return redirect(url_for("agency.person", user_id=person.id))
+
+
+@bp.route("/agencies/<int:agency_id>/audit")
+@roles_required(*STAFF)
+def audit_log(agency_id: int):
+    agency = _agency_or_404(agency_id)
+    page = max(1, request.args.get("page", 1, type=int))
+    per_page = 50
+    events = db.session.scalars(
+        scoped(AuditEvent, current_user)
+        .where(AuditEvent.agency_id == agency.id)
+        .order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc())
+        .limit(per_page + 1)
+        .offset((page - 1) * per_page)
+    ).all()
+    return render_template(
+        "agency/audit.html",
+        agency=agency,
+        events=events[:per_page],
+        page=page,
+        has_next=len(events) > per_page,
+    )

@@ -1,0 +1,42 @@
+from flask_wtf import FlaskForm
+from wtforms import EmailField, PasswordField, SubmitField
+from wtforms.validators import DataRequired, EqualTo, Length, Regexp
+
+from lms.services.accounts import MIN_PASSWORD_LENGTH
+
+
+class SignInForm(FlaskForm):
+    email = EmailField(
+        "Email",
+        validators=[
+            DataRequired("Enter your email address."),
+            Regexp(r"^[^@\s]+@[^@\s]+$", message="Enter a valid email address, like name@agency.gov."),
+            Length(max=254),
+        ],
+    )
+    password = PasswordField("Password", validators=[DataRequired("Enter your password."), Length(max=1024)])
+    submit = SubmitField("Sign in")
+
+
+class ChangePasswordForm(FlaskForm):
+    current_password = PasswordField(
+        "Current password", validators=[DataRequired("Enter your current password."), Length(max=1024)]
+    )
+    new_password = PasswordField(
+        "New password",
+        validators=[
+            DataRequired("Enter a new password."),
+            Length(
+                min=MIN_PASSWORD_LENGTH, max=1024, message=f"Use at least {MIN_PASSWORD_LENGTH} characters."
+            ),
+        ],
+        description=f"At least {MIN_PASSWORD_LENGTH} characters. A short sentence is easy to remember.",
+    )
+    confirm_password = PasswordField(
+        "Repeat the new password",
+        validators=[
+            DataRequired("Repeat the new password."),
+            EqualTo("new_password", "The two new passwords do not match."),
+        ],
+    )
+    submit = SubmitField("Change password")

@@ -1,0 +1,72 @@
+"""Configuration read from the environment.
+
+Every setting has a safe development default so `make run` works with no setup; production
+sets at least SECRET_KEY and DATABASE_URL (see README, "Running in production").
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy.pool import StaticPool
+
+INSTANCE_DIR = Path(__file__).resolve().parent.parent / "instance"
+
+
+def _bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def database_url() -> str:
+    """DATABASE_URL, normalised so plain postgres URLs use the psycopg 3 driver."""
+    url = os.environ.get("DATABASE_URL") or f"sqlite:///{INSTANCE_DIR / 'ripple.sqlite3'}"
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+class Config:
+    SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-not-secret-change-me")
+    SQLALCHEMY_DATABASE_URI = database_url()
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    # Sessions expire after this much inactivity; each request refreshes the cookie.
+    SESSION_IDLE_MINUTES = int(os.environ.get("SESSION_IDLE_MINUTES", "30"))
+    PERMANENT_SESSION_LIFETIME = timedelta(minutes=SESSION_IDLE_MINUTES)
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    # Secure is also set per request when served over HTTPS (see lms.security).
+    SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", False)
+    REMEMBER_COOKIE_HTTPONLY = True
+    WTF_CSRF_TIME_LIMIT = None  # the session lifetime bounds the token already
+    # argon2 parameters, by the name of a profile in argon2.profiles.
+    PASSWORD_HASH_PROFILE = os.environ.get("PASSWORD_HASH_PROFILE", "RFC_9106_LOW_MEMORY")
+    # Sign-in lockout policy.
+    LOGIN_MAX_FAILURES = int(os.environ.get("LOGIN_MAX_FAILURES", "5"))
+    LOGIN_LOCK_MINUTES = int(os.environ.get("LOGIN_LOCK_MINUTES", "15"))
+    # Space-separated origins of the learning platforms allowed to frame Ripple (LTI launches).
+    LMS_FRAME_ORIGINS = os.environ.get("LMS_FRAME_ORIGINS", "").split()
+    # Number of reverse proxies in front of the app whose X-Forwarded-* headers we trust.
+    TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
+    MAX_CONTENT_LENGTH = 16 * 1024 * 1024
+
+
+class TestConfig(Config):
+    TESTING = True
+    SECRET_KEY = "test-secret"
+    SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL") or (
+        database_url() if os.environ.get("DATABASE_URL") else "sqlite://"
+    )
+    # One shared in-memory SQLite database for every connection (the browser tests' server too).
+    SQLALCHEMY_ENGINE_OPTIONS: dict = (
+        {"poolclass": StaticPool, "connect_args": {"check_same_thread": False}}
+        if SQLALCHEMY_DATABASE_URI == "sqlite://"
+        else {}
+    )
+    PASSWORD_HASH_PROFILE = "CHEAPEST"  # fast tests; production keeps the strong default
+    WTF_CSRF_ENABLED = False  # tests that check CSRF switch it back on

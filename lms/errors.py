@@ -1,0 +1,54 @@
+"""Friendly error pages; every failure rolls back the request's unfinished changes."""
+
+from __future__ import annotations
+
+from flask import Flask, render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from lms.extensions import db
+
+MESSAGES = {
+    400: ("Something in that request was not right", "Please go back and try again."),
+    403: ("You don't have access to this page", "Your role does not include this page."),
+    404: ("We couldn't find that page", "The address may be mistyped, or the record is not yours to see."),
+    405: ("That action isn't available here", "Please go back and use the buttons on the page."),
+    413: ("That file is too large", "Please upload a smaller file."),
+    429: ("Too many requests", "Please wait a moment and try again."),
+    500: ("Something went wrong on our side", "Nothing you entered was saved. Please try again."),
+}
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/") or (request.accept_mimetypes.best == "application/json")
+
+
+def render_error(status: int, title: str | None = None, detail: str | None = None):
+    default_title, default_detail = MESSAGES.get(status, MESSAGES[500])
+    title, detail = title or default_title, detail or default_detail
+    if wants_json():
+        return {"error": title, "detail": detail, "status": status}, status
+    return render_template("errors/error.html", status=status, title=title, detail=detail), status
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def csrf_error(error):
+        db.session.rollback()
+        return render_error(
+            400,
+            "This form has expired",
+            "For your security, forms expire when you sign out or stay idle. "
+            "Please reload the page and submit it again.",
+        )
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        db.session.rollback()
+        return render_error(error.code or 500)
+
+    @app.errorhandler(Exception)
+    def unexpected_error(error: Exception):
+        db.session.rollback()
+        app.logger.exception("unhandled error on %s %s", request.method, request.path)
+        return render_error(500)

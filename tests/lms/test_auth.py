@@ -1,0 +1,187 @@
+"""Signing in, lockout, signing out, changing passwords, sessions and cookies."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from lms.models import SignInThrottle
+from lms.models.types import utcnow
+from tests.conftest import TEST_PASSWORD
+
+
+def post_sign_in(client, email, password, **kwargs):
+    return client.post("/auth/sign-in", data={"email": email, "password": password}, **kwargs)
+
+
+def test_sign_in_with_right_password_reaches_home(client, officer):
+    response = post_sign_in(client, officer.email, TEST_PASSWORD)
+    assert response.status_code == 302
+    assert client.get("/").status_code == 200
+
+
+def test_sign_in_accepts_email_in_any_case(client, officer):
+    assert post_sign_in(client, officer.email.upper(), TEST_PASSWORD).status_code == 302
+
+
+def test_wrong_password_says_so_without_naming_the_field_at_fault(client, officer):
+    response = post_sign_in(client, officer.email, "wrong password")
+    assert response.status_code == 401
+    assert b"do not match an account" in response.data
+
+
+def test_unknown_email_gets_the_same_answer_as_a_wrong_password(client, officer):
+    known = post_sign_in(client, officer.email, "wrong password").data
+    unknown = post_sign_in(client, "nobody@example.test", "wrong password").data
+    assert b"do not match an account" in unknown
+    assert known.replace(officer.email.encode(), b"") == unknown.replace(b"nobody@example.test", b"")
+
+
+@pytest.mark.parametrize("field,value", [("email", ""), ("email", "not-an-email"), ("password", "")])
+def test_missing_or_malformed_fields_are_named(client, field, value):
+    data = {"email": "someone@example.test", "password": "x", field: value}
+    response = client.post("/auth/sign-in", data=data)
+    assert response.status_code == 400
+    assert b"There is a problem" in response.data
+
+
+@pytest.mark.parametrize("known", [True, False], ids=["existing-email", "unknown-email"])
+def test_five_failures_lock_the_email_for_fifteen_minutes(client, officer, known):
+    email = officer.email if known else "ghost@example.test"
+    for _ in range(4):
+        assert post_sign_in(client, email, "nope").status_code == 401
+    fifth = post_sign_in(client, email, "nope")
+    assert b"sign-in is paused for 15 minutes" in fifth.data
+    # Even the right password is refused while locked, with the same words.
+    locked = post_sign_in(client, email, TEST_PASSWORD)
+    assert locked.status_code == 401
+    assert b"Too many failed sign-ins" in locked.data
+
+
+def test_lock_ends_after_its_time(client, db, officer):
+    for _ in range(5):
+        post_sign_in(client, officer.email, "nope")
+    throttle = db.session.scalars(db.select(SignInThrottle)).one()
+    throttle.locked_until = utcnow() - timedelta(seconds=1)
+    db.session.commit()
+    assert post_sign_in(client, officer.email, TEST_PASSWORD).status_code == 302
+
+
+def test_deactivated_account_is_told_to_contact_the_coordinator(client, db, officer):
+    officer.active = False
+    db.session.commit()
+    response = post_sign_in(client, officer.email, TEST_PASSWORD)
+    assert response.status_code == 401
+    assert b"deactivated" in response.data
+
+
+def test_deactivated_user_is_signed_out_of_an_open_session(client, db, officer, sign_in):
+    sign_in(officer)
+    officer.active = False
+    db.session.commit()
+    assert client.get("/").status_code == 302
+
+
+def test_sign_out_ends_the_session(client, officer, sign_in):
+    sign_in(officer)
+    client.post("/auth/sign-out")
+    response = client.get("/")
+    assert response.status_code == 302
+    assert "/auth/sign-in" in response.headers["Location"]
+
+
+def test_sign_in_never_redirects_off_site(client, officer):
+    response = post_sign_in(
+        client, officer.email, TEST_PASSWORD, query_string={"next": "https://evil.example/"}
+    )
+    assert response.headers["Location"] == "/"
+
+
+def test_sign_in_returns_to_the_page_asked_for(client, officer):
+    response = post_sign_in(client, officer.email, TEST_PASSWORD, query_string={"next": "/auth/password"})
+    assert response.headers["Location"] == "/auth/password"
+
+
+def test_change_password_then_sign_in_with_the_new_one(app, client, officer, sign_in):
+    sign_in(officer)
+    new = "a much longer new passphrase"
+    response = client.post(
+        "/auth/password",
+        data={"current_password": TEST_PASSWORD, "new_password": new, "confirm_password": new},
+    )
+    assert response.status_code == 302
+    client.post("/auth/sign-out")
+    assert post_sign_in(client, officer.email, TEST_PASSWORD).status_code == 401
+    assert post_sign_in(client, officer.email, new).status_code == 302
+
+
+def test_change_password_signs_out_other_sessions(app, client, officer, sign_in):
+    other = app.test_client()
+    sign_in(officer, other)
+    sign_in(officer)
+    new = "a much longer new passphrase"
+    client.post(
+        "/auth/password",
+        data={"current_password": TEST_PASSWORD, "new_password": new, "confirm_password": new},
+    )
+    assert client.get("/").status_code == 200
+    assert other.get("/").status_code == 302
+
+
+@pytest.mark.parametrize(
+    "data,message",
+    [
+        (
+            {
+                "current_password": "wrong",
+                "new_password": "long enough password",
+                "confirm_password": "long enough password",
+            },
+            b"current password is not correct",
+        ),
+        (
+            {"current_password": TEST_PASSWORD, "new_password": "short", "confirm_password": "short"},
+            b"at least 12",
+        ),
+        (
+            {
+                "current_password": TEST_PASSWORD,
+                "new_password": "long enough password",
+                "confirm_password": "different one here",
+            },
+            b"do not match",
+        ),
+    ],
+    ids=["wrong-current", "too-short", "mismatch"],
+)
+def test_bad_password_changes_are_explained_and_change_nothing(client, db, officer, sign_in, data, message):
+    before = officer.password_hash
+    sign_in(officer)
+    response = client.post("/auth/password", data=data)
+    assert response.status_code == 400
+    assert message in response.data
+    db.session.refresh(officer)
+    assert officer.password_hash == before
+
+
+def test_missing_csrf_token_gets_a_clear_page(app, client, officer):
+    app.config["WTF_CSRF_ENABLED"] = True
+    response = post_sign_in(client, officer.email, TEST_PASSWORD)
+    assert response.status_code == 400
+    assert b"This form has expired" in response.data
+
+
+def test_session_cookie_is_httponly_lax_and_expires_when_idle(app, client, officer):
+    response = post_sign_in(client, officer.email, TEST_PASSWORD)
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie
+    assert "SameSite=Lax" in cookie
+    assert "Expires=" in cookie
+    assert app.permanent_session_lifetime == timedelta(minutes=30)
+    assert "Secure" not in cookie
+
+
+def test_session_cookie_is_secure_over_https(client, officer):
+    response = post_sign_in(client, officer.email, TEST_PASSWORD, base_url="https://localhost")
+    assert "Secure" in response.headers["Set-Cookie"]
