@@ -1,0 +1,146 @@
+"""Engine benchmark: prints figures, asserts nothing.  ``python -m benchmarks.engine``
+
+1. events per second beside SimPy's own floor (bare timeouts, same number of live processes);
+2. the median time of one run of each library scenario (expert path) at its size;
+3. a 200-run Monte Carlo, serial and with 2 workers;
+4. one run's time as the population goes 500, 1k, 2k, 4k, 8k, with a fitted growth exponent.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import statistics
+import sys
+import time
+from dataclasses import replace
+
+import simpy
+
+import scenarios
+from scenarios.model.world import World
+
+REPEATS = 15
+
+
+def _median_time(fn, repeats: int = REPEATS) -> float:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def simpy_floor(processes: int, events: int, seed: int = 1) -> float:
+    """Events per second of bare SimPy: `processes` processes doing random timeouts."""
+    env = simpy.Environment()
+    rng = random.Random(seed)
+    per = max(1, events // processes)
+
+    def ticker():
+        for _ in range(per):
+            yield env.timeout(rng.expovariate(1.0))
+
+    for _ in range(processes):
+        env.process(ticker())
+    start = time.perf_counter()
+    env.run()
+    return processes * per / (time.perf_counter() - start)
+
+
+def engine_rate(scenario, decisions, seeds: tuple[int, ...] = tuple(range(10))) -> tuple[float, int, int]:
+    """Model events (tellings, hazard checks, hearers reached, ...) per second, and live processes."""
+    total_events = 0
+    total_time = 0.0
+    live = 0
+    for seed in seeds:
+        start = time.perf_counter()
+        world = World(scenario, decisions, seed)
+        world.env.run(until=scenario.grading.horizon_hours + 1e-9)
+        total_time += time.perf_counter() - start
+        total_events += world.model_events
+        live = max(
+            live,
+            5
+            + sum(len(scenario.decisions[i].option(o).actions) for i, ch in enumerate(decisions) for o in ch),
+        )
+    return total_events / total_time, total_events // len(seeds), live
+
+
+def scaled(scenario, population: int):
+    """The same community at another size (group shares kept)."""
+    factor = population / scenario.population
+    groups = tuple(replace(g, size=max(2, round(g.size * factor))) for g in scenario.groups)
+    return replace(scenario, groups=groups)
+
+
+def main() -> int:
+    lib = {p.stem: scenarios.load_scenario(p) for p in scenarios.list_library()}
+    crew = lib["crew-shooting-rumour"]
+    print(f"Ripple engine benchmark (python {sys.version.split()[0]}, simpy {simpy.__version__})\n")
+
+    # 1. events per second vs the SimPy floor, measured in alternation so machine load hits both
+    rates, floors = [], []
+    for r in range(5):
+        rate, per_run, live = engine_rate(crew, crew.expert_path, seeds=tuple(range(10 * r, 10 * r + 10)))
+        rates.append(rate)
+        floors.append(simpy_floor(live, 100_000, seed=r))
+    rate, floor = statistics.median(rates), statistics.median(floors)
+    print("1. events per second (crew-shooting-rumour, expert path; median of 5 rounds of 10 seeds)")
+    print(f"   engine: {rate:,.0f} model events/s ({per_run:,} per run, about {live} live processes)")
+    print(f"   SimPy floor, bare timeouts with {live} processes: {floor:,.0f} events/s")
+    print(f"   ratio engine / floor: {rate / floor:.2f}  (target >= 0.5)")
+    print("   (model events: tellings, hazard checks, people reached by corrections or calming,")
+    print("    anger updates from incidents, group samples and partner checks)\n")
+
+    # 2. one run of each library scenario
+    print("2. median time of one run, expert path")
+    for slug, s in lib.items():
+        seeds = iter(range(10_000))
+        t = _median_time(lambda s=s, seeds=seeds: scenarios.simulate(s, s.expert_path, next(seeds)))
+        replay = _median_time(
+            lambda s=s, seeds=seeds: scenarios.simulate(
+                s, s.expert_path[: len(s.decisions) - 1], next(seeds), stop_at_decision=len(s.decisions) - 1
+            )
+        )
+        print(
+            f"   {slug:24s} {s.population:5d} people, {s.grading.horizon_hours:g} h: {t * 1000:6.1f} ms  (replay to last decision {replay * 1000:5.1f} ms)"
+        )
+    print()
+
+    # 3. Monte Carlo, serial and 2 workers
+    print("3. 200-run Monte Carlo (crew-shooting-rumour, expert path)")
+    start = time.perf_counter()
+    serial = scenarios.monte_carlo(crew, crew.expert_path, 200, seed=1)
+    t_serial = time.perf_counter() - start
+    start = time.perf_counter()
+    parallel = scenarios.monte_carlo(crew, crew.expert_path, 200, seed=1, workers=2)
+    t_parallel = time.perf_counter() - start
+    same = serial.to_dict() == parallel.to_dict()
+    print(
+        f"   serial: {t_serial:.2f} s   2 workers: {t_parallel:.2f} s   speed-up {t_serial / t_parallel:.2f}x   identical: {same}\n"
+    )
+
+    # 4. scaling
+    print("4. one 72-hour run as the population grows (crew-shooting-rumour's community, expert path)")
+    sizes = [500, 1000, 2000, 4000, 8000]
+    times = []
+    for n in sizes:
+        s = scaled(crew, n)
+        seeds = iter(range(10_000))
+        t = _median_time(
+            lambda s=s, seeds=seeds: scenarios.simulate(s, s.expert_path, next(seeds)), repeats=9
+        )
+        times.append(t)
+        print(f"   N = {s.population:5d}: {t * 1000:7.1f} ms   ({t / s.population * 1e6:5.2f} us per person)")
+    xs = [math.log(n) for n in sizes]
+    ys = [math.log(t) for t in times]
+    mx, my = statistics.mean(xs), statistics.mean(ys)
+    slope = sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / sum((x - mx) ** 2 for x in xs)
+    print(f"   fitted growth exponent: time ~ N^{slope:.2f}  (N log N over this range fits about N^1.1)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The community model: population, rumour, tension, retaliation, partners."""

@@ -1,0 +1,708 @@
+"""The community model: rumour, tension and retaliation on one SimPy clock.
+
+Performance notes (why the code looks like this):
+
+* No process per person. The rumour is ONE process doing exact next-event
+  (Gillespie) sampling over the current spreaders; every spreader tells at the
+  same rate, so the next telling is ``Exp(rate * spreaders)`` away and the teller
+  is a uniform pick. Between two scheduled SimPy events (``env.peek()``) nothing
+  else can change the state, so the loop takes all tellings that fall before the
+  next event without yielding; it yields only when the next telling is later.
+  When an action changes the spreader set the rumour process is interrupted and
+  resamples (valid because waiting times are memoryless).
+* Per-person state lives in flat lists. Anger decays exponentially, so it is
+  stored lazily as (value, time) and group sums are kept exactly the same way.
+* Retaliation is a Hawkes process simulated by thinning (Ogata): the bound is
+  the current excitation times the largest possible anger multiplier, which
+  holds until the next incident because excitation only decays and every
+  intervention multiplier is <= 1.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass, field
+
+import numpy as np
+import simpy
+
+from ..results import Event, Observation, Series, Signal
+from ..schema import Scenario
+from .actions import ACTIONS
+from .community import build_population
+
+IGNORANT, SPREADER, STIFLER = 0, 1, 2
+FOLLOW_UP_HOURS = 24.0  # a partner not followed up within this loses willingness
+SIGNAL_EVERY_HOURS = 1.0
+TENSION_WORDS = ("calm", "uneasy", "tense", "volatile")
+CORRECTION_BATCHES = 4  # a correction goes out over an hour, in four waves
+CORRECTION_SPAN_HOURS = 1.0
+CALMING = 0.5  # a corrected hearer's anger falls by CALMING x credibility of it
+
+
+def tension_level(anger: float) -> int:
+    return 0 if anger < 0.25 else 1 if anger < 0.4 else 2 if anger < 0.6 else 3
+
+
+@dataclass
+class PartnerState:
+    engaged: bool = False
+    aligned: bool = False  # has the facts
+    buffering: bool = False  # has the concerns; buffers anger
+    willingness: float = 1.0
+    contacted_at: float | None = None
+    followed_up_at: float | None = None
+    handed_over: bool = False
+    buffers: list = field(default_factory=list)  # (group index, factor) this partner applies
+
+
+class World:
+    """One run's state and processes. Build, then ``run(until)``."""
+
+    def __init__(self, scenario: Scenario, decisions: list[list[str]], seed: int):
+        self.scenario = scenario
+        self.decisions = decisions
+        self.seed = seed
+        self.rng = random.Random(seed)
+        self.env = simpy.Environment()
+        self.horizon = scenario.grading.horizon_hours
+        pop = build_population(scenario, np.random.default_rng(seed))
+        self.group_of = pop.group_of
+        self.members = pop.members
+        self.starts, self.targets = pop.starts, pop.targets
+        self.n = n = len(pop.group_of)
+        self.gids = list(scenario.group_ids)
+        self.gindex = {g: k for k, g in enumerate(self.gids)}
+        self.sizes = [len(m) for m in self.members]
+
+        # rumour state
+        self.state = [IGNORANT] * n
+        self.level = [0] * n
+        self.corrected = [False] * n
+        self.spreaders: list[int] = []
+        self.spos = [-1] * n  # index in self.spreaders, for O(1) removal
+        self.levels = len(scenario.rumour.levels)
+        self.believers_by_level = [0] * (self.levels + 1)
+        self.believers = 0
+        self.heard = 0
+        self.corrected_count = 0
+        self.peak_reach = 0.0
+        self.peak_level = 0
+        self.group_max_level = [0] * len(self.gids)
+        self.escalation = scenario.rumour.escalation
+        self.escalation_boost: list[tuple[float, float]] = []  # (factor, until)
+        self.affects = [g in scenario.rumour.affects for g in self.gids]
+
+        # tension: lazily decayed anger
+        self.tau = scenario.tension.decay_hours
+        self.anger = [scenario.groups[self.group_of[i]].anger for i in range(n)]
+        self.anger_t = [0.0] * n
+        self.gsum = [g.anger * g.size for g in scenario.groups]
+        self.gsum_t = [0.0] * len(self.gids)
+        self.buffer = [1.0] * len(self.gids)  # multiplier on anger increases
+        self.trust = [g.police_trust for g in scenario.groups]
+
+        # retaliation
+        ret = scenario.retaliation
+        self.armed = [self.gindex[g] for g in ret.groups]
+        self.pairs = [(a, b) for a in self.armed for b in self.armed if a != b]
+        self.excite = [0.0] * len(self.pairs)
+        self.excite_t = 0.0
+        self.pair_index = {p: k for k, p in enumerate(self.pairs)}
+        self.hazard_mods: list[list[tuple[float, float]]] = [[] for _ in self.gids]  # as retaliator
+        self.hazard_mods_against: list[list[tuple[float, float]]] = [[] for _ in self.gids]
+        self.incidents = 0
+        self.retaliations = 0
+        self.first_retaliation: float | None = None
+
+        self.partner_state = {p.id: PartnerState(willingness=p.willingness) for p in scenario.partners}
+        self.reported: dict[tuple[str, int, str], int] = {}
+        self.events: list[Event] = []
+        self.spread: list[tuple[float, int, int, int]] = []
+        self.series = Series(
+            anger_by_group={g: [] for g in self.gids}, reach_by_level=[[] for _ in range(self.levels)]
+        )
+        self.peak_mean_anger = self.mean_anger(0.0)
+        self.rumour_proc: simpy.Process | None = None
+        self.rumour_started = False
+        # units of model work, for the benchmark: tellings, hazard checks, people reached
+        # by a correction or calming, anger updates from incidents, group samples, partner checks
+        self.model_events = 0
+
+        env = self.env
+        env.process(self._incident_and_retaliation())
+        self.rumour_proc = env.process(self._rumour())
+        env.process(self._sampler())
+        env.process(self._monitor())
+        env.process(self._decisions())
+        if scenario.incident.transfer_at_hours is not None:
+            env.process(self._transfer(scenario.incident.transfer_at_hours))
+
+    # -- helpers used by actions ---------------------------------------------
+    def log(
+        self, kind: str, who: str, details: dict, decision: int | None = None, t: float | None = None
+    ) -> None:
+        self.events.append(Event(round(self.env.now if t is None else t, 6), kind, who, details, decision))
+
+    def partner_delay(self, partner_id: str) -> float:
+        return self.scenario.partner(partner_id).delay_hours
+
+    def group_trust(self, gid: str) -> float:
+        return self.trust[self.gindex[gid]]
+
+    def engage(self, pid: str, share: str, decision: int | None) -> None:
+        st = self.partner_state[pid]
+        now = self.env.now
+        first = not st.engaged
+        st.engaged = True
+        if st.contacted_at is None:
+            st.contacted_at = now
+        if share in ("facts", "facts_and_concerns"):
+            st.aligned = True
+        if share in ("concerns", "facts_and_concerns") and not st.buffering:
+            st.buffering = True
+            spec = self.scenario.partner(pid)
+            for g, r in spec.reach.items():
+                k = self.gindex[g]
+                c = spec.credibility.get(g, 0.0) * st.willingness
+                factor = 1.0 - 0.6 * c * r
+                self.buffer[k] *= factor
+                st.buffers.append((k, factor))
+                # a buffer also absorbs anger that is already there, among those reached
+                self.calm(g, 0.25 * c, r, pid, decision)
+        self.log(
+            "partner_action",
+            pid,
+            {"action": "engaged", "share": share, "text": f"{self.scenario.partner(pid).name} is on board."},
+            decision,
+        )
+        if first:
+            self.env.process(self._follow_up_check(pid, now))
+
+    def follow_up(self, pid: str, decision: int | None) -> None:
+        st = self.partner_state[pid]
+        if not st.engaged:
+            self.engage(pid, "nothing", decision)
+        st.followed_up_at = self.env.now
+        st.willingness = 1.0
+        self.log("partner_action", pid, {"action": "follow_up", "willingness": 1.0}, decision)
+
+    def _follow_up_check(self, pid: str, contacted: float):
+        yield self.env.timeout(FOLLOW_UP_HOURS)
+        st = self.partner_state[pid]
+        if st.followed_up_at is None or st.followed_up_at < contacted:
+            st.willingness *= 0.5
+            self.log(
+                "partner_cooling",
+                pid,
+                {
+                    "text": f"{self.scenario.partner(pid).name} has not heard back from police and is less willing to help.",
+                    "willingness": round(st.willingness, 3),
+                },
+            )
+
+    def boost_escalation(self, factor: float, hours: float, decision: int | None) -> None:
+        self.escalation_boost.append((factor, self.env.now + hours))
+
+    def change_trust(self, gid: str, delta: float, why: str, decision: int | None) -> None:
+        k = self.gindex[gid]
+        before = self.trust[k]
+        self.trust[k] = min(1.0, max(0.0, before + delta))
+        if self.trust[k] != before:
+            self.log(
+                "trust_change",
+                gid,
+                {"from": round(before, 4), "to": round(self.trust[k], 4), "why": why},
+                decision,
+            )
+
+    def modify_hazard(
+        self, gid: str, factor: float, hours: float, why: str, decision: int | None, against: bool = False
+    ) -> None:
+        k = self.gindex[gid]
+        until = self.env.now + hours
+        self.hazard_mods[k].append((max(0.0, factor), until))
+        if against:
+            self.hazard_mods_against[k].append((max(0.0, factor), until))
+        self.log(
+            "partner_action",
+            why.split(" by ")[-1] if " by " in why else "police",
+            {"action": why, "group": gid, "hazard_factor": round(factor, 4), "hours": hours},
+            decision,
+        )
+
+    def mean_anger(self, t: float, k: int | None = None) -> float:
+        if k is not None:
+            return self.gsum[k] * math.exp(-(t - self.gsum_t[k]) / self.tau) / max(1, self.sizes[k])
+        total = sum(self.gsum[j] * math.exp(-(t - self.gsum_t[j]) / self.tau) for j in range(len(self.gids)))
+        return total / max(1, self.n)
+
+    def _set_anger(self, i: int, t: float, new: float, old: float) -> None:
+        k = self.group_of[i]
+        self.anger[i] = new
+        self.anger_t[i] = t
+        self.gsum[k] = self.gsum[k] * math.exp(-(t - self.gsum_t[k]) / self.tau) + (new - old)
+        self.gsum_t[k] = t
+
+    def add_anger(self, i: int, t: float, delta: float) -> None:
+        old = self.anger[i] * math.exp(-(t - self.anger_t[i]) / self.tau)
+        self._set_anger(i, t, min(1.0, old + delta * self.buffer[self.group_of[i]]), old)
+
+    def anger_group(self, gid: str, delta: float, decision: int | None = None) -> None:
+        t = self.env.now
+        people = self.members[self.gindex[gid]]
+        self.model_events += len(people)
+        for i in people:
+            self.add_anger(i, t, delta)
+
+    def calm(self, gid: str, fraction: float, reach: float, who: str, decision: int | None) -> None:
+        t = self.env.now
+        people = self.members[self.gindex[gid]]
+        reached = self.rng.sample(people, round(reach * len(people)))
+        self.model_events += len(reached)
+        for i in reached:
+            old = self.anger[i] * math.exp(-(t - self.anger_t[i]) / self.tau)
+            self._set_anger(i, t, old * (1.0 - fraction), old)
+
+    def correct(self, who: str, reach: dict[str, float], cred: dict[str, float], decision: int | None):
+        """A correction goes out in waves; each reached person believes it with p = cred."""
+        waves: list[list[int]] = [[] for _ in range(CORRECTION_BATCHES)]
+        for g, r in reach.items():
+            people = self.members[self.gindex[g]]
+            chosen = self.rng.sample(people, min(len(people), round(r * len(people))))
+            for w in range(CORRECTION_BATCHES):
+                waves[w].extend(chosen[w::CORRECTION_BATCHES])
+        total = {g: 0 for g in reach}
+        was_believing = 0
+        for w, wave in enumerate(waves):
+            if w:
+                yield self.env.timeout(CORRECTION_SPAN_HOURS / CORRECTION_BATCHES)
+            t = self.env.now
+            changed = False
+            rng = self.rng
+            for i in wave:
+                k = self.group_of[i]
+                c = cred.get(self.gids[k], 0.0)
+                self.model_events += 1
+                if rng.random() >= c or self.corrected[i]:
+                    continue
+                self.corrected[i] = True
+                self.corrected_count += 1
+                total[self.gids[k]] += 1
+                s = self.state[i]
+                if s == SPREADER:
+                    self._remove_spreader(i)
+                    changed = True
+                if s != IGNORANT:
+                    was_believing += 1
+                    self.believers -= 1
+                    self.believers_by_level[self.level[i]] -= 1
+                self.state[i] = STIFLER
+                old = self.anger[i] * math.exp(-(t - self.anger_t[i]) / self.tau)
+                self._set_anger(i, t, old * (1.0 - CALMING * c), old)
+            if changed:
+                self._interrupt_rumour()
+        self.log(
+            "correction",
+            who,
+            {"corrected": sum(total.values()), "were_believing": was_believing, "by_group": total},
+            decision,
+        )
+
+    # -- processes -----------------------------------------------------------
+    def _decisions(self):
+        env = self.env
+        for i, chosen in enumerate(self.decisions):
+            point = self.scenario.decisions[i]
+            yield env.timeout(max(0.0, point.at_hours - env.now))
+            self.log("decision", "police", {"decision": point.id, "options": list(chosen)}, i)
+            for oid in chosen:
+                for act in point.option(oid).actions:
+                    env.process(ACTIONS[act.type].run(self, act.args, i))
+
+    def _transfer(self, at: float):
+        yield self.env.timeout(at)
+        self.log("transfer", "police", {"text": "The officer who built the relationships transfers out."})
+        for pid, st in self.partner_state.items():
+            if not st.engaged:
+                continue
+            if st.handed_over:
+                self.log(
+                    "relationship_kept",
+                    pid,
+                    {"text": f"{self.scenario.partner(pid).name} keeps working with the unit."},
+                )
+            else:
+                st.engaged = False
+                st.willingness *= 0.3
+                # the buffering stops, and people who relied on the link feel dropped
+                for k, factor in st.buffers:
+                    self.buffer[k] /= factor
+                st.buffers.clear()
+                st.buffering = False
+                self.log(
+                    "relationship_lost",
+                    pid,
+                    {
+                        "text": f"{self.scenario.partner(pid).name} has no one to call now.",
+                        "willingness": round(st.willingness, 3),
+                    },
+                )
+                spec = self.scenario.partner(pid)
+                for g, r in spec.reach.items():
+                    self.change_trust(
+                        g, -0.15 * r * spec.credibility.get(g, 0.0), "relationship lost in a transfer", None
+                    )
+
+    def _remove_spreader(self, i: int) -> None:
+        sp = self.spreaders
+        pos = self.spos[i]
+        last = sp.pop()
+        if last != i:
+            sp[pos] = last
+            self.spos[last] = pos
+        self.spos[i] = -1
+
+    def _add_spreader(self, i: int) -> None:
+        self.spos[i] = len(self.spreaders)
+        self.spreaders.append(i)
+
+    def _interrupt_rumour(self) -> None:
+        proc = self.rumour_proc
+        if self.rumour_started and proc is not None and proc.is_alive and proc is not self.env.active_process:
+            proc.interrupt()
+
+    def _escalation_at(self, t: float) -> float:
+        p = self.escalation
+        for factor, until in self.escalation_boost:
+            if t < until:
+                p *= factor
+        return min(1.0, p)
+
+    def _rumour(self):
+        env = self.env
+        rumour = self.scenario.rumour
+        yield env.timeout(rumour.start_hours)
+        self.rumour_started = True
+        rng = self.rng
+        pool = self.members[self.gindex[rumour.seed_group]] if rumour.seed_group else range(self.n)
+        seeds = rng.sample(list(pool), min(rumour.seeds, len(pool)))
+        for i in seeds:
+            self.state[i] = SPREADER
+            self.level[i] = rumour.start_level
+            self._add_spreader(i)
+            self.believers += 1
+            self.heard += 1
+            self.believers_by_level[rumour.start_level] += 1
+            self.group_max_level[self.group_of[i]] = max(
+                self.group_max_level[self.group_of[i]], rumour.start_level
+            )
+        self.peak_level = rumour.start_level
+        self.peak_reach = self.believers / self.n
+        self.log(
+            "rumour_start",
+            "community",
+            {
+                "level": rumour.start_level,
+                "text": rumour.levels[rumour.start_level - 1],
+                "people": len(seeds),
+            },
+        )
+
+        # locals for the hot loop
+        state, level, spreaders, spos = self.state, self.level, self.spreaders, self.spos
+        starts, targets, group_of = self.starts, self.targets, self.group_of
+        affects, buffer = self.affects, self.buffer
+        by_level, gmax, spread = self.believers_by_level, self.group_max_level, self.spread
+        anger, anger_t, tau = self.anger, self.anger_t, self.tau
+        gsum, gsum_t = self.gsum, self.gsum_t
+        per_level = self.scenario.tension.anger_per_level
+        rate_each = rumour.contact_rate
+        max_level = self.levels
+        n = self.n
+        horizon = self.horizon
+        random_ = rng.random
+        expovariate = rng.expovariate
+        exp = math.exp
+        escalate = self._escalation_at(env.now)
+        boost_until = min((u for _, u in self.escalation_boost), default=math.inf)
+        t = env.now
+        steps = 0
+        while spreaders and rate_each > 0:
+            t_next = t + expovariate(rate_each * len(spreaders))
+            if t_next > horizon:
+                break
+            if t_next >= env.peek():
+                try:
+                    yield env.timeout(t_next - env.now)
+                except simpy.Interrupt:
+                    t = env.now  # the spreader set changed: resample (memoryless)
+                    escalate = self._escalation_at(t)
+                    boost_until = min((u for _, u in self.escalation_boost if u > t), default=math.inf)
+                    continue
+                escalate = self._escalation_at(t_next)
+                boost_until = min((u for _, u in self.escalation_boost if u > t_next), default=math.inf)
+            elif t_next >= boost_until:
+                escalate = self._escalation_at(t_next)
+                boost_until = min((u for _, u in self.escalation_boost if u > t_next), default=math.inf)
+            t = t_next
+            steps += 1
+            s = spreaders[int(random_() * len(spreaders))]
+            if starts is None:
+                j = int(random_() * (n - 1))
+                if j >= s:
+                    j += 1
+            else:
+                first = starts[s]
+                degree = starts[s + 1] - first
+                # an isolated person has nobody to tell and loses interest
+                j = targets[first + int(random_() * degree)] if degree else s
+            if j != s and state[j] == IGNORANT:
+                lv = level[s]
+                if lv < max_level and escalate > 0 and random_() < escalate:
+                    lv += 1
+                    if lv > self.peak_level:
+                        self.peak_level = lv
+                        self.log(
+                            "rumour_escalation",
+                            self.gids[group_of[j]],
+                            {"level": lv, "text": self.scenario.rumour.levels[lv - 1]},
+                            t=t,
+                        )
+                state[j] = SPREADER
+                level[j] = lv
+                spos[j] = len(spreaders)
+                spreaders.append(j)
+                by_level[lv] += 1
+                self.believers += 1
+                self.heard += 1
+                r = self.believers / n
+                if r > self.peak_reach:
+                    self.peak_reach = r
+                k = group_of[j]
+                if lv > gmax[k]:
+                    gmax[k] = lv
+                spread.append((t, s, j, lv))
+                if affects[k] and per_level > 0:
+                    old = anger[j] * exp(-(t - anger_t[j]) / tau)
+                    new = old + per_level * lv * buffer[k]
+                    if new > 1.0:
+                        new = 1.0
+                    anger[j] = new
+                    anger_t[j] = t
+                    gsum[k] = gsum[k] * exp(-(t - gsum_t[k]) / tau) + (new - old)
+                    gsum_t[k] = t
+            else:  # told someone who knew: the teller loses interest (Maki-Thompson)
+                state[s] = STIFLER
+                pos = spos[s]
+                last = spreaders.pop()
+                if last != s:
+                    spreaders[pos] = last
+                    spos[last] = pos
+                spos[s] = -1
+        self.model_events += steps
+
+    def _multiplier(self, k: int, t: float) -> float:
+        ret = self.scenario.retaliation
+        m = 1.0 + ret.anger_weight * (self.mean_anger(t, k) / ret.anger_reference - 1.0)
+        for factor, until in self.hazard_mods[k]:
+            if t < until:
+                m *= factor
+        return max(0.0, m)
+
+    def _against(self, k: int, t: float) -> float:
+        m = 1.0
+        for factor, until in self.hazard_mods_against[k]:
+            if t < until:
+                m *= factor
+        return m
+
+    def _incident_and_retaliation(self):
+        env = self.env
+        sc = self.scenario
+        ret = sc.retaliation
+        rng = self.rng
+        if sc.incident.by and sc.incident.against:
+            self._incident(self.gindex[sc.incident.by], self.gindex[sc.incident.against], first=True)
+        if not self.pairs:
+            return
+        mu = ret.baseline_per_day / 24.0
+        bound_mult = max(1.0, 1.0 + ret.anger_weight * (1.0 / ret.anger_reference - 1.0))
+        tau = ret.decay_hours
+        while True:
+            now = env.now
+            decay = math.exp(-(now - self.excite_t) / tau)
+            self.excite = [e * decay for e in self.excite]
+            self.excite_t = now
+            bound = sum(mu + e for e in self.excite) * bound_mult
+            if bound <= 0:
+                return
+            dt = rng.expovariate(bound)
+            if now + dt > self.horizon:
+                return
+            yield env.timeout(dt)
+            t = env.now
+            self.model_events += 1
+            decay = math.exp(-(t - self.excite_t) / tau)
+            rates = []
+            for (a, b), e in zip(self.pairs, self.excite, strict=True):
+                rates.append((mu + e * decay) * self._multiplier(a, t) * self._against(b, t))
+            u = rng.random() * bound
+            acc = 0.0
+            for (a, b), r in zip(self.pairs, rates, strict=True):
+                acc += r
+                if u < acc:
+                    # fold the decay in before adding the new excitation
+                    self.excite = [e * decay for e in self.excite]
+                    self.excite_t = t
+                    self._incident(a, b, first=False)
+                    break
+
+    def _incident(self, by: int, against: int, first: bool) -> None:
+        t = self.env.now
+        self.incidents += 1
+        if not first:
+            self.retaliations += 1
+            if self.first_retaliation is None:
+                self.first_retaliation = t
+        key = self.pair_index.get((against, by))
+        if key is not None:
+            decay = math.exp(-(t - self.excite_t) / self.scenario.retaliation.decay_hours)
+            if decay != 1.0:
+                self.excite = [e * decay for e in self.excite]
+                self.excite_t = t
+            self.excite[key] += self.scenario.retaliation.branching / self.scenario.retaliation.decay_hours
+        self.log(
+            "incident" if first else "retaliation",
+            self.gids[by],
+            {"by": self.gids[by], "against": self.gids[against], "number": self.incidents},
+        )
+        self.anger_group(self.gids[against], self.scenario.tension.anger_per_incident)
+
+    def _sampler(self):
+        env = self.env
+        step = self.scenario.grading.sample_minutes / 60.0
+        s = self.series
+        n = self.n
+        while True:
+            t = env.now
+            s.times.append(round(t, 6))
+            s.reach.append(self.believers / n)
+            for lv in range(1, self.levels + 1):
+                s.reach_by_level[lv - 1].append(self.believers_by_level[lv] / n)
+            total = 0.0
+            angers = self.group_angers(t)
+            for k, g in enumerate(self.gids):
+                s.anger_by_group[g].append(angers[k])
+                total += angers[k] * self.sizes[k]
+            self.model_events += len(self.gids)
+            self.peak_mean_anger = max(self.peak_mean_anger, total / max(1, n))
+            s.incidents.append(self.incidents)
+            s.police_trust.append(self.mean_trust())
+            if t + step > self.horizon + 1e-9:
+                return
+            yield env.timeout(step)
+
+    def group_angers(self, t: float) -> list[float]:
+        tau, exp = self.tau, math.exp
+        return [
+            gs * exp(-(t - gt) / tau) / (size or 1)
+            for gs, gt, size in zip(self.gsum, self.gsum_t, self.sizes, strict=True)
+        ]
+
+    def mean_trust(self) -> float:
+        return sum(tr * sz for tr, sz in zip(self.trust, self.sizes, strict=True)) / max(1, self.n)
+
+    def visible_groups(self) -> set[int]:
+        seen = set()
+        for pid, st in self.partner_state.items():
+            if st.engaged and st.willingness >= 0.3:
+                for g, r in self.scenario.partner(pid).reach.items():
+                    if r >= 0.1:
+                        seen.add(self.gindex[g])
+        return seen
+
+    def _monitor(self):
+        """Engaged partners report what they see: tension and the rumour in their groups."""
+        env = self.env
+        levels = self.scenario.rumour.levels
+        if not self.partner_state:
+            return  # nobody to report anything
+        watched = {
+            p.id: (p, [(g, self.gindex[g]) for g, r in p.reach.items() if r >= 0.1])
+            for p in self.scenario.partners
+        }
+        while True:
+            yield env.timeout(SIGNAL_EVERY_HOURS)
+            t = env.now
+            angers = None
+            for pid, st in self.partner_state.items():
+                if not st.engaged or st.willingness < 0.3:
+                    continue
+                if angers is None:
+                    angers = self.group_angers(t)
+                spec, groups = watched[pid]
+                for g, k in groups:
+                    self.model_events += 1
+                    group = self.scenario.groups[k]
+                    tl = tension_level(angers[k])
+                    key = (pid, k, "tension")
+                    if tl != self.reported.get(key, 0) and (tl > 0 or key in self.reported):
+                        self.reported[key] = tl
+                        self.log(
+                            "warning",
+                            pid,
+                            {
+                                "signal": True,
+                                "group": g,
+                                "level": tl,
+                                "text": f"{spec.name}: people in {group.name} are {TENSION_WORDS[tl]}.",
+                            },
+                        )
+                    lv = self.group_max_level[k]
+                    key = (pid, k, "rumour")
+                    if lv > self.reported.get(key, 0):
+                        self.reported[key] = lv
+                        self.log(
+                            "warning",
+                            pid,
+                            {
+                                "signal": True,
+                                "group": g,
+                                "level": lv,
+                                "text": f'{spec.name}: in {group.name} people are saying "{levels[lv - 1]}"',
+                            },
+                        )
+
+    # -- results -------------------------------------------------------------
+    def observation(self, at: float) -> Observation:
+        signals = [
+            Signal(e.time, e.who, e.details["text"], e.details["level"])
+            for e in self.events
+            if e.kind == "warning" and e.details.get("signal")
+        ]
+        visible = self.visible_groups()
+        tension = {
+            g: (round(self.mean_anger(at, k), 3) if k in visible else None) for k, g in enumerate(self.gids)
+        }
+        return Observation(at, self.scenario.clock_label(at), self.incidents, signals, tension)
+
+    def metrics(self) -> dict[str, float]:
+        t = min(self.env.now, self.horizon)
+        return {
+            "incidents": float(self.incidents),
+            "retaliations": float(self.retaliations),
+            "time_to_first_retaliation": float(
+                self.first_retaliation if self.first_retaliation is not None else self.horizon
+            ),
+            "peak_reach": self.peak_reach,
+            "final_reach": self.believers / self.n,
+            "peak_severity": float(self.peak_level),
+            "corrected_fraction": self.corrected_count / self.n,
+            "heard_fraction": self.heard / self.n,
+            "never_heard_fraction": 1.0 - self.heard / self.n,
+            "mean_anger_end": self.mean_anger(t),
+            "peak_mean_anger": max(self.peak_mean_anger, self.mean_anger(t)),
+            "police_trust_end": self.mean_trust(),
+        }

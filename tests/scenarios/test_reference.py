@@ -1,0 +1,64 @@
+"""The model reproduces published results when its extras are switched off."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from scenarios import load_scenario, simulate
+
+MAKI_THOMPSON = """
+ripple_scenario: 1
+slug: maki-thompson
+title: Maki-Thompson reference
+community:
+  mixing: well_mixed
+  groups: [{id: everyone, size: 5000}]
+rumour: {start_hours: 0, seeds: 1, escalation: 0, contact_rate: 1}
+tension: {anger_per_level: 0}
+decisions:
+  - {at_hours: 0, prompt: Nothing to decide, options: [{label: wait}, {label: wait}]}
+grading: {horizon_hours: 1000, sample_minutes: 600}
+expert_path: "1a"
+baseline_path: "1b"
+"""
+
+HAWKES = """
+ripple_scenario: 1
+slug: hawkes
+title: Hawkes reference
+community:
+  mixing: well_mixed
+  groups: [{id: a, size: 1}, {id: b, size: 1}]
+incident: {by: a, against: b}
+rumour: {seeds: 0}
+retaliation: {groups: [a, b], branching: 0.5, decay_hours: 1, baseline_per_day: 0, anger_weight: 0}
+decisions:
+  - {at_hours: 0, prompt: Nothing to decide, options: [{label: wait}, {label: wait}]}
+grading: {horizon_hours: 200, sample_minutes: 1440}
+expert_path: "1a"
+baseline_path: "1b"
+"""
+
+
+def test_maki_thompson_final_ignorant_fraction():
+    """Well mixed, no escalation, corrections or groups: the never-heard share is ~0.2032."""
+    theory = 0.2032  # root of x = exp(-2(1 - x))
+    assert abs(theory - math.exp(-2 * (1 - theory))) < 1e-3
+    scenario = load_scenario(MAKI_THOMPSON)
+    values = [simulate(scenario, [["a"]], seed).metrics["never_heard_fraction"] for seed in range(30)]
+    mean = sum(values) / len(values)
+    print(f"Maki-Thompson never-heard fraction over {len(values)} runs: {mean:.4f} (theory {theory})")
+    assert mean == pytest.approx(theory, abs=0.01)
+
+
+def test_hawkes_offspring_of_one_incident():
+    """Interventions off: one incident triggers n/(1-n) further incidents on average."""
+    scenario = load_scenario(HAWKES)
+    n = scenario.retaliation.branching
+    runs = 6000
+    total = sum(simulate(scenario, [["a"]], seed).metrics["retaliations"] for seed in range(runs))
+    mean = total / runs
+    print(f"Hawkes: mean further incidents {mean:.4f} vs n/(1-n) = {n / (1 - n):.4f} over {runs} runs")
+    assert mean == pytest.approx(n / (1 - n), rel=0.05)
