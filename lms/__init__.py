@@ -31,20 +31,24 @@ def create_app(config: type | dict | None = None) -> Flask:
     csrf.init_app(app)
     login_manager.init_app(app)
 
-    from lms import access, errors, navigation, security
+    from lms import access, errors, navigation, rendering, security
 
     security.init_app(app)
     access.init_app(app)
     errors.init_app(app)
     navigation.init_app(app)
+    rendering.init_app(app)
 
     from lms.agency import bp as agency_bp
     from lms.auth import bp as auth_bp
+    from lms.compliance import bp as compliance_bp
+    from lms.learn import bp as learn_bp
     from lms.main import bp as main_bp
+    from lms.play import bp as play_bp
+    from lms.verify import bp as verify_bp
 
-    app.register_blueprint(main_bp)
-    app.register_blueprint(auth_bp)
-    app.register_blueprint(agency_bp)
+    for blueprint in (main_bp, auth_bp, agency_bp, compliance_bp, learn_bp, play_bp, verify_bp):
+        app.register_blueprint(blueprint)
 
     from lms import cli
 

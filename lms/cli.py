@@ -19,3 +19,96 @@ def init_app(app: Flask) -> None:
         click.echo(f"Demo sign-ins (password for all: {DEMO_PASSWORD}):")
         for sign_in in sign_ins:
             click.echo(f"  {sign_in.role:<15} {sign_in.email:<32} {sign_in.agency}")
+
+    @app.cli.group("roster")
+    def roster_group() -> None:
+        """The agency roster."""
+
+    @roster_group.command("import")
+    @click.argument("path", type=click.Path(exists=True, dir_okay=False))
+    @click.option("--agency", "agency_slug", required=True, help="The agency's slug, e.g. riverside.")
+    @click.option(
+        "--apply", "apply_now", is_flag=True, help="Apply the changes (all or nothing) after the check."
+    )
+    def roster_import_command(path: str, agency_slug: str, apply_now: bool) -> None:
+        """Check a roster CSV against an agency (a dry run), and with --apply, import it."""
+        from pathlib import Path
+
+        from sqlalchemy import select
+
+        from lms.models import Agency
+        from lms.services import roster_import
+
+        agency = db.session.scalar(select(Agency).where(Agency.slug == agency_slug))
+        if agency is None:
+            raise click.ClickException(f'no agency with slug "{agency_slug}"')
+        try:
+            record, plan = roster_import.check(None, agency, Path(path).name, Path(path).read_bytes())
+        except roster_import.RosterFileError as error:
+            raise click.ClickException(str(error)) from error
+        summary = plan.summary()
+        click.echo(", ".join(f"{key} {value}" for key, value in summary.items()))
+        for change in plan.create[:20] + plan.update[:20] + plan.deactivate[:20]:
+            click.echo(f"  {change.badge_number:<10} {change.name:<30} {change.fields}")
+        for problem in plan.problems:
+            click.echo(f"  problem: {problem}", err=True)
+        if plan.problems:
+            db.session.commit()  # keep the checked upload for the record
+            raise click.ClickException(f"{len(plan.problems)} problem(s): nothing was imported")
+        if apply_now:
+            roster_import.apply(None, record)
+            click.echo("applied")
+        else:
+            click.echo("dry run: nothing was changed (add --apply to import)")
+        db.session.commit()
+
+    @app.cli.group("reminders")
+    def reminders_group() -> None:
+        """Training reminders and certificate-expiry notices."""
+
+    @reminders_group.command("send")
+    @click.option(
+        "--date", "on", type=click.DateTime(formats=["%Y-%m-%d"]), help="Act as if today were this date."
+    )
+    def reminders_send_command(on) -> None:
+        """Queue (and email, with MAIL_SERVER set) today's reminders; safe to run twice a day."""
+        from datetime import date
+
+        from lms.services import reminders
+
+        config = app.config
+        settings = reminders.MailSettings(
+            server=config.get("MAIL_SERVER"),
+            port=config.get("MAIL_PORT", 587),
+            username=config.get("MAIL_USERNAME"),
+            password=config.get("MAIL_PASSWORD"),
+            use_tls=config.get("MAIL_USE_TLS", True),
+            sender=config.get("MAIL_SENDER", "Ripple <no-reply@ripple.test>"),
+        )
+        sent = reminders.send_reminders(on.date() if on else date.today(), settings)
+        db.session.commit()
+        kinds: dict[str, int] = {}
+        for message in sent:
+            kinds[message.kind] = kinds.get(message.kind, 0) + 1
+        click.echo(
+            f"{len(sent)} message(s): "
+            + (", ".join(f"{k} {v}" for k, v in sorted(kinds.items())) or "nothing due")
+        )
+
+    @app.cli.group("assignments")
+    def assignments_group() -> None:
+        """Assignment rules."""
+
+    @assignments_group.command("sync")
+    def assignments_sync_command() -> None:
+        """Apply every agency's assignment rules (run daily; safe to run again)."""
+        from sqlalchemy import select
+
+        from lms.models import Agency
+        from lms.services import rules
+
+        total = 0
+        for agency in db.session.scalars(select(Agency)):
+            total += len(rules.apply_rules(None, agency))
+        db.session.commit()
+        click.echo(f"{total} assignment(s) created")

@@ -54,6 +54,24 @@ class Config:
     # Number of reverse proxies in front of the app whose X-Forwarded-* headers we trust.
     TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
     MAX_CONTENT_LENGTH = 16 * 1024 * 1024
+    # Outgoing email for reminders; without MAIL_SERVER messages stay in the in-app outbox.
+    MAIL_SERVER = os.environ.get("MAIL_SERVER")
+    MAIL_PORT = int(os.environ.get("MAIL_PORT", "587"))
+    MAIL_USERNAME = os.environ.get("MAIL_USERNAME")
+    MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD")
+    MAIL_USE_TLS = _bool("MAIL_USE_TLS", True)
+    MAIL_SENDER = os.environ.get("MAIL_SENDER", "Ripple <no-reply@ripple.test>")
+    # Public certificate verification and badge documents: requests per client address.
+    VERIFY_RATE_LIMIT = os.environ.get("VERIFY_RATE_LIMIT", "60 per minute")
+    # Flask-Limiter's counters: memory:// per process; redis://host:6379 to share them.
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    # The contact address in the Open Badges issuer profile of every agency.
+    BADGE_ISSUER_EMAIL = os.environ.get("BADGE_ISSUER_EMAIL", "certificates@ripple.test")
+    # Monte Carlo sizes; unset means each scenario's own `grading.runs` (the calibrated value).
+    SCENARIO_GRADING_RUNS = (
+        int(os.environ["SCENARIO_GRADING_RUNS"]) if os.environ.get("SCENARIO_GRADING_RUNS") else None
+    )
+    SCENARIO_REFERENCE_RUNS = None
 
 
 class TestConfig(Config):
@@ -68,5 +86,9 @@ class TestConfig(Config):
         if SQLALCHEMY_DATABASE_URI == "sqlite://"
         else {}
     )
+    # Smaller Monte Carlo samples keep the suite fast; the engine's tests cover the full sizes.
+    SCENARIO_GRADING_RUNS = 24
+    SCENARIO_REFERENCE_RUNS = 12
     PASSWORD_HASH_PROFILE = "CHEAPEST"  # fast tests; production keeps the strong default
     WTF_CSRF_ENABLED = False  # tests that check CSRF switch it back on
+    VERIFY_RATE_LIMIT = "100000 per minute"  # the rate-limit test lowers it for itself

@@ -1,4 +1,5 @@
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import BooleanField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
@@ -42,3 +43,19 @@ class StatusForm(FlaskForm):
         validators=[DataRequired("Give a reason; it is kept in the audit log."), Length(max=300)],
     )
     submit = SubmitField("Confirm")
+
+
+class RosterUploadForm(FlaskForm):
+    roster = FileField(
+        "Roster file (CSV)",
+        validators=[
+            FileRequired("Choose a CSV file to upload."),
+            FileAllowed(["csv"], "The roster must be a .csv file."),
+        ],
+        description="Columns: badge_number, name, email (required); rank, unit, supervisor_badge, hire_date, status.",
+    )
+    submit = SubmitField("Check the file")
+
+
+class ConfirmForm(FlaskForm):
+    submit = SubmitField("Apply")

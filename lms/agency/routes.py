@@ -4,10 +4,10 @@ from sqlalchemy import select
 
 from lms.access import roles_required
 from lms.agency import bp
-from lms.agency.forms import RolesForm, RosterFilterForm, StatusForm
+from lms.agency.forms import ConfirmForm, RolesForm, RosterFilterForm, RosterUploadForm, StatusForm
 from lms.extensions import db
-from lms.models import Agency, AuditEvent, Role, User
-from lms.services import accounts, roster
+from lms.models import Agency, AuditEvent, Role, RosterImport, User
+from lms.services import accounts, roster, roster_import
 from lms.services.scoping import NotFound, get_scoped, scoped
 
 STAFF = (Role.COORDINATOR,)
@@ -146,3 +146,82 @@ def audit_log(agency_id: int):
         page=page,
         has_next=len(events) > per_page,
     )
+
+
+@bp.route("/agencies/<int:agency_id>/roster/import", methods=["GET", "POST"])
+@roles_required(*STAFF)
+def roster_upload(agency_id: int):
+    agency = _agency_or_404(agency_id)
+    form = RosterUploadForm()
+    error = None
+    if form.validate_on_submit():
+        upload = form.roster.data
+        try:
+            record, _ = roster_import.check(
+                current_user, agency, upload.filename or "roster.csv", upload.read()
+            )
+        except roster_import.RosterFileError as problem:
+            error = str(problem)
+        else:
+            db.session.commit()
+            return redirect(url_for("agency.roster_import_plan", agency_id=agency.id, import_id=record.id))
+    recent = db.session.scalars(
+        scoped(RosterImport, current_user)
+        .where(RosterImport.agency_id == agency.id)
+        .order_by(RosterImport.id.desc())
+        .limit(10)
+    ).all()
+    status = 400 if (error or form.errors) else 200
+    return render_template(
+        "agency/roster_upload.html", agency=agency, form=form, error=error, recent=recent
+    ), status
+
+
+def _import_or_404(agency: Agency, import_id: int) -> RosterImport:
+    try:
+        record = get_scoped(RosterImport, import_id, current_user)
+    except NotFound:
+        abort(404)
+    if record.agency_id != agency.id:
+        abort(404)
+    return record
+
+
+@bp.route("/agencies/<int:agency_id>/roster/imports/<int:import_id>")
+@roles_required(*STAFF)
+def roster_import_plan(agency_id: int, import_id: int):
+    agency = _agency_or_404(agency_id)
+    record = _import_or_404(agency, import_id)
+    try:
+        plan = (
+            roster_import.plan(current_user, agency, record.content) if record.status == "checked" else None
+        )
+    except roster_import.RosterFileError as problem:
+        flash(str(problem), "error")
+        return redirect(url_for("agency.roster_upload", agency_id=agency.id))
+    return render_template(
+        "agency/roster_plan.html", agency=agency, record=record, plan=plan, form=ConfirmForm()
+    )
+
+
+@bp.route("/agencies/<int:agency_id>/roster/imports/<int:import_id>/apply", methods=["POST"])
+@roles_required(*STAFF)
+def roster_import_apply(agency_id: int, import_id: int):
+    agency = _agency_or_404(agency_id)
+    record = _import_or_404(agency, import_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        result = roster_import.apply(current_user, record)
+    except (ValueError, roster_import.RosterFileError) as problem:
+        db.session.rollback()
+        flash(str(problem), "error")
+        return redirect(url_for("agency.roster_import_plan", agency_id=agency.id, import_id=record.id))
+    db.session.commit()
+    summary = result.summary()
+    flash(
+        f"Roster imported: {summary['create']} added, {summary['update']} updated, {summary['deactivate']} deactivated, "
+        f"{summary['unchanged']} unchanged.",
+        "success",
+    )
+    return redirect(url_for("agency.people", agency_id=agency.id))

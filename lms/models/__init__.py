@@ -1,6 +1,7 @@
 """The data model. Import models from here so Alembic and the app see all of them."""
 
 from lms.models.audit import AuditEvent
+from lms.models.compliance import AssignmentRule, Mandate, OutboxMessage
 from lms.models.courses import (
     Assignment,
     Certificate,
@@ -10,12 +11,14 @@ from lms.models.courses import (
     CourseVersion,
     ItemCompletion,
 )
+from lms.models.imports import RosterImport
 from lms.models.people import Agency, Role, RoleGrant, SignInThrottle, Unit, User
 from lms.models.scenarios import Attempt, AttemptDecision, AttemptGrade, ScenarioRecord, ScenarioVersion
 
 __all__ = [
     "Agency",
     "Assignment",
+    "AssignmentRule",
     "Attempt",
     "AttemptDecision",
     "AttemptGrade",
@@ -26,7 +29,10 @@ __all__ = [
     "Course",
     "CourseVersion",
     "ItemCompletion",
+    "Mandate",
+    "OutboxMessage",
     "Role",
+    "RosterImport",
     "RoleGrant",
     "ScenarioRecord",
     "ScenarioVersion",

@@ -74,6 +74,7 @@ class Assignment(db.Model):
     due_on: Mapped[date | None] = mapped_column(Date)
     # manual | rule | renewal | self
     source: Mapped[str] = mapped_column(String(16), default="manual")
+    rule_id: Mapped[int | None] = mapped_column(ForeignKey("assignment_rules.id"), index=True)
     assigned_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     assigned_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # assigned | completed | cancelled

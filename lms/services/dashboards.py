@@ -23,6 +23,9 @@ class Home:
     sections: list[str] = field(default_factory=list)
     agency_summary: AgencySummary | None = None
     team: list[User] = field(default_factory=list)
+    training: list = field(default_factory=list)  # learning.CourseProgress of open assignments
+    certificates: list = field(default_factory=list)  # (Certificate, status) pairs
+    to_review: list = field(default_factory=list)  # recent finished scenario attempts of the agency
 
 
 def agency_summary(agency_id: int) -> AgencySummary:
@@ -40,6 +43,15 @@ def agency_summary(agency_id: int) -> AgencySummary:
     return AgencySummary(active, inactive, units)
 
 
+def my_training(user: User) -> tuple[list, list]:
+    """The officer's open courses (with progress and due dates) and certificates with status."""
+    from lms.services import certificates, learning
+
+    training = [learning.progress(a) for a in learning.assignments_for(user) if a.status == "assigned"]
+    certs = [(c, certificates.status_of(c)) for c in certificates.certificates_for(user)]
+    return training, certs
+
+
 def home_for(user: User) -> Home:
     """The sections of the home page, one per role the user holds."""
     home = Home(user=user)
@@ -50,8 +62,12 @@ def home_for(user: User) -> Home:
                 select(User).where(User.supervisor_id == user.id, User.active.is_(True)).order_by(User.name)
             )
         )
+        home.training, home.certificates = my_training(user)
     if user.has_role(Role.INSTRUCTOR):
+        from lms.services.attempts import attempts_for_review
+
         home.sections.append("instructor")
+        home.to_review = attempts_for_review(user, limit=5)
     if user.has_role(Role.COORDINATOR) and user.agency_id is not None:
         home.sections.append("coordinator")
         home.agency_summary = agency_summary(user.agency_id)

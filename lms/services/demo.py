@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from lms.extensions import db
 from lms.models import Agency, Role, RoleGrant, Unit, User
+from lms.services import scenario_library
 from lms.services.accounts import hash_password
 
 DEMO_PASSWORD = "ripple-demo-2026"
@@ -202,5 +203,70 @@ def seed_demo() -> list[DemoSignIn]:
     _person(None, "admin@ripple.test", "Platform Admin", [Role.ADMIN])
     for plan in PLANS:
         sign_ins.extend(_seed_agency(plan))
+    scenario_library.sync_library()
+    _seed_training()
     db.session.flush()
     return sign_ins
+
+
+def _seed_training() -> None:
+    """The built-in courses, and training records for a few demo officers (only if they have none):
+    the Riverside demo officer holds a certificate whose renewal window is open (so the refresher
+    is assigned), the Lakeview demo officer is part-way through the main course, and some
+    Riverside officers have the main course due, one overdue."""
+    from lms.models import Assignment, Certificate
+    from lms.models.types import utcnow
+    from lms.services import catalog, certificates, learning
+
+    catalog.load_builtin_courses_into_db()
+    main = catalog.course_by_slug("prevention-partnership", None)
+    today = date.today()
+
+    def fresh(email: str) -> User | None:
+        user = db.session.scalar(select(User).where(User.email == email))
+        if user is None or db.session.scalar(select(Assignment.id).where(Assignment.user_id == user.id)):
+            return None
+        return user
+
+    def answers(assignment: Assignment, slug: str) -> dict:
+        item = learning.item_of(assignment, slug)[1]
+        right = {
+            "single_choice": lambda q: next(i for i, c in enumerate(q.choices) if c.correct),
+            "multiple_choice": lambda q: sorted(q.correct_choices),
+            "true_false": lambda q: q.answer,
+            "ordering": lambda q: list(q.sequence),
+        }
+        return {q.id: right[q.kind](q) for q in item.questions}
+
+    if (user := fresh("officer@riverside.test")) is not None:
+        done = learning.assign_course(None, user, main, due_on=today - timedelta(days=640), source="manual")
+        for _, item in learning.spec_for(done).items():
+            if item.required:
+                learning.record_item_passed(
+                    None,
+                    done,
+                    item.slug,
+                    kind=item.kind,
+                    score=None if item.kind == "lesson" else 100.0,
+                    evidence={"demo": True},
+                )
+        completion = learning.completion_of(done)
+        completion.completed_at = done.completed_at = utcnow() - timedelta(days=660)
+        cert = db.session.scalar(select(Certificate).where(Certificate.completion_id == completion.id))
+        cert.issued_on = completion.completed_at.date()
+        cert.expires_on = certificates.add_months(cert.issued_on, 24)
+        db.session.flush()
+        for renewal in certificates.renew_due(today, user=user):
+            learning.mark_lesson_read(user, renewal, learning.spec_for(renewal).modules[0].items[0].slug)
+
+    if (user := fresh("officer@lakeview.test")) is not None:
+        assignment = learning.assign_course(None, user, main, due_on=today + timedelta(days=30))
+        learning.mark_lesson_read(user, assignment, "second-incident")
+        learning.mark_lesson_read(user, assignment, "first-hours-call-list")
+        learning.submit_check(user, assignment, "first-hours-check", answers(assignment, "first-hours-check"))
+
+    for index, due in enumerate((-7, 14, 45, 60), start=1):
+        if (user := fresh(f"officer{index:02d}@riverside.test")) is not None:
+            assignment = learning.assign_course(None, user, main, due_on=today + timedelta(days=due))
+            if index % 2:
+                learning.mark_lesson_read(user, assignment, "second-incident")

@@ -88,3 +88,28 @@ def sign_in_as(page):
         page.wait_for_load_state()
 
     return sign_in
+
+
+AXE = os.path.join(os.path.dirname(__file__), "vendor", "axe-core", "axe.min.js")
+
+
+@pytest.fixture
+def axe_violations(page):
+    """Run axe-core (vendored from npm) on the current page; serious and critical violations."""
+
+    def check() -> list[dict]:
+        with open(AXE, encoding="utf-8") as source:
+            page.evaluate(source.read())  # evaluate() is not subject to the page's CSP
+        result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
+        return [
+            {
+                "id": v["id"],
+                "impact": v["impact"],
+                "help": v["help"],
+                "nodes": [n["target"] for n in v["nodes"]][:5],
+            }
+            for v in result["violations"]
+            if v["impact"] in ("serious", "critical")
+        ]
+
+    return check

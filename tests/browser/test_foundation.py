@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from lms.models import Role
 
@@ -19,14 +20,14 @@ from lms.models import Role
 def test_each_role_signs_in_and_sees_its_home(page, sign_in_as, make_user, agency, roles, sees, does_not_see):
     user = make_user(agency, roles, name="Browser Person")
     sign_in_as(user)
-    assert page.get_by_role("heading", name="Welcome, Browser").is_visible()
-    assert page.get_by_role("heading", name=sees).is_visible()
+    expect(page.get_by_role("heading", name="Welcome, Browser")).to_be_visible()
+    expect(page.get_by_role("heading", name=sees)).to_be_visible()
     assert page.get_by_role("heading", name=does_not_see).count() == 0
 
 
 def test_wrong_password_shows_a_clear_message(page, sign_in_as, officer):
     sign_in_as(officer, password="not the password")
-    assert page.get_by_role("alert").filter(has_text="do not match an account").is_visible()
+    expect(page.get_by_role("alert").filter(has_text="do not match an account")).to_be_visible()
 
 
 def test_coordinator_finds_and_deactivates_an_officer_by_keyboard(page, sign_in_as, coordinator, officer):
@@ -37,10 +38,10 @@ def test_coordinator_finds_and_deactivates_an_officer_by_keyboard(page, sign_in_
     page.get_by_role("link", name=officer.name).click()
     page.get_by_label("Reason").fill("Left the agency")
     page.get_by_role("button", name=f"Deactivate {officer.name}").click()
-    assert page.get_by_text(f"{officer.name} is now deactivated.").is_visible()
+    expect(page.get_by_text(f"{officer.name} is now deactivated.")).to_be_visible()
 
 
 def test_sign_out(page, sign_in_as, officer):
     sign_in_as(officer)
     page.get_by_role("button", name="Sign out").click()
-    assert page.get_by_text("You have signed out.").is_visible()
+    expect(page.get_by_text("You have signed out.")).to_be_visible()

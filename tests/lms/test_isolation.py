@@ -23,6 +23,7 @@ import pytest
 from sqlalchemy import select
 
 from lms.models import AuditEvent, Role, User
+from tests.lms.learning_fixtures import learning_objects
 
 SENTINELS = ("Zephyrine Alphaworth", "zephyrine@alpha.test", "Alpha Sentinel Police", "ALPHA-7731")
 
@@ -33,6 +34,42 @@ class World:
     agency_b: object
     people: dict  # label -> User
     objects: dict  # URL parameter name -> id of agency A's object
+
+
+def _finished_attempt(officer):
+    """Agency A's officer's graded attempt at the smallest library scenario."""
+    from lms.extensions import db
+    from lms.services import attempts
+    from lms.services.scenario_library import scenario_of, sync_library
+
+    version = next(v for v in sync_library() if v.scenario.slug == "store-dispute")
+    attempt = attempts.start_direct(officer, version)
+    for index, choice in enumerate(scenario_of(version).expert_path):
+        attempts.decide(officer, attempt, index, choice)
+    db.session.commit()
+    return attempt
+
+
+def _rule(agency, course_id) -> int:
+    from lms.extensions import db
+    from lms.models import AssignmentRule
+
+    rule = AssignmentRule(agency_id=agency.id, course_id=course_id, name="Alpha Sentinel rule", due_days=30)
+    db.session.add(rule)
+    db.session.commit()
+    return rule.id
+
+
+def _roster_import(agency, uploaded_by) -> int:
+    from lms.extensions import db
+    from lms.services import roster_import
+
+    # A bad email keeps the import from being applied by the roles that may, which would
+    # deactivate the other people of this test.
+    csv = b"badge_number,name,email\nALPHA-7731,Zephyrine Alphaworth,zephyrine-at-alpha.test\n"
+    record, _ = roster_import.check(uploaded_by, agency, "alpha-roster.csv", csv)
+    db.session.commit()
+    return record.id
 
 
 @pytest.fixture
@@ -51,12 +88,21 @@ def world(make_agency, make_user):
         people[f"{label}.officer"] = make_user(agency, (Role.OFFICER,))
         people[f"{label}.instructor"] = make_user(agency, (Role.INSTRUCTOR,))
         people[f"{label}.coordinator"] = make_user(agency, (Role.COORDINATOR,))
+    attempt = _finished_attempt(target)
     # URL parameter name -> the agency-A object it stands for.
     objects = {
         "agency_id": agency_a.id,
         "user_id": target.id,
         "filename": "css/ripple.css",
+        "attempt_id": attempt.id,
+        "version_id": attempt.scenario_version_id,  # a library scenario: shared, not agency A's
+        "index": 0,
+        "import_id": _roster_import(agency_a, target),
+        **learning_objects(target),  # assignment_id, item_slug, course_id, certificate_id, code
+        "report": "overdue",
+        "fmt": "csv",
     }
+    objects["rule_id"] = _rule(agency_a, objects["course_id"])
     return World(agency_a, agency_b, people, objects)
 
 

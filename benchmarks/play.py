@@ -1,0 +1,98 @@
+"""Server time per decision click and for grading, per library scenario (issue 4).
+
+Each click is a real POST through the app (form validation, replay of the simulation to the
+next decision point, database write, redirect, and the GET that renders the next page),
+measured with the test client against an in-memory SQLite database. The baseline is a GET of
+/healthz in the same run, so the ratio says how much of a click is the simulation and page.
+Grading uses each scenario's own Monte Carlo size (grading.runs). Prints; asserts nothing.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+
+REPEATS = 5
+
+
+class BenchConfig:
+    """Overrides Config: an in-memory database, so a bench never touches real data."""
+
+    TESTING = True
+    SECRET_KEY = "bench"
+    SQLALCHEMY_DATABASE_URI = "sqlite://"
+    WTF_CSRF_ENABLED = False
+    PASSWORD_HASH_PROFILE = "CHEAPEST"
+    SCENARIO_GRADING_RUNS = None  # the scenarios' calibrated sizes
+
+
+def _timed(fn) -> float:
+    started = time.perf_counter()
+    fn()
+    return (time.perf_counter() - started) * 1000
+
+
+def main() -> None:
+    from sqlalchemy.pool import StaticPool
+
+    from lms import create_app
+    from lms.config import Config
+    from lms.extensions import db
+    from lms.models import Agency, Role, RoleGrant, User
+    from lms.services.scenario_library import scenario_of, sync_library
+
+    class Bench(BenchConfig, Config):
+        SQLALCHEMY_ENGINE_OPTIONS = {"poolclass": StaticPool, "connect_args": {"check_same_thread": False}}
+
+    app = create_app(Bench)
+    with app.app_context():
+        db.create_all()
+        agency = Agency(slug="bench", name="Bench PD")
+        db.session.add(agency)
+        db.session.flush()
+        user = User(
+            agency_id=agency.id, email="bench@example.test", name="Bench Instructor", password_hash="x"
+        )
+        user.role_grants = [RoleGrant(role=Role.INSTRUCTOR.value)]
+        db.session.add(user)
+        versions = sync_library()
+        db.session.commit()
+        session_id = user.get_id()
+        targets = [(v.id, scenario_of(v)) for v in versions]
+
+    client = app.test_client()
+    with client.session_transaction() as session:
+        session["_user_id"] = session_id
+    baseline = statistics.median(_timed(lambda: client.get("/healthz")) for _ in range(50))
+    print(f"baseline GET /healthz: median {baseline:.2f} ms")
+    print(
+        f"{'scenario':<24} {'people':>6} {'click median':>13} {'click p90':>10} {'x baseline':>10} {'grading':>10} {'runs':>5}"
+    )
+    for version_id, scenario in targets:
+        clicks, gradings = [], []
+        for _ in range(REPEATS):
+            response = client.post(f"/play/scenarios/{version_id}/start")
+            attempt_url = response.headers["Location"]
+            attempt_id = int(attempt_url.rstrip("/").split("/")[-1])
+            last = len(scenario.expert_path) - 1
+            for index, choice in enumerate(scenario.expert_path):
+
+                def click(index=index, choice=choice, attempt_id=attempt_id):
+                    reply = client.post(
+                        f"/play/attempts/{attempt_id}/decisions/{index}", data={"options": choice}
+                    )
+                    client.get(reply.headers["Location"].split("#")[0])
+
+                (gradings if index == last else clicks).append(_timed(click))
+        clicks.sort()
+        median = statistics.median(clicks)
+        p90 = clicks[int(0.9 * (len(clicks) - 1))]
+        print(
+            f"{scenario.slug:<24} {scenario.population:>6} {median:>10.1f} ms {p90:>7.1f} ms {median / baseline:>9.0f}x "
+            f"{statistics.median(gradings) / 1000:>8.2f} s {scenario.grading.runs:>5}"
+        )
+    print("targets: click median under 100 ms (the last click includes grading and the debrief page)")
+
+
+if __name__ == "__main__":
+    main()

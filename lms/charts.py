@@ -1,0 +1,136 @@
+"""Small SVG line charts drawn on the server: no JavaScript, allowed by our CSP.
+
+Each chart is paired in the templates with a table holding the same numbers, so it is
+readable without sight of the picture.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+WIDTH, HEIGHT = 640, 240
+PAD_LEFT, PAD_RIGHT, PAD_TOP, PAD_BOTTOM = 48, 12, 12, 32
+
+
+@dataclass
+class Line:
+    label: str
+    values: list[float]
+    css_class: str
+    band: tuple[list[float], list[float]] | None = None  # (low, high), drawn shaded
+    points: str = ""
+    band_points: str = ""
+
+
+@dataclass
+class Chart:
+    title: str
+    description: str
+    times: list[float]
+    y_label: str
+    y_max: float
+    lines: list[Line]
+    x_ticks: list[tuple[float, str]] = field(default_factory=list)
+    y_ticks: list[tuple[float, str]] = field(default_factory=list)
+    width: int = WIDTH
+    height: int = HEIGHT
+
+
+def _x(t: float, t_max: float) -> float:
+    return PAD_LEFT + (WIDTH - PAD_LEFT - PAD_RIGHT) * (t / t_max if t_max else 0)
+
+
+def _y(v: float, y_max: float) -> float:
+    return HEIGHT - PAD_BOTTOM - (HEIGHT - PAD_TOP - PAD_BOTTOM) * (min(v, y_max) / y_max if y_max else 0)
+
+
+def line_chart(
+    title: str,
+    description: str,
+    times: list[float],
+    lines: list[Line],
+    *,
+    y_label: str,
+    y_max: float | None = None,
+    percent: bool = False,
+) -> Chart:
+    """Lay out a chart of `lines` over `times` (hours)."""
+    t_max = times[-1] if times else 1.0
+    top = y_max or max(
+        [max(line.values, default=0) for line in lines]
+        + [max(line.band[1], default=0) for line in lines if line.band]
+        + [1e-9]
+    )
+    for line in lines:
+        line.points = " ".join(
+            f"{_x(t, t_max):.1f},{_y(v, top):.1f}" for t, v in zip(times, line.values, strict=False)
+        )
+        if line.band:
+            low, high = line.band
+            upper = [f"{_x(t, t_max):.1f},{_y(v, top):.1f}" for t, v in zip(times, high, strict=False)]
+            lower = [f"{_x(t, t_max):.1f},{_y(v, top):.1f}" for t, v in zip(times, low, strict=False)]
+            line.band_points = " ".join(upper + lower[::-1])
+    step = 12 if t_max > 36 else 6 if t_max > 12 else 2
+    x_ticks = [(_x(h, t_max), f"{h:g} h") for h in range(0, int(t_max) + 1, step)]
+    y_ticks = [
+        (_y(top * f, top), f"{top * f * 100:.0f}%" if percent else f"{top * f:.2g}") for f in (0, 0.5, 1)
+    ]
+    return Chart(title, description, times, y_label, top, lines, x_ticks, y_ticks)
+
+
+def downsample(times: list[float], series: dict[str, list[float]], max_points: int = 73):
+    """Every k-th sample so a chart and its table stay readable (the last sample is kept)."""
+    if len(times) <= max_points:
+        return times, series
+    k = -(-len(times) // (max_points - 1))
+    picks = list(range(0, len(times), k))
+    if picks[-1] != len(times) - 1:
+        picks.append(len(times) - 1)
+    return [times[i] for i in picks], {name: [values[i] for i in picks] for name, values in series.items()}
+
+
+@dataclass
+class Bar:
+    label: str
+    value: float
+    text: str  # the value as shown
+    x: float = 0
+    y: float = 0
+    width: float = 0
+    height: float = 0
+
+
+@dataclass
+class BarChart:
+    title: str
+    description: str
+    bars: list[Bar]
+    width: int
+    height: int
+    horizontal: bool
+
+
+def bar_chart(
+    title: str,
+    description: str,
+    items: list[tuple[str, float, str]],
+    *,
+    horizontal: bool,
+    top: float | None = None,
+) -> BarChart:
+    """Bars for (label, value, text) items: horizontal bars with labels on the left, or columns."""
+    top = top or max([value for _, value, _ in items] + [1e-9])
+    bars = [Bar(label, value, text) for label, value, text in items]
+    if horizontal:
+        row, label_w, width = 26, 180, 640
+        for i, bar in enumerate(bars):
+            bar.x, bar.y = label_w, 6 + i * row
+            bar.width, bar.height = (width - label_w - 70) * min(bar.value, top) / top, row - 8
+        return BarChart(title, description, bars, width, 12 + row * len(bars), True)
+    width, height, bottom = 640, 200, 40
+    slot = (width - 20) / max(1, len(bars))
+    for i, bar in enumerate(bars):
+        bar.height = (height - bottom - 20) * min(bar.value, top) / top
+        bar.x, bar.width = 10 + i * slot + slot * 0.15, slot * 0.7
+        bar.y = height - bottom - bar.height
+    return BarChart(title, description, bars, width, height, False)

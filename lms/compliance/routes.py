@@ -1,0 +1,328 @@
+"""The coordinator's compliance pages: dashboard, officers, rules, assignment, mandate,
+exports and the outbox; plus each officer's messages and each supervisor's team."""
+
+from __future__ import annotations
+
+from flask import (
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    stream_with_context,
+    url_for,
+)
+from flask_login import current_user
+from sqlalchemy import select
+
+from lms.access import roles_required
+from lms.charts import bar_chart
+from lms.compliance import bp
+from lms.compliance.forms import AssignForm, FilterForm, MandateForm, RuleForm
+from lms.extensions import db
+from lms.models import Agency, AssignmentRule, Course, Mandate, OutboxMessage, Role, RoleGrant, User
+from lms.services import compliance, exports, reminders, roster, rules
+from lms.services.scoping import NotFound, get_scoped, scoped
+
+STAFF = (Role.COORDINATOR,)
+
+
+def _agency(agency_id: int) -> Agency:
+    try:
+        return roster.visible_agency(current_user, agency_id)
+    except NotFound:
+        abort(404)
+
+
+def _course_choices(agency: Agency) -> list[tuple[str, str]]:
+    courses = db.session.scalars(
+        select(Course)
+        .where((Course.agency_id == agency.id) | Course.agency_id.is_(None))
+        .order_by(Course.title)
+    )
+    return [(str(c.id), c.title) for c in courses]
+
+
+def _unit_choices(agency: Agency, blank: str) -> list[tuple[str, str]]:
+    return [("", blank)] + [
+        (str(u.id), "\u2003" * depth + u.name) for u, depth, _ in roster.unit_tree(agency)
+    ]
+
+
+def _filters(agency: Agency) -> tuple[FilterForm, compliance.Filters | None]:
+    form = FilterForm(request.args)
+    form.course.choices = [("", "All courses")] + _course_choices(agency)
+    ranks = db.session.scalars(
+        select(User.rank)
+        .where(User.agency_id == agency.id, User.rank.is_not(None))
+        .distinct()
+        .order_by(User.rank)
+    ).all()
+    form.rank.choices = [("", "All ranks")] + [(r, r) for r in ranks]
+    form.unit.choices = _unit_choices(agency, "Whole agency")
+    if not form.validate():
+        return form, None
+    return form, compliance.Filters(
+        course_id=int(form.course.data) if form.course.data else None,
+        rank=form.rank.data or None,
+        unit_id=int(form.unit.data) if form.unit.data else None,
+        status=form.status.data or "",
+    )
+
+
+@bp.route("/agencies/<int:agency_id>/compliance")
+@roles_required(*STAFF)
+def overview(agency_id: int):
+    agency = _agency(agency_id)
+    form, filters = _filters(agency)
+    if filters is None:
+        return render_template("compliance/overview.html", agency=agency, form=form, view=None), 400
+    view = compliance.overview(agency, filters)
+    completion = bar_chart(
+        "Completion by unit",
+        "Share of assigned training completed in each unit.",
+        [
+            (
+                row.unit.name if row.unit else "No unit",
+                row.counts.completion_rate,
+                f"{row.counts.completion_rate:.0%}",
+            )
+            for row in view.units
+        ],
+        horizontal=True,
+        top=1.0,
+    )
+    expirations = bar_chart(
+        "Certifications expiring, by month",
+        "Certificates that expire in each of the next twelve months.",
+        [(month, count, str(count)) for month, count in view.expirations_by_month],
+        horizontal=False,
+    )
+    officers, total = (
+        compliance.officers_in(agency, filters, direct_unit_only=True, limit=100)
+        if filters.unit_id
+        else ([], 0)
+    )
+    return render_template(
+        "compliance/overview.html",
+        agency=agency,
+        form=form,
+        view=view,
+        completion=completion,
+        expirations=expirations,
+        officers=officers,
+        officers_total=total,
+    )
+
+
+@bp.route("/agencies/<int:agency_id>/compliance/officers")
+@roles_required(*STAFF)
+def officers(agency_id: int):
+    agency = _agency(agency_id)
+    form, filters = _filters(agency)
+    if filters is None:
+        return render_template(
+            "compliance/officers.html", agency=agency, form=form, rows=[], total=0, page=1
+        ), 400
+    page = max(1, request.args.get("page", 1, type=int))
+    rows, total = compliance.officers_in(
+        agency, filters, direct_unit_only=False, limit=100, offset=(page - 1) * 100
+    )
+    return render_template(
+        "compliance/officers.html", agency=agency, form=form, rows=rows, total=total, page=page
+    )
+
+
+@bp.route("/agencies/<int:agency_id>/rules", methods=["GET", "POST"])
+@roles_required(*STAFF)
+def rules_page(agency_id: int):
+    agency = _agency(agency_id)
+    form = RuleForm()
+    form.course.choices = [("", "Choose a course")] + _course_choices(agency)
+    form.unit.choices = _unit_choices(agency, "Whole agency")
+    ranks = db.session.scalars(
+        select(User.rank).where(User.agency_id == agency.id, User.rank.is_not(None)).distinct()
+    )
+    form.ranks.choices = [(r, r) for r in sorted(ranks)]
+    status = 200
+    if form.validate_on_submit():
+        spec = rules.RuleSpec(
+            name=form.name.data or "",
+            course_id=int(form.course.data),
+            unit_id=int(form.unit.data) if form.unit.data else None,
+            ranks=form.ranks.data or [],
+            due_on=form.due_on.data,
+            due_days=form.due_days.data,
+            due_from=form.due_from.data,
+            recurrence=form.recurrence.data,
+        )
+        try:
+            rule = rules.create_rule(current_user, agency, spec)
+        except rules.RuleError as error:
+            form[error.field or "course"].errors.append(str(error))
+            status = 400
+        else:
+            db.session.commit()
+            flash(f"Rule “{rule.name}” saved and applied.", "success")
+            return redirect(url_for("compliance.rules_page", agency_id=agency.id))
+    elif request.method == "POST":
+        status = 400
+    existing = db.session.scalars(
+        scoped(AssignmentRule, current_user)
+        .where(AssignmentRule.agency_id == agency.id)
+        .order_by(AssignmentRule.id.desc())
+    ).all()
+    return render_template(
+        "compliance/rules.html", agency=agency, form=form, rules=existing, recurrences=rules.RECURRENCES
+    ), status
+
+
+@bp.route("/agencies/<int:agency_id>/rules/<int:rule_id>/deactivate", methods=["POST"])
+@roles_required(*STAFF)
+def deactivate_rule(agency_id: int, rule_id: int):
+    agency = _agency(agency_id)
+    try:
+        rule = get_scoped(AssignmentRule, rule_id, current_user)
+    except NotFound:
+        abort(404)
+    if rule.agency_id != agency.id:
+        abort(404)
+    rules.deactivate_rule(current_user, rule)
+    db.session.commit()
+    flash(f"Rule “{rule.name}” stopped. Existing assignments stay.", "success")
+    return redirect(url_for("compliance.rules_page", agency_id=agency.id))
+
+
+@bp.route("/agencies/<int:agency_id>/assign", methods=["GET", "POST"])
+@roles_required(*STAFF)
+def assign(agency_id: int):
+    agency = _agency(agency_id)
+    form = AssignForm()
+    form.course.choices = [("", "Choose a course")] + _course_choices(agency)
+    people = db.session.scalars(
+        select(User).where(User.agency_id == agency.id, User.active.is_(True),
+                           User.id.in_(select(RoleGrant.user_id).where(RoleGrant.role == Role.OFFICER.value)))
+        .order_by(User.name)
+    ).all()  # fmt: skip
+    form.officers.choices = [(str(p.id), f"{p.name} ({p.badge_number or 'no badge'})") for p in people]
+    if form.validate_on_submit():
+        chosen = [p for p in people if str(p.id) in set(form.officers.data)]
+        course = db.session.get(Course, int(form.course.data))
+        try:
+            created = rules.assign_manually(current_user, agency, course, chosen, form.due_on.data)
+        except rules.RuleError as error:
+            form[error.field or "course"].errors.append(str(error))
+        else:
+            db.session.commit()
+            skipped = len(chosen) - len(created)
+            flash(
+                f"{course.title} assigned to {len(created)} officer(s)"
+                + (f"; {skipped} already had it open" if skipped else "")
+                + ".",
+                "success",
+            )
+            return redirect(url_for("compliance.overview", agency_id=agency.id))
+    status = 400 if request.method == "POST" else 200
+    return render_template("compliance/assign.html", agency=agency, form=form), status
+
+
+@bp.route("/agencies/<int:agency_id>/mandate", methods=["GET", "POST"])
+@roles_required(*STAFF)
+def mandate(agency_id: int):
+    agency = _agency(agency_id)
+    current = db.session.scalar(select(Mandate).where(Mandate.agency_id == agency.id))
+    form = MandateForm(obj=current) if request.method == "GET" and current else MandateForm()
+    if request.method == "GET" and current:
+        form.cycle_months.data = str(current.cycle_months)
+    if form.validate_on_submit():
+        if bool(form.category.data) != bool(form.category_hours.data):
+            form.category_hours.errors.append("Give both a category and its minimum hours, or neither.")
+        else:
+            compliance.save_mandate(
+                current_user,
+                agency,
+                hours=float(form.hours.data),
+                cycle_months=int(form.cycle_months.data),
+                cycle_start=form.cycle_start.data,
+                category=form.category.data or None,
+                category_hours=float(form.category_hours.data) if form.category_hours.data else None,
+            )
+            db.session.commit()
+            flash("The mandate is saved; hours are now counted against it.", "success")
+            return redirect(url_for("compliance.overview", agency_id=agency.id))
+    status = 400 if request.method == "POST" else 200
+    return render_template("compliance/mandate.html", agency=agency, form=form), status
+
+
+@bp.route("/agencies/<int:agency_id>/exports")
+@roles_required(*STAFF)
+def exports_page(agency_id: int):
+    agency = _agency(agency_id)
+    return render_template("compliance/exports.html", agency=agency, reports=exports.REPORTS.values())
+
+
+@bp.route("/agencies/<int:agency_id>/exports/<report>.<fmt>")
+@roles_required(*STAFF)
+def export(agency_id: int, report: str, fmt: str):
+    agency = _agency(agency_id)
+    if report not in exports.REPORTS or fmt not in ("csv", "xlsx"):
+        abort(404)
+    filename = f"{agency.slug}-{report}.{fmt}"
+    if fmt == "csv":
+        return Response(
+            stream_with_context(exports.stream_csv(report, agency)),
+            mimetype="text/csv",
+            headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        )
+    return send_file(
+        exports.xlsx_file(report, agency),
+        as_attachment=True,
+        download_name=filename,
+        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+
+
+@bp.route("/agencies/<int:agency_id>/outbox")
+@roles_required(*STAFF)
+def outbox(agency_id: int):
+    agency = _agency(agency_id)
+    messages = db.session.scalars(
+        scoped(OutboxMessage, current_user)
+        .where(OutboxMessage.agency_id == agency.id)
+        .order_by(OutboxMessage.id.desc())
+        .limit(200)
+    ).all()
+    return render_template("compliance/outbox.html", agency=agency, messages=messages)
+
+
+@bp.route("/messages")
+def messages():
+    return render_template("compliance/messages.html", messages=reminders.messages_for(current_user))
+
+
+@bp.route("/team")
+def team():
+    reports = db.session.scalars(
+        select(User).where(User.supervisor_id == current_user.id, User.active.is_(True)).order_by(User.name)
+    ).all()
+    rows = compliance.team_status(current_user, reports) if reports else []
+    return render_template("compliance/team.html", rows=rows)
+
+
+@bp.app_context_processor
+def mail_configured():
+    return {"mail_configured": bool(current_app.config.get("MAIL_SERVER"))}
+
+
+@bp.app_template_filter("dict_with")
+def dict_with(args: dict, **changes) -> dict:
+    """Query arguments with some changed (for links that keep the current filters)."""
+    return {**{k: v for k, v in args.items() if k != "page"}, **changes}
+
+
+@bp.app_template_filter("dict_without")
+def dict_without(args: dict, *names: str) -> dict:
+    return {k: v for k, v in args.items() if k not in names and k != "page"}

@@ -1,0 +1,44 @@
+from flask_wtf import FlaskForm
+from wtforms import DecimalField, RadioField, SelectMultipleField, TextAreaField, widgets
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
+
+import scenarios as engine
+
+
+class CheckboxesField(SelectMultipleField):
+    widget = widgets.ListWidget(prefix_label=False)
+    option_widget = widgets.CheckboxInput()
+
+
+def decision_form(point: engine.DecisionPoint, formdata=None) -> FlaskForm:
+    """A form for one decision point: radio buttons, or checkboxes for a multiple choice."""
+    choices = [(option.id, option.label) for option in point.options]
+    if point.kind == "single":
+        field = RadioField("Your decision", choices=choices, validators=[InputRequired("Choose one option.")])
+    else:
+        # No `required` validator: browsers would then demand every box. The service
+        # checks that at least one and at most `max_choices` are chosen.
+        field = CheckboxesField("Your decisions", choices=choices)
+
+    class DecisionForm(FlaskForm):
+        options = field
+
+    return DecisionForm(formdata=formdata)
+
+
+class OverrideForm(FlaskForm):
+    score = DecimalField(
+        "New score (0–100)",
+        places=1,
+        validators=[
+            InputRequired("Enter the new score."),
+            NumberRange(0, 100, "The score must be between 0 and 100."),
+        ],
+    )
+    reason = TextAreaField(
+        "Reason for the change",
+        validators=[
+            DataRequired("Give a reason; it is kept with the grade and in the audit log."),
+            Length(max=1000),
+        ],
+    )

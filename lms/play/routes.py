@@ -1,0 +1,180 @@
+"""Playing scenarios, the debrief, and instructors' review of attempts."""
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+import scenarios as engine
+from lms.access import roles_required
+from lms.extensions import db
+from lms.models import Role, ScenarioVersion
+from lms.play import bp
+from lms.play.forms import OverrideForm, decision_form
+from lms.services import attempts, debrief, scenario_library
+from lms.services.scoping import NotFound
+
+REVIEWERS = (Role.INSTRUCTOR, Role.COORDINATOR)
+
+
+@bp.context_processor
+def scenario_vocabulary():
+    return {
+        "objectives": dict(engine.OBJECTIVES),
+        "partner_types": {name: kind.label for name, kind in engine.PARTNER_TYPES.items()},
+    }
+
+
+def _attempt_or_404(attempt_id: int):
+    try:
+        return attempts.get_attempt(current_user, attempt_id)
+    except NotFound:
+        abort(404)
+
+
+@bp.route("/assignments/<int:assignment_id>/items/<item_slug>/start", methods=["POST"])
+def start(assignment_id: int, item_slug: str):
+    try:
+        attempt = attempts.start_for_item(current_user, assignment_id, item_slug)
+    except NotFound:
+        abort(404)
+    except attempts.PlayError as error:
+        flash(str(error), "error")
+        return redirect(url_for("learn.item", assignment_id=assignment_id, item_slug=item_slug))
+    db.session.commit()
+    return redirect(url_for("play.attempt", attempt_id=attempt.id))
+
+
+@bp.route("/scenarios/")
+@roles_required(Role.INSTRUCTOR)
+def library():
+    versions = scenario_library.published_catalogue(current_user)
+    return render_template(
+        "play/library.html", entries=[(v, scenario_library.scenario_of(v)) for v in versions]
+    )
+
+
+@bp.route("/scenarios/<int:version_id>/start", methods=["POST"])
+@roles_required(Role.INSTRUCTOR)
+def start_direct(version_id: int):
+    visible = scenario_library.visible_records(current_user).subquery()
+    version = db.session.scalar(
+        db.select(ScenarioVersion)
+        .join(visible, visible.c.id == ScenarioVersion.scenario_id)
+        .where(ScenarioVersion.id == version_id, ScenarioVersion.status == "published")
+    )
+    if version is None:
+        abort(404)
+    attempt = attempts.start_direct(current_user, version)
+    db.session.commit()
+    return redirect(url_for("play.attempt", attempt_id=attempt.id))
+
+
+@bp.route("/attempts/<int:attempt_id>")
+def attempt(attempt_id: int):
+    found = _attempt_or_404(attempt_id)
+    if found.status == "completed":
+        return redirect(url_for("play.debrief", attempt_id=found.id))
+    play = attempts.state(found)
+    form = decision_form(play.point) if found.user_id == current_user.id else None
+    return render_template("play/play.html", play=play, form=form, since=debrief.since_last_decision(play))
+
+
+@bp.route("/attempts/<int:attempt_id>/decisions/<int:index>", methods=["POST"])
+def decide(attempt_id: int, index: int):
+    found = _attempt_or_404(attempt_id)
+    scenario, at = attempts.position(found)
+    if found.status != "in_progress" or index != at:
+        flash(
+            "That decision was already made (perhaps in another tab or with Back). Here is where your attempt stands.",
+            "warning",
+        )
+        return redirect(url_for("play.attempt", attempt_id=found.id))
+    form = decision_form(scenario.decisions[index], request.form)
+    problem = None
+    if form.validate_on_submit():
+        chosen = form.options.data if isinstance(form.options.data, list) else [form.options.data]
+        try:
+            finished = attempts.decide(current_user, found, index, chosen)
+        except attempts.StaleDecision as error:
+            flash(str(error), "warning")
+            return redirect(url_for("play.attempt", attempt_id=attempt_id))
+        except attempts.PlayError as error:
+            problem = str(error)
+        else:
+            db.session.commit()
+            if finished:
+                flash("Attempt complete. Here is your grade and debrief.", "success")
+                return redirect(url_for("play.debrief", attempt_id=attempt_id))
+            return redirect(url_for("play.attempt", attempt_id=attempt_id, _anchor="decision"))
+    if problem:
+        form.options.errors = [problem]
+    play = attempts.state(found)
+    return render_template(
+        "play/play.html", play=play, form=form, since=debrief.since_last_decision(play)
+    ), 400
+
+
+@bp.route("/attempts/<int:attempt_id>/debrief", endpoint="debrief")
+def debrief_page(attempt_id: int):
+    found = _attempt_or_404(attempt_id)
+    if found.status != "completed":
+        return redirect(url_for("play.attempt", attempt_id=found.id))
+    can_override = current_user.has_role(Role.INSTRUCTOR, Role.ADMIN) and found.user_id != current_user.id
+    return render_template(
+        "play/debrief.html", d=debrief.build(found), override_form=OverrideForm() if can_override else None
+    )
+
+
+@bp.route("/attempts/<int:attempt_id>/what-if")
+def what_if(attempt_id: int):
+    found = _attempt_or_404(attempt_id)
+    if found.status != "completed":
+        return redirect(url_for("play.attempt", attempt_id=found.id))
+    index = request.args.get("decision", type=int)
+    options = request.args.getlist("options")
+    scenario = scenario_library.scenario_of(found.scenario_version)
+    result, error = None, None
+    if index is not None:
+        try:
+            result = debrief.what_if(found, index - 1, options)
+        except ValueError as problem:
+            error = str(problem)
+    return render_template(
+        "play/what_if.html",
+        attempt=found,
+        scenario=scenario,
+        result=result,
+        error=error,
+        index=index,
+        options=options,
+    ), (400 if error else 200)
+
+
+@bp.route("/attempts/<int:attempt_id>/grade", methods=["POST"])
+@roles_required(Role.INSTRUCTOR)
+def override(attempt_id: int):
+    found = _attempt_or_404(attempt_id)
+    form = OverrideForm()
+    if not form.validate_on_submit():
+        for field in form:
+            for message in field.errors:
+                flash(f"{field.label.text}: {message}", "error")
+        return redirect(url_for("play.debrief", attempt_id=found.id, _anchor="override"))
+    try:
+        attempts.override_grade(current_user, found, score=float(form.score.data), reason=form.reason.data)
+    except attempts.PlayError as error:
+        flash(str(error), "error")
+        return redirect(url_for("play.debrief", attempt_id=found.id, _anchor="override"))
+    db.session.commit()
+    flash("The new grade is recorded; the original stays in the history.", "success")
+    return redirect(url_for("play.debrief", attempt_id=found.id))
+
+
+@bp.route("/review")
+@roles_required(*REVIEWERS)
+def review():
+    status = request.args.get("status", "completed")
+    if status not in ("completed", "in_progress", ""):
+        status = "completed"
+    return render_template(
+        "play/review.html", attempts=attempts.attempts_for_review(current_user, status=status), status=status
+    )

@@ -1,0 +1,284 @@
+"""Playing a scenario: starting attempts, recording decisions, grading, overrides.
+
+An attempt is (scenario version, seed, decisions). The seed is fixed when the attempt starts;
+each decision is appended once, for the decision point the attempt is actually at, so a
+refresh, the back button, a second tab or a double-submitted form can never record a decision
+twice, skip one or change one already made.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+
+from flask import current_app
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+import scenarios as engine
+from lms import course_format
+from lms.extensions import db
+from lms.models import Assignment, Attempt, AttemptDecision, AttemptGrade, Role, ScenarioVersion, User
+from lms.models.types import utcnow
+from lms.services import audit
+from lms.services.scenario_library import latest_published, scenario_of
+from lms.services.scoping import NotFound, get_scoped
+
+
+class PlayError(ValueError):
+    """A play request that cannot be carried out; the message is for the trainee."""
+
+
+class StaleDecision(PlayError):
+    """The decision point was already decided (another tab, a double submit, the back button)."""
+
+
+@dataclass
+class PlayState:
+    attempt: Attempt
+    scenario: engine.Scenario
+    index: int  # the decision point the attempt is at; == len(decisions) when finished
+    run: engine.Run | None  # the replay up to that point
+
+    @property
+    def finished(self) -> bool:
+        return self.index >= len(self.scenario.decisions)
+
+    @property
+    def point(self) -> engine.DecisionPoint | None:
+        return None if self.finished else self.scenario.decisions[self.index]
+
+
+def new_seed() -> int:
+    # Fits PostgreSQL's BIGINT; unpredictable, so a trainee cannot choose their luck.
+    return secrets.randbits(62)
+
+
+def _scenario_item(assignment: Assignment, item_slug: str) -> course_format.ItemSpec:
+    spec = course_format.course_from_data(assignment.course_version.content)
+    item = spec.item(item_slug)
+    if item is None or item.kind != "scenario":
+        raise NotFound(f"scenario item {item_slug}")
+    return item
+
+
+def get_attempt(actor: User, attempt_id: int) -> Attempt:
+    """An attempt the actor may see: their own, or their agency's for instructors and coordinators."""
+    attempt = get_scoped(Attempt, attempt_id, actor)
+    if attempt.user_id != actor.id and not actor.has_role(Role.INSTRUCTOR, Role.COORDINATOR, Role.ADMIN):
+        raise NotFound(f"Attempt {attempt_id}")
+    return attempt
+
+
+def start_for_item(actor: User, assignment_id: int, item_slug: str) -> Attempt:
+    """Start (or resume) the actor's attempt at a scenario item of one of their assignments."""
+    from lms.services import learning  # learning reads attempts too: import when used
+
+    assignment = get_scoped(Assignment, assignment_id, actor)
+    if assignment.user_id != actor.id:
+        raise NotFound(f"Assignment {assignment_id}")
+    item = _scenario_item(assignment, item_slug)
+    if assignment.status == "cancelled":
+        raise PlayError("This assignment was cancelled, so it cannot be attempted.")
+    if not learning.item_unlocked(assignment, item_slug):
+        raise PlayError("Finish the earlier items of this course first: this scenario is locked until then.")
+    open_attempt = db.session.scalar(
+        select(Attempt).where(
+            Attempt.assignment_id == assignment.id,
+            Attempt.item_slug == item_slug,
+            Attempt.status == "in_progress",
+        )
+    )
+    if open_attempt is not None:
+        return open_attempt  # resume rather than re-roll
+    used = db.session.scalar(
+        select(func.count())
+        .select_from(Attempt)
+        .where(Attempt.assignment_id == assignment.id, Attempt.item_slug == item_slug)
+    )
+    allowed = learning.attempts_allowed(assignment, item_slug)
+    if allowed is not None and used >= allowed:
+        raise PlayError(f"You have used all {allowed} attempts allowed for this scenario.")
+    version = latest_published(assignment.agency_id, item.scenario)
+    if version is None:
+        raise PlayError(
+            f'The scenario "{item.scenario}" is not available right now. Please tell your instructor.'
+        )
+    return _new_attempt(actor, version, assignment_id=assignment.id, item_slug=item_slug, number=used + 1)
+
+
+def start_direct(actor: User, version: ScenarioVersion) -> Attempt:
+    """An instructor's own play of a scenario (not for a course; still graded and replayable)."""
+    used = db.session.scalar(
+        select(func.count())
+        .select_from(Attempt)
+        .where(
+            Attempt.user_id == actor.id,
+            Attempt.scenario_version_id == version.id,
+            Attempt.assignment_id.is_(None),
+        )
+    )
+    return _new_attempt(actor, version, assignment_id=None, item_slug=None, number=used + 1)
+
+
+def _new_attempt(actor, version, *, assignment_id, item_slug, number) -> Attempt:
+    attempt = Attempt(
+        agency_id=actor.agency_id,
+        user_id=actor.id,
+        scenario_version_id=version.id,
+        assignment_id=assignment_id,
+        item_slug=item_slug,
+        number=number,
+        seed=new_seed(),
+        status="in_progress",
+    )
+    db.session.add(attempt)
+    db.session.flush()
+    return attempt
+
+
+def position(attempt: Attempt) -> tuple[engine.Scenario, int]:
+    """The attempt's scenario and the index of the decision point it is at (no replay)."""
+    return scenario_of(attempt.scenario_version), len(attempt.decisions)
+
+
+def state(attempt: Attempt) -> PlayState:
+    """Replay the attempt to the decision point it is at."""
+    scenario = scenario_of(attempt.scenario_version)
+    choices = attempt.choices
+    index = len(choices)
+    run = None
+    if index < len(scenario.decisions):
+        run = engine.simulate(scenario, choices, attempt.seed, stop_at_decision=index)
+    return PlayState(attempt, scenario, index, run)
+
+
+def decide(actor: User, attempt: Attempt, index: int, option_ids: list[str]) -> bool:
+    """Record the decision for point `index`; on the last one, grade the attempt.
+
+    Returns whether the attempt is now finished. The replay to the next point is left to
+    whoever shows it, so a click simulates once.
+    """
+    if attempt.user_id != actor.id:
+        raise PlayError("Only the officer who started this attempt can make its decisions.")
+    if attempt.status != "in_progress":
+        raise StaleDecision("This attempt is already finished; its decisions cannot be changed.")
+    scenario = scenario_of(attempt.scenario_version)
+    choices = attempt.choices
+    if index != len(choices):
+        raise StaleDecision(
+            "That decision was already made (perhaps in another tab or by pressing Back). "
+            "Here is where your attempt stands."
+        )
+    point = scenario.decisions[index]
+    chosen = [option_id for option_id in dict.fromkeys(option_ids) if option_id]
+    if not chosen:
+        raise PlayError("Choose an option before you continue.")
+    if point.kind == "single" and len(chosen) != 1:
+        raise PlayError("Choose exactly one option.")
+    if len(chosen) > point.max_choices:
+        raise PlayError(f"Choose at most {point.max_choices} options here.")
+    problems = engine.validate_decisions(scenario, choices + [chosen], partial_ok=True)
+    if problems:
+        raise PlayError("That choice is not one of the options: " + "; ".join(problems))
+    attempt.decisions.append(AttemptDecision(index=index, option_ids=chosen))
+    try:
+        db.session.flush()
+    except IntegrityError as error:  # a concurrent request recorded this point first
+        db.session.rollback()  # nothing else of this request was written yet
+        raise StaleDecision("That decision was already recorded.") from error
+    if len(attempt.choices) == len(scenario.decisions):
+        _finish(attempt, scenario)
+        return True
+    return False
+
+
+def _finish(attempt: Attempt, scenario: engine.Scenario) -> AttemptGrade:
+    from lms.services.debrief import distribution_summary
+
+    runs = current_app.config.get("SCENARIO_GRADING_RUNS") or scenario.grading.runs
+    distribution = engine.monte_carlo(scenario, attempt.choices, runs, attempt.seed)
+    result = engine.grade(scenario, attempt.choices, distribution)
+    breakdown = result.to_dict()
+    breakdown["distribution"] = distribution_summary(distribution)
+    grade = AttemptGrade(
+        attempt=attempt,
+        agency_id=attempt.agency_id,
+        kind="auto",
+        score=round(result.score, 2),
+        passed=result.passed,
+        breakdown=breakdown,
+    )
+    db.session.add(grade)
+    attempt.status = "completed"
+    attempt.completed_at = utcnow()
+    db.session.flush()
+    _credit(attempt, grade)
+    return grade
+
+
+def _credit(attempt: Attempt, grade: AttemptGrade) -> None:
+    from lms.services import learning
+
+    if grade.passed and attempt.assignment_id is not None:
+        assignment = db.session.get(Assignment, attempt.assignment_id)
+        learning.record_item_passed(
+            attempt.user,
+            assignment,
+            attempt.item_slug,
+            kind="scenario",
+            score=grade.score,
+            evidence={"attempt": attempt.id, "grade": grade.id},
+        )
+
+
+def override_grade(actor: User, attempt: Attempt, *, score: float, reason: str) -> AttemptGrade:
+    """An instructor's grade for a finished attempt, with a required reason.
+
+    The original grade stays in the history; the change is in the audit log.
+    """
+    if not (actor.has_role(Role.INSTRUCTOR) or actor.is_platform_admin):
+        raise PlayError("Only instructors can override a grade.")
+    if attempt.user_id == actor.id:
+        raise PlayError("You cannot override the grade of your own attempt.")
+    if attempt.status != "completed" or attempt.grade is None:
+        raise PlayError("Only a finished, graded attempt can have its grade overridden.")
+    reason = (reason or "").strip()
+    if not reason:
+        raise PlayError("Give a reason for the new grade; it is kept with the grade and in the audit log.")
+    if not 0 <= score <= 100:
+        raise PlayError("The score must be between 0 and 100.")
+    previous = attempt.grade
+    pass_mark = previous.breakdown.get("pass_mark", 0)
+    grade = AttemptGrade(
+        attempt=attempt,
+        agency_id=attempt.agency_id,
+        kind="override",
+        score=round(score, 2),
+        passed=score >= pass_mark,
+        breakdown={**previous.breakdown, "overrides": previous.id},
+        reason=reason,
+        graded_by_id=actor.id,
+    )
+    db.session.add(grade)
+    db.session.flush()
+    audit.record(
+        actor,
+        "attempt.grade_overridden",
+        attempt,
+        summary=reason,
+        before={"score": previous.score, "passed": previous.passed, "grade": previous.id},
+        after={"score": grade.score, "passed": grade.passed, "grade": grade.id},
+    )
+    _credit(attempt, grade)
+    return grade
+
+
+def attempts_for_review(actor: User, *, status: str = "completed", limit: int = 200) -> list[Attempt]:
+    """Attempts of the actor's agency (all agencies for admins), newest first."""
+    from lms.services.scoping import scoped
+
+    stmt = scoped(Attempt, actor).where(Attempt.user_id != actor.id)
+    if status:
+        stmt = stmt.where(Attempt.status == status)
+    return list(db.session.scalars(stmt.order_by(Attempt.started_at.desc(), Attempt.id.desc()).limit(limit)))

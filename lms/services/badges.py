@@ -1,0 +1,101 @@
+"""Open Badges 2.0 hosted documents: the assertion, the badge class and the issuer profile.
+
+Each certificate is a hosted assertion (https://www.imsglobal.org/sites/default/files/Badges/OBv2p0Final/index.html):
+the documents are plain dicts served as JSON at their own URLs, which the caller passes in.
+The recipient is identified by a salted SHA-256 hash of their email, never the address.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from lms.models import Agency, Certificate, Course, CourseVersion
+
+CONTEXT = "https://w3id.org/openbadges/v2"
+
+
+def recipient_salt(certificate: Certificate) -> str:
+    """A per-certificate salt, stable without storing it (derived from the random code)."""
+    return hashlib.sha256(f"ripple-badge-salt:{certificate.code}".encode()).hexdigest()[:16]
+
+
+def hashed_identity(email: str, salt: str) -> str:
+    return "sha256$" + hashlib.sha256((email.strip().lower() + salt).encode()).hexdigest()
+
+
+def _iso(day: date) -> str:
+    return datetime.combine(day, time(0, 0), tzinfo=UTC).isoformat().replace("+00:00", "Z")
+
+
+def assertion(
+    certificate: Certificate, email: str, *, assertion_url: str, badge_url: str, verify_url: str
+) -> dict[str, Any]:
+    """The hosted assertion of a certificate that is not revoked."""
+    salt = recipient_salt(certificate)
+    document: dict[str, Any] = {
+        "@context": CONTEXT,
+        "type": "Assertion",
+        "id": assertion_url,
+        "recipient": {
+            "type": "email",
+            "hashed": True,
+            "salt": salt,
+            "identity": hashed_identity(email, salt),
+        },
+        "badge": badge_url,
+        "verification": {"type": "hosted"},
+        "issuedOn": _iso(certificate.issued_on),
+        "evidence": verify_url,
+        "narrative": f"Completed {certificate.course_title} ({certificate.credit_hours:g} credit hours).",
+    }
+    if certificate.expires_on is not None:
+        # Valid through the expiry date: the assertion expires at the end of that day.
+        document["expires"] = _iso(certificate.expires_on + timedelta(days=1))
+    return document
+
+
+def revoked_assertion(certificate: Certificate, *, assertion_url: str) -> dict[str, Any]:
+    """What a revoked assertion's URL answers (with HTTP 410 Gone), as the specification says."""
+    return {
+        "@context": CONTEXT,
+        "type": "Assertion",
+        "id": assertion_url,
+        "revoked": True,
+        "revocationReason": certificate.revoked_reason or "Revoked by the issuer",
+    }
+
+
+def badge_class(
+    course: Course,
+    version: CourseVersion,
+    *,
+    badge_url: str,
+    image_url: str,
+    criteria_narrative: str,
+    issuer_url: str,
+) -> dict[str, Any]:
+    summary = (version.content or {}).get("summary") or course.title
+    return {
+        "@context": CONTEXT,
+        "type": "BadgeClass",
+        "id": badge_url,
+        "name": version.title,
+        "description": summary,
+        "image": image_url,
+        "criteria": {"narrative": criteria_narrative},
+        "issuer": issuer_url,
+        "tags": [t for t in (version.category,) if t],
+    }
+
+
+def issuer(agency: Agency, *, issuer_url: str, homepage: str, email: str) -> dict[str, Any]:
+    return {
+        "@context": CONTEXT,
+        "type": "Issuer",
+        "id": issuer_url,
+        "name": agency.name,
+        "url": homepage,
+        "email": email,
+    }

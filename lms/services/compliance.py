@@ -1,0 +1,429 @@
+"""Department compliance at a glance: completion, overdue, due soon, expiring certificates
+and mandate hours, for the whole agency or a unit and its sub-units.
+
+Every figure comes from a fixed number of aggregate queries, whatever the agency's size:
+counts are grouped by unit in the database and rolled up the unit tree in Python.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+
+from sqlalchemy import and_, case, func, select
+
+from lms.extensions import db
+from lms.models import (
+    Agency,
+    Assignment,
+    Certificate,
+    Completion,
+    Course,
+    Mandate,
+    Role,
+    RoleGrant,
+    Unit,
+    User,
+)
+from lms.services.certificates import add_months
+
+STATUSES = {
+    "": "Any status",
+    "open": "Open",
+    "overdue": "Overdue",
+    "due_soon": "Due in 30 days",
+    "completed": "Completed",
+}
+
+
+@dataclass(frozen=True)
+class Filters:
+    course_id: int | None = None
+    rank: str | None = None
+    unit_id: int | None = None
+    status: str = ""
+
+
+@dataclass
+class Counts:
+    officers: int = 0
+    assignments: int = 0
+    completed: int = 0
+    overdue: int = 0
+    due_soon: int = 0
+    expiring_30: int = 0
+    expiring_60: int = 0
+    expiring_90: int = 0
+    mandate_met: int = 0
+
+    @property
+    def completion_rate(self) -> float:
+        return self.completed / self.assignments if self.assignments else 0.0
+
+    @property
+    def mandate_rate(self) -> float:
+        return self.mandate_met / self.officers if self.officers else 0.0
+
+    def add(self, other: Counts) -> None:
+        for name in self.__dataclass_fields__:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+@dataclass
+class UnitRow:
+    unit: Unit | None  # None: people with no unit
+    depth: int
+    counts: Counts
+    has_children: bool
+
+
+@dataclass
+class Overview:
+    agency: Agency
+    filters: Filters
+    root: Unit | None
+    totals: Counts
+    units: list[UnitRow]
+    expirations_by_month: list[tuple[str, int]]
+    mandate: Mandate | None
+    cycle: tuple[date, date] | None
+    courses: list[Course]
+    ranks: list[str]
+    today: date = field(default_factory=date.today)
+
+
+def start_of(day: date) -> datetime:
+    """Midnight UTC at the start of `day`, for comparing dates with timestamps."""
+    return datetime.combine(day, time.min, tzinfo=UTC)
+
+
+def current_cycle(mandate: Mandate, today: date) -> tuple[date, date]:
+    """The mandate cycle containing `today`: [start, end)."""
+    start = mandate.cycle_start
+    while add_months(start, mandate.cycle_months) <= today:
+        start = add_months(start, mandate.cycle_months)
+    while start > today:
+        start = add_months(start, -mandate.cycle_months)
+    return start, add_months(start, mandate.cycle_months)
+
+
+def _subtree(units: list[Unit], root_id: int | None) -> set[int] | None:
+    if root_id is None:
+        return None
+    children = defaultdict(list)
+    for unit in units:
+        children[unit.parent_id].append(unit.id)
+    found, stack = set(), [root_id]
+    while stack:
+        current = stack.pop()
+        found.add(current)
+        stack.extend(children[current])
+    return found
+
+
+def _officer_scope(agency: Agency, filters: Filters, unit_ids: set[int] | None):
+    """A SELECT of the ids of the active officers in scope."""
+    stmt = select(User.id).where(
+        User.agency_id == agency.id,
+        User.active.is_(True),
+        User.id.in_(select(RoleGrant.user_id).where(RoleGrant.role == Role.OFFICER.value)),
+    )
+    if unit_ids is not None:
+        stmt = stmt.where(User.unit_id.in_(unit_ids))
+    if filters.rank:
+        stmt = stmt.where(User.rank == filters.rank)
+    return stmt
+
+
+def assignment_status_clause(status: str, today: date):
+    soon = today + timedelta(days=30)
+    return {
+        "open": Assignment.status == "assigned",
+        "overdue": and_(Assignment.status == "assigned", Assignment.due_on < today),
+        "due_soon": and_(
+            Assignment.status == "assigned", Assignment.due_on >= today, Assignment.due_on <= soon
+        ),
+        "completed": Assignment.status == "completed",
+    }.get(status)
+
+
+def overview(agency: Agency, filters: Filters, today: date | None = None) -> Overview:
+    """The dashboard's figures for the agency, or for `filters.unit_id` and the units below it."""
+    today = today or date.today()
+    units = list(db.session.scalars(select(Unit).where(Unit.agency_id == agency.id).order_by(Unit.name)))
+    by_id = {u.id: u for u in units}
+    root = by_id.get(filters.unit_id) if filters.unit_id else None
+    scope_units = _subtree(units, root.id) if root else None
+    officers = _officer_scope(agency, filters, scope_units).subquery()
+
+    per_unit: dict[int | None, Counts] = defaultdict(Counts)
+    for unit_id, count in db.session.execute(
+        select(User.unit_id, func.count()).where(User.id.in_(select(officers.c.id))).group_by(User.unit_id)
+    ):
+        per_unit[unit_id].officers = count
+
+    soon = today + timedelta(days=30)
+    assignment_filter = [
+        Assignment.agency_id == agency.id,
+        Assignment.status != "cancelled",
+        Assignment.user_id.in_(select(officers.c.id)),
+    ]
+    if filters.course_id:
+        assignment_filter.append(Assignment.course_id == filters.course_id)
+    rows = db.session.execute(
+        select(
+            User.unit_id,
+            func.count(Assignment.id),
+            func.sum(case((Assignment.status == "completed", 1), else_=0)),
+            func.sum(case((and_(Assignment.status == "assigned", Assignment.due_on < today), 1), else_=0)),
+            func.sum(case((and_(Assignment.status == "assigned", Assignment.due_on >= today, Assignment.due_on <= soon), 1), else_=0)),
+        )
+        .join(User, User.id == Assignment.user_id)
+        .where(*assignment_filter)
+        .group_by(User.unit_id)
+    )  # fmt: skip
+    for unit_id, total, completed, overdue, due_soon in rows:
+        c = per_unit[unit_id]
+        c.assignments, c.completed, c.overdue, c.due_soon = total, completed or 0, overdue or 0, due_soon or 0
+
+    cert_filter = [
+        Certificate.agency_id == agency.id,
+        Certificate.revoked_at.is_(None),
+        Certificate.user_id.in_(select(officers.c.id)),
+        Certificate.expires_on >= today,
+        Certificate.expires_on <= today + timedelta(days=366),
+    ]
+    if filters.course_id:
+        cert_filter.append(Certificate.course_id == filters.course_id)
+    months: dict[str, int] = defaultdict(int)
+    for unit_id, expires_on, count in db.session.execute(
+        select(User.unit_id, Certificate.expires_on, func.count())
+        .join(User, User.id == Certificate.user_id)
+        .where(*cert_filter)
+        .group_by(User.unit_id, Certificate.expires_on)
+    ):
+        c = per_unit[unit_id]
+        days = (expires_on - today).days
+        c.expiring_30 += count if days <= 30 else 0
+        c.expiring_60 += count if days <= 60 else 0
+        c.expiring_90 += count if days <= 90 else 0
+        months[expires_on.strftime("%Y-%m")] += count
+
+    mandate = db.session.scalar(select(Mandate).where(Mandate.agency_id == agency.id))
+    cycle = current_cycle(mandate, today) if mandate else None
+    if mandate:
+        hours = func.sum(Completion.credit_hours)
+        in_category = func.sum(
+            case((Completion.category == (mandate.category or ""), Completion.credit_hours), else_=0)
+        )
+        per_officer = (
+            select(
+                Completion.user_id.label("user_id"), hours.label("hours"), in_category.label("category_hours")
+            )
+            .where(
+                Completion.agency_id == agency.id,
+                Completion.completed_at >= start_of(cycle[0]),
+                Completion.completed_at < start_of(cycle[1]),
+            )
+            .group_by(Completion.user_id)
+            .subquery()
+        )
+        met = per_officer.c.hours >= mandate.hours
+        if mandate.category and mandate.category_hours:
+            met = and_(met, per_officer.c.category_hours >= mandate.category_hours)
+        for unit_id, count in db.session.execute(
+            select(User.unit_id, func.count())
+            .join(per_officer, per_officer.c.user_id == User.id)
+            .where(User.id.in_(select(officers.c.id)), met)
+            .group_by(User.unit_id)
+        ):
+            per_unit[unit_id].mandate_met = count
+
+    # Roll the direct counts up the tree: each unit shows itself plus everything below it.
+    children = defaultdict(list)
+    for unit in units:
+        children[unit.parent_id].append(unit)
+    rolled: dict[int, Counts] = {}
+
+    def roll(unit: Unit) -> Counts:
+        total = Counts()
+        total.add(per_unit.get(unit.id, Counts()))
+        for child in children[unit.id]:
+            total.add(roll(child))
+        rolled[unit.id] = total
+        return total
+
+    for top in children[None]:
+        roll(top)
+    totals = Counts()
+    if root is None:
+        for counts in per_unit.values():
+            totals.add(counts)
+        listed = [(u, 0) for u in children[None]]
+        if per_unit.get(None, Counts()).officers:
+            listed.append((None, 0))
+    else:
+        totals = rolled[root.id]
+        listed = [(child, 1) for child in children[root.id]]
+    unit_rows = [
+        UnitRow(u, depth, rolled[u.id] if u is not None else per_unit[None], bool(u and children[u.id]))
+        for u, depth in listed
+    ]
+    ahead = [(today.replace(day=1) + timedelta(days=31 * i)).strftime("%Y-%m") for i in range(12)]
+    courses = list(db.session.scalars(
+        select(Course).where((Course.agency_id == agency.id) | Course.agency_id.is_(None)).order_by(Course.title)
+    ))  # fmt: skip
+    ranks = [r for (r,) in db.session.execute(
+        select(User.rank).where(User.agency_id == agency.id, User.rank.is_not(None)).distinct().order_by(User.rank)
+    )]  # fmt: skip
+    return Overview(
+        agency,
+        filters,
+        root,
+        totals,
+        unit_rows,
+        [(m, months.get(m, 0)) for m in ahead],
+        mandate,
+        cycle,
+        courses,
+        ranks,
+        today,
+    )
+
+
+@dataclass
+class OfficerStatus:
+    officer: User
+    open: int
+    overdue: int
+    completed: int
+    next_due: date | None
+    hours: float
+
+
+def officers_in(
+    agency: Agency,
+    filters: Filters,
+    *,
+    direct_unit_only: bool,
+    today: date | None = None,
+    limit: int = 200,
+    offset: int = 0,
+    only_ids: list[int] | None = None,
+) -> tuple[list[OfficerStatus], int]:
+    """Officers in scope with their assignment counts and cycle hours (one page; three queries)."""
+    today = today or date.today()
+    stmt = _officer_scope(
+        agency,
+        filters,
+        {filters.unit_id}
+        if direct_unit_only and filters.unit_id
+        else (
+            _subtree(
+                list(db.session.scalars(select(Unit).where(Unit.agency_id == agency.id))), filters.unit_id
+            )
+            if filters.unit_id
+            else None
+        ),
+    )
+    if only_ids is not None:
+        stmt = stmt.where(User.id.in_(only_ids))
+    clause = assignment_status_clause(filters.status, today)
+    if clause is not None:
+        matching = select(Assignment.user_id).where(Assignment.agency_id == agency.id, clause)
+        if filters.course_id:
+            matching = matching.where(Assignment.course_id == filters.course_id)
+        stmt = stmt.where(User.id.in_(matching))
+    total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    people = list(db.session.scalars(
+        select(User).where(User.id.in_(stmt)).order_by(User.name, User.id).limit(limit).offset(offset)
+    ))  # fmt: skip
+    ids = [p.id for p in people]
+    counts: dict[int, list] = {i: [0, 0, 0, None] for i in ids}
+    if ids:
+        course_clause = [Assignment.course_id == filters.course_id] if filters.course_id else []
+        for user_id, status, due_on in db.session.execute(
+            select(Assignment.user_id, Assignment.status, Assignment.due_on).where(
+                Assignment.user_id.in_(ids), Assignment.status != "cancelled", *course_clause
+            )
+        ):
+            row = counts[user_id]
+            if status == "completed":
+                row[2] += 1
+            else:
+                row[0] += 1
+                if due_on is not None and due_on < today:
+                    row[1] += 1
+                if due_on is not None and (row[3] is None or due_on < row[3]):
+                    row[3] = due_on
+    mandate = db.session.scalar(select(Mandate).where(Mandate.agency_id == agency.id))
+    hours: dict[int, float] = {}
+    if ids:
+        since = current_cycle(mandate, today)[0] if mandate else today - timedelta(days=365)
+        hours = dict(db.session.execute(
+            select(Completion.user_id, func.sum(Completion.credit_hours))
+            .where(Completion.user_id.in_(ids), Completion.completed_at >= start_of(since)).group_by(Completion.user_id)
+        ).all())  # fmt: skip
+    return [OfficerStatus(p, *counts[p.id], float(hours.get(p.id) or 0)) for p in people], total
+
+
+def save_mandate(
+    actor: User,
+    agency: Agency,
+    *,
+    hours: float,
+    cycle_months: int,
+    cycle_start: date,
+    category: str | None,
+    category_hours: float | None,
+) -> Mandate:
+    """Set the agency's in-service requirement (audit-logged with before and after)."""
+    from lms.services import audit
+
+    mandate = db.session.scalar(select(Mandate).where(Mandate.agency_id == agency.id))
+    before = None
+    if mandate is None:
+        mandate = Mandate(agency_id=agency.id)
+        db.session.add(mandate)
+    else:
+        before = {
+            "hours": mandate.hours,
+            "cycle_months": mandate.cycle_months,
+            "cycle_start": mandate.cycle_start.isoformat(),
+            "category": mandate.category,
+            "category_hours": mandate.category_hours,
+        }
+    mandate.hours, mandate.cycle_months, mandate.cycle_start = hours, cycle_months, cycle_start
+    mandate.category, mandate.category_hours = category, category_hours
+    db.session.flush()
+    audit.record(
+        actor,
+        "mandate.saved",
+        mandate,
+        summary=f"{hours:g} hours per {cycle_months} months",
+        before=before,
+        after={
+            "hours": hours,
+            "cycle_months": cycle_months,
+            "cycle_start": cycle_start.isoformat(),
+            "category": category,
+            "category_hours": category_hours,
+        },
+        agency_id=agency.id,
+    )
+    return mandate
+
+
+def team_status(supervisor: User, reports: list[User], today: date | None = None) -> list[OfficerStatus]:
+    """A supervisor's direct reports with their training status (same figures as the dashboard)."""
+    agency = db.session.get(Agency, supervisor.agency_id)
+    rows, _ = officers_in(
+        agency,
+        Filters(),
+        direct_unit_only=False,
+        today=today,
+        limit=len(reports),
+        only_ids=[r.id for r in reports],
+    )
+    return rows

@@ -1,0 +1,413 @@
+"""The debrief: what happened in an attempt, why, and how it compares.
+
+Everything here is derived from the attempt's (scenario version, seed, decisions) and the
+grade stored with it; reference runs (the expert's path, no partnership) depend only on the
+scenario version, so they are computed once per process and cached.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+from flask import current_app
+
+import scenarios as engine
+from lms.charts import Chart, Line, downsample, line_chart
+from lms.models import Attempt, AttemptGrade
+from lms.services.scenario_library import scenario_of
+
+REFERENCE_RUNS = 60
+REFERENCE_SEED = 20_261_123
+WHAT_IF_RUNS = 40
+BAND_SERIES = ("reach", "incidents", "police_trust")
+
+
+def distribution_summary(distribution: engine.Distribution) -> dict:
+    """The parts of a Monte Carlo distribution the debrief shows, small enough to store."""
+    times, bands = downsample(
+        distribution.times,
+        {
+            f"{name}.{stat}": distribution.bands[name][stat]
+            for name in BAND_SERIES
+            for stat in ("p10", "p50", "p90", "mean")
+        },
+    )
+    return {
+        "runs": distribution.runs,
+        "seed": distribution.seed,
+        "metrics": {
+            name: {"mean": m.mean, "p10": m.p10, "p50": m.p50, "p90": m.p90, "ci95": list(m.ci95)}
+            for name, m in distribution.metrics.items()
+        },
+        "times": times,
+        "bands": bands,
+    }
+
+
+@lru_cache(maxsize=128)
+def _reference(fingerprint: str, source_text: str, path_key: str, runs: int) -> dict:
+    scenario = engine.load_scenario(source_text)
+    path = engine.parse_choose(scenario, path_key) if path_key else []
+    return distribution_summary(engine.monte_carlo(scenario, path, runs, REFERENCE_SEED))
+
+
+def reference_summary(scenario: engine.Scenario, path: list[list[str]], runs: int | None = None) -> dict:
+    runs = runs or current_app.config.get("SCENARIO_REFERENCE_RUNS") or REFERENCE_RUNS
+    return _reference(scenario.fingerprint, scenario.source_text, engine.format_choose(scenario, path), runs)
+
+
+@dataclass
+class TimelineEntry:
+    time: float
+    clock: str
+    kind: str
+    text: str
+    decision: str | None  # the decision that caused it, as the trainee saw it
+
+
+@dataclass
+class DecisionReview:
+    number: int
+    clock: str
+    prompt: str
+    chosen: list[engine.Option]
+    best: list[engine.Option]
+    points: float
+
+
+@dataclass
+class MetricRow:
+    name: str
+    doc: str
+    yours: float
+    expert: float
+    baseline: float
+    yours_low: float
+    yours_high: float
+
+
+@dataclass
+class Debrief:
+    attempt: Attempt
+    scenario: engine.Scenario
+    grade: AttemptGrade
+    run: engine.Run
+    timeline: list[TimelineEntry]
+    decisions: list[DecisionReview]
+    metrics: list[MetricRow]
+    charts: list[Chart]
+    objectives: dict[int, str]
+    network: dict
+
+
+KIND_LABELS = {
+    "incident": "Incident",
+    "retaliation": "Retaliation",
+    "rumour_start": "Rumour",
+    "rumour_escalation": "Rumour grew",
+    "correction": "Correction",
+    "partner_action": "Partner",
+    "partner_cooling": "Partner cooling",
+    "warning": "Warning",
+    "trust_change": "Trust",
+    "decision": "Your decision",
+    "transfer": "Transfer",
+    "relationship_kept": "Relationship kept",
+    "relationship_lost": "Relationship lost",
+}
+
+
+def describe(scenario: engine.Scenario, event: engine.Event) -> str:
+    """One line of plain language for an engine event."""
+    d = event.details
+    names = (
+        {g.id: g.name for g in scenario.groups}
+        | {p.id: p.name for p in scenario.partners}
+        | {"police": "Police"}
+    )
+    if event.kind in ("incident", "retaliation"):
+        verb = "An incident" if event.kind == "incident" else "Retaliation"
+        return f"{verb}: {names.get(d.get('by'), d.get('by'))} against {names.get(d.get('against'), d.get('against'))}."
+    if event.kind == "correction":
+        return f"{names.get(event.who, event.who)} corrected the rumour for {d.get('corrected', 0)} people."
+    if event.kind == "trust_change":
+        direction = "rose" if d.get("to", 0) >= d.get("from", 0) else "fell"
+        return f"Trust in police among {names.get(event.who, event.who)} {direction} ({d.get('why', '')})."
+    if event.kind == "decision":
+        point = next((p for p in scenario.decisions if p.id == d.get("decision")), None)
+        labels = (
+            [point.option(o).label for o in d.get("options", []) if point and point.option(o)]
+            if point
+            else []
+        )
+        return "You chose: " + "; ".join(labels)
+    if event.kind == "partner_action" and "text" not in d:
+        action = str(d.get("action", "acted")).replace("_", " ")
+        group = f" with {names.get(d['group'], d['group'])}" if d.get("group") else ""
+        return f"{names.get(event.who, event.who)}: {action}{group}."
+    return str(d.get("text") or event.kind.replace("_", " "))
+
+
+def _timeline(scenario: engine.Scenario, run: engine.Run) -> list[TimelineEntry]:
+    entries = []
+    for event in run.events:
+        if event.kind == "warning" and event.details.get("signal") and event.details.get("level", 0) < 2:
+            continue  # calm-weather signals are noise in a timeline
+        cause = None
+        if event.decision is not None and event.kind != "decision":
+            cause = f"decision {event.decision + 1}"
+        entries.append(
+            TimelineEntry(
+                event.time,
+                scenario.clock_label(event.time),
+                KIND_LABELS.get(event.kind, event.kind),
+                describe(scenario, event),
+                cause,
+            )
+        )
+    return entries
+
+
+def since_last_decision(play) -> list[TimelineEntry]:
+    """What happened between the previous decision point and this one, for the player."""
+    if play.run is None:
+        return []
+    start = play.scenario.decisions[play.index - 1].at_hours if play.index > 0 else -1.0
+    return [
+        entry
+        for entry in _timeline(play.scenario, play.run)
+        if entry.time > start and entry.kind != "Your decision"
+    ]
+
+
+def _reviews(scenario: engine.Scenario, choices: list[list[str]]) -> list[DecisionReview]:
+    reviews = []
+    for point, chosen_ids in zip(scenario.decisions, choices, strict=False):
+        chosen = [point.option(o) for o in chosen_ids]
+        best = [point.option(o) for o in scenario.expert_path[point.index]]
+        reviews.append(
+            DecisionReview(
+                point.index + 1,
+                scenario.clock_label(point.at_hours),
+                point.prompt,
+                chosen,
+                best,
+                sum(o.points for o in chosen),
+            )
+        )
+    return reviews
+
+
+def _band_chart(title, description, series, summaries, *, percent=False, y_max=None) -> Chart:
+    yours, expert, baseline = summaries
+    lines = [
+        Line(
+            "No partnership",
+            baseline["bands"][f"{series}.p50"],
+            "line-baseline",
+            (baseline["bands"][f"{series}.p10"], baseline["bands"][f"{series}.p90"]),
+        ),
+        Line(
+            "Expert path",
+            expert["bands"][f"{series}.p50"],
+            "line-expert",
+            (expert["bands"][f"{series}.p10"], expert["bands"][f"{series}.p90"]),
+        ),
+        Line(
+            "Your path",
+            yours["bands"][f"{series}.p50"],
+            "line-yours",
+            (yours["bands"][f"{series}.p10"], yours["bands"][f"{series}.p90"]),
+        ),
+    ]
+    times = yours["times"][: min(len(s["times"]) for s in summaries)]
+    for line in lines:
+        line.values = line.values[: len(times)]
+        line.band = (line.band[0][: len(times)], line.band[1][: len(times)])
+    return line_chart(title, description, times, lines, y_label=title, percent=percent, y_max=y_max)
+
+
+def _run_charts(scenario: engine.Scenario, run: engine.Run) -> list[Chart]:
+    s = run.series
+    level_series = {f"level{k}": values for k, values in enumerate(s.reach_by_level)}
+    times, levels = downsample(s.times, level_series)
+    rumour = line_chart(
+        "Rumour reach by severity (your run)",
+        "Share of the community holding each version of the rumour over time, in the run you played.",
+        times,
+        [
+            Line(f"Level {k + 1}: {scenario.rumour.levels[k]}", levels[f"level{k}"], f"line-level{k + 1}")
+            for k in range(len(level_series))
+        ],
+        y_label="share of community",
+        percent=True,
+    )
+    times, anger = downsample(s.times, s.anger_by_group)
+    names = {g.id: g.name for g in scenario.groups}
+    tension = line_chart(
+        "Tension by group (your run)",
+        "Mean anger (0 to 1) in each group over time, in the run you played.",
+        times,
+        [Line(names[g], values, f"line-group{i % 6}") for i, (g, values) in enumerate(anger.items())],
+        y_label="mean anger",
+        y_max=1.0,
+    )
+    return [rumour, tension]
+
+
+def cluster_layout(people_groups: list[str], seed: int) -> list[tuple[float, float]]:
+    """Positions in [0, 1]: each group a disc around its own centre, people scattered inside.
+
+    Cheap and readable at a thousand people (a force layout takes seconds there), and it
+    shows what matters in the debrief: the rumour crossing from one group into another.
+    """
+    import math
+    import random
+
+    order = list(dict.fromkeys(people_groups))
+    sizes = {g: people_groups.count(g) for g in order}
+    total = len(people_groups) or 1
+    rng = random.Random(seed)
+    centres = {}
+    for i, group in enumerate(order):
+        angle = 2 * math.pi * i / max(1, len(order))
+        centres[group] = (
+            (0.5 + 0.32 * math.cos(angle), 0.5 + 0.32 * math.sin(angle)) if len(order) > 1 else (0.5, 0.5)
+        )
+    positions = []
+    for group in people_groups:
+        radius = 0.05 + 0.17 * math.sqrt(sizes[group] / total)
+        r, a = radius * math.sqrt(rng.random()), 2 * math.pi * rng.random()
+        cx, cy = centres[group]
+        positions.append((cx + r * math.cos(a), cy + r * math.sin(a)))
+    return positions
+
+
+def network_picture(scenario: engine.Scenario, run: engine.Run, size: int = 420) -> dict:
+    """People placed by group (scaled to an SVG box) and the tellings of the rumour between them."""
+    positions = cluster_layout(run.people_groups, run.seed)
+
+    def scale(x, y):
+        return (10 + (size - 20) * x, 10 + (size - 20) * y)
+
+    heard_level: dict[int, int] = {}
+    for _, _, to, level in run.spread:
+        heard_level[to] = max(level, heard_level.get(to, 0))
+    group_index = {g.id: i for i, g in enumerate(scenario.groups)}
+    people = [
+        (*scale(*positions[i]), group_index[run.people_groups[i]], heard_level.get(i, 0))
+        for i in range(len(positions))
+    ]
+    tellings = [
+        (*scale(*positions[a]), *scale(*positions[b]), level) for _, a, b, level in run.spread if a >= 0
+    ]
+    heard = len(heard_level)
+    return {
+        "size": size,
+        "people": people,
+        "tellings": tellings,
+        "groups": [(i, g.name) for i, g in enumerate(scenario.groups)],
+        "summary": f"{heard} of {len(people)} people heard the rumour in your run; "
+        f"{len(tellings)} tellings are drawn as lines, darker for more severe versions.",
+    }
+
+
+def build(attempt: Attempt) -> Debrief:
+    """Everything the debrief page shows for a finished attempt."""
+    scenario = scenario_of(attempt.scenario_version)
+    choices = attempt.choices
+    run = engine.simulate(scenario, choices, attempt.seed)
+    grade = attempt.grade
+    yours = grade.breakdown["distribution"]
+    expert = reference_summary(scenario, scenario.expert_path)
+    baseline = reference_summary(scenario, scenario.baseline_path)
+    summaries = (yours, expert, baseline)
+    rows = []
+    for name, doc in engine.METRIC_DOCS.items():
+        if name not in yours["metrics"]:
+            continue
+        rows.append(
+            MetricRow(
+                name,
+                doc,
+                yours["metrics"][name]["mean"],
+                expert["metrics"][name]["mean"],
+                baseline["metrics"][name]["mean"],
+                yours["metrics"][name]["p10"],
+                yours["metrics"][name]["p90"],
+            )
+        )
+    charts = [
+        _band_chart(
+            "Share believing the rumour",
+            "Median and 10th–90th percentile band over many runs of each path.",
+            "reach",
+            summaries,
+            percent=True,
+        ),
+        _band_chart(
+            "Violent incidents so far",
+            "Cumulative incidents: median and 10th–90th percentile band over many runs.",
+            "incidents",
+            summaries,
+        ),
+        _band_chart(
+            "Trust in police",
+            "Mean trust in police (0 to 1): median and 10th–90th percentile band.",
+            "police_trust",
+            summaries,
+            y_max=1.0,
+        ),
+        *_run_charts(scenario, run),
+    ]
+    return Debrief(
+        attempt,
+        scenario,
+        grade,
+        run,
+        _timeline(scenario, run),
+        _reviews(scenario, choices),
+        rows,
+        charts,
+        dict(engine.OBJECTIVES),
+        network_picture(scenario, run),
+    )
+
+
+@dataclass
+class WhatIf:
+    decision: engine.DecisionPoint
+    original: list[engine.Option]
+    alternative: list[engine.Option]
+    rows: list[tuple[str, str, float, float]]  # metric, doc, yours, projected
+    runs: int
+
+
+def what_if(attempt: Attempt, index: int, option_ids: list[str]) -> WhatIf:
+    """Project the outcome had decision `index` gone differently (not graded)."""
+    scenario = scenario_of(attempt.scenario_version)
+    choices = attempt.choices
+    if not 0 <= index < len(choices):
+        raise ValueError("Pick one of the decisions you made.")
+    changed = [list(c) for c in choices]
+    changed[index] = list(dict.fromkeys(option_ids))
+    problems = engine.validate_decisions(scenario, changed)
+    if problems:
+        raise ValueError("That alternative is not a valid choice: " + "; ".join(problems))
+    runs = current_app.config.get("SCENARIO_REFERENCE_RUNS") or WHAT_IF_RUNS
+    mine = engine.monte_carlo(scenario, choices, runs, attempt.seed)
+    theirs = engine.monte_carlo(scenario, changed, runs, attempt.seed)
+    point = scenario.decisions[index]
+    rows = [
+        (name, doc, mine.metrics[name].mean, theirs.metrics[name].mean)
+        for name, doc in engine.METRIC_DOCS.items()
+        if name in mine.metrics
+    ]
+    return WhatIf(
+        point,
+        [point.option(o) for o in choices[index]],
+        [point.option(o) for o in changed[index]],
+        rows,
+        runs,
+    )

@@ -1,0 +1,105 @@
+"""An officer's transcript: every completion, certificate and credit hour."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import select
+
+from lms.extensions import db
+from lms.models import Certificate, Completion, CourseVersion, User
+from lms.services import certificates
+
+
+@dataclass(frozen=True)
+class TranscriptRow:
+    completion: Completion
+    course_title: str
+    category: str
+    credit_hours: float
+    certificate: Certificate | None
+    certificate_status: str | None
+
+
+@dataclass(frozen=True)
+class Transcript:
+    user: User
+    rows: list[TranscriptRow]
+    certificates: list[Certificate]
+
+    @property
+    def total_hours(self) -> float:
+        return sum(row.credit_hours for row in self.rows)
+
+
+def transcript_for(user: User, today: date | None = None) -> Transcript:
+    """The user's completions, newest first, each with its certificate in force (if any)."""
+    completions = db.session.execute(
+        select(Completion, CourseVersion)
+        .join(CourseVersion, Completion.course_version_id == CourseVersion.id)
+        .where(Completion.user_id == user.id)
+        .order_by(Completion.completed_at.desc(), Completion.id.desc())
+    ).all()
+    certs = certificates.certificates_for(user)
+    by_completion: dict[int, Certificate] = {}
+    for cert in sorted(certs, key=lambda c: c.id):  # the newest certificate of a completion wins
+        by_completion[cert.completion_id] = cert
+    rows = []
+    for completion, version in completions:
+        cert = by_completion.get(completion.id)
+        rows.append(
+            TranscriptRow(
+                completion=completion,
+                course_title=version.title,
+                category=completion.category,
+                credit_hours=completion.credit_hours,
+                certificate=cert,
+                certificate_status=certificates.status_of(cert, today) if cert else None,
+            )
+        )
+    return Transcript(user=user, rows=rows, certificates=certs)
+
+
+CSV_COLUMNS = (
+    "completed_on",
+    "course",
+    "category",
+    "credit_hours",
+    "certificate_code",
+    "certificate_status",
+    "issued_on",
+    "expires_on",
+)
+
+
+def _cell(value) -> str:
+    text = "" if value is None else str(value)
+    # Spreadsheets run cells that start like a formula; make them plain text.
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def transcript_csv(transcript: Transcript) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(CSV_COLUMNS)
+    for row in transcript.rows:
+        cert = row.certificate
+        writer.writerow(
+            [
+                _cell(v)
+                for v in (
+                    row.completion.completed_at.date().isoformat(),
+                    row.course_title,
+                    row.category,
+                    f"{row.credit_hours:g}",
+                    cert.code if cert else "",
+                    row.certificate_status or "",
+                    cert.issued_on.isoformat() if cert else "",
+                    cert.expires_on.isoformat() if cert and cert.expires_on else "",
+                )
+            ]
+        )
+    return out.getvalue()

@@ -1,0 +1,22 @@
+from flask import Blueprint, current_app
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+
+bp = Blueprint("verify", __name__)
+
+# Verification is public, so it is rate-limited per client address: in-memory counters unless
+# RATELIMIT_STORAGE_URI (e.g. redis://...) shares them between workers. Only the views that
+# ask for a limit have one.
+limiter = Limiter(key_func=get_remote_address)
+
+
+def verify_rate_limit() -> str:
+    return current_app.config["VERIFY_RATE_LIMIT"]
+
+
+@bp.record_once
+def _init_limiter(state) -> None:
+    limiter.init_app(state.app)
+
+
+from lms.verify import routes  # noqa: E402,F401

@@ -1,0 +1,95 @@
+"""Playing a scenario in a real browser, keyboard only where it matters, with an accessibility check."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from lms.services.scenario_library import scenario_of, sync_library
+
+
+@pytest.fixture
+def library(db):
+    versions = sync_library()
+    db.session.commit()
+    return {v.scenario.slug: v for v in versions}
+
+
+def choose_and_continue(page, labels):
+    for label in labels:
+        page.get_by_label(label, exact=True).check()
+    page.get_by_role("button", name="Decide and continue").click()
+
+
+def test_instructor_plays_a_library_scenario_to_the_debrief(
+    page, sign_in_as, instructor, library, axe_violations
+):
+    version = library["store-dispute"]
+    scenario = scenario_of(version)
+    sign_in_as(instructor)
+    page.get_by_role("link", name="Scenarios").click()
+    page.get_by_role("button", name=f"Play {scenario.title}").click()
+    expect(page.get_by_role("heading", name="Briefing")).to_be_visible()
+    expect(page.get_by_text(scenario.clock_label(scenario.decisions[0].at_hours))).to_be_visible()
+    assert axe_violations() == []
+    for index, choice in enumerate(scenario.expert_path):
+        point = scenario.decisions[index]
+        expect(
+            page.get_by_role("heading", name=f"Decision {index + 1} of {len(scenario.decisions)}")
+        ).to_be_visible()
+        choose_and_continue(page, [point.option(o).label for o in choice])
+    expect(page.get_by_text("Attempt complete")).to_be_visible()
+    expect(page.get_by_role("heading", name="Passed")).to_be_visible()
+    expect(page.get_by_role("heading", name="How the rumour spread")).to_be_visible()
+    assert axe_violations() == []
+
+
+def test_a_decision_can_be_made_with_the_keyboard_alone(page, sign_in_as, instructor, library):
+    scenario = scenario_of(library["store-dispute"])
+    sign_in_as(instructor)
+    page.get_by_role("link", name="Scenarios").click()
+    page.get_by_role("button", name=f"Play {scenario.title}").click()
+    first = page.locator("ul.options input").first
+    first.focus()
+    page.keyboard.press("Space")
+    assert first.is_checked()
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name=f"Decision 2 of {len(scenario.decisions)}")).to_be_visible()
+
+
+def test_a_second_tab_cannot_change_a_decision_already_made(page, sign_in_as, instructor, library, db):
+    from lms.models import Attempt
+
+    scenario = scenario_of(library["store-dispute"])
+    sign_in_as(instructor)
+    page.get_by_role("link", name="Scenarios").click()
+    page.get_by_role("button", name=f"Play {scenario.title}").click()
+    second_tab = page.context.new_page()
+    second_tab.goto(page.url)
+    first_choice = scenario.decisions[0].options[0]
+    choose_and_continue(page, [first_choice.label])
+    choose_and_continue(second_tab, [scenario.decisions[0].options[1].label])
+    expect(second_tab.get_by_text("already made")).to_be_visible()
+    expect(second_tab.get_by_role("heading", name="Decision 2 of")).to_be_visible()
+    db.session.expire_all()
+    assert db.session.scalars(db.select(Attempt)).one().choices == [[first_choice.id]]
+
+
+def test_instructor_overrides_an_officers_grade(page, sign_in_as, instructor, officer, library, db):
+    from lms.services import attempts
+
+    version = library["store-dispute"]
+    attempt = attempts.start_direct(officer, version)
+    for index, choice in enumerate(scenario_of(version).baseline_path):
+        attempts.decide(officer, attempt, index, choice)
+    db.session.commit()
+    sign_in_as(instructor)
+    page.get_by_role("link", name="Attempts to review").click()
+    page.get_by_role("link", name=f"Open {officer.name}'s attempt").click()
+    page.get_by_label("New score (0–100)").fill("88")
+    page.get_by_label("Reason for the change").fill("Arranged a mediation the scenario did not offer")
+    page.get_by_role("button", name="Record the new grade").click()
+    expect(page.get_by_text("The new grade is recorded")).to_be_visible()
+    expect(page.get_by_role("heading", name="Passed: 88 out of 100")).to_be_visible()
+    expect(page.get_by_role("heading", name="Grade history")).to_be_visible()

@@ -1,0 +1,679 @@
+"""The course file format: the built-in courses, validation, round trip, scoring, fuzz.
+
+Pure Python: no app, no database.
+"""
+
+from __future__ import annotations
+
+import random
+import string
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from lms.course_format import (
+    ITEM_KINDS,
+    QUESTION_KINDS,
+    ChoiceSpec,
+    CourseFormatError,
+    CourseSpec,
+    ItemSpec,
+    ModuleSpec,
+    QuestionSpec,
+    builtin_course_paths,
+    course_from_data,
+    course_to_data,
+    dump_course,
+    load_builtin_courses,
+    load_course,
+    score_check,
+    score_question,
+)
+
+LIBRARY_SCENARIOS = ("crew-shooting-rumour", "use-of-force-video", "store-dispute", "officer-transfer")
+
+# A small valid course; tests change one thing and look for the issue it causes.
+# Line numbers below are relied on by tests: edit with care.
+MINIMAL = """\
+ripple_course: 1
+slug: tiny
+title: Tiny course
+summary: A course small enough to read in one go.
+category: Community policing
+credit_hours: 1
+certificate_valid_months: 12
+renewal: {course: tiny, window_days: 30}
+attempt_policy: {max_attempts: 2, counts: latest}
+modules:
+  - slug: only
+    title: Only module
+    objectives: [1, 8]
+    items:
+      - kind: lesson
+        slug: read-me
+        title: Read me
+        body: |
+          ## Hello
+          Some text.
+      - kind: knowledge_check
+        slug: check
+        title: Check
+        pass_mark: 75
+        questions:
+          - kind: single_choice
+            id: q1
+            prompt: Pick one
+            choices:
+              - {text: right, correct: true, feedback: Right.}
+              - {text: wrong, correct: false}
+          - kind: true_false
+            id: q2
+            prompt: True?
+            answer: true
+            explanation: It is.
+      - kind: scenario
+        slug: play
+        title: Play
+        scenario: crew-shooting-rumour
+"""
+
+
+def issues_of(text: str, **kwargs) -> list[str]:
+    with pytest.raises(CourseFormatError) as info:
+        load_course(text, **kwargs)
+    return [str(issue) for issue in info.value.issues]
+
+
+@pytest.fixture(scope="module")
+def builtin() -> dict[str, CourseSpec]:
+    return load_builtin_courses(known_scenarios=LIBRARY_SCENARIOS)
+
+
+@pytest.fixture(scope="module")
+def main_course(builtin) -> CourseSpec:
+    return builtin["prevention-partnership"]
+
+
+@pytest.fixture(scope="module")
+def refresher(builtin) -> CourseSpec:
+    return builtin["prevention-refresher"]
+
+
+@pytest.fixture
+def tiny() -> CourseSpec:
+    return load_course(MINIMAL)
+
+
+# --- the built-in courses -------------------------------------------------------------
+
+
+def test_builtin_course_files_are_the_two_courses():
+    assert [p.name for p in builtin_course_paths()] == [
+        "prevention-partnership.yaml",
+        "prevention-refresher.yaml",
+    ]
+
+
+@pytest.mark.parametrize("slug", ["prevention-partnership", "prevention-refresher"])
+def test_builtin_course_covers_all_eight_objectives(builtin, slug):
+    assert builtin[slug].objectives == frozenset(range(1, 9))
+
+
+def test_main_course_settings(main_course):
+    assert main_course.title == "Prevention-Focused Community Partnership"
+    assert main_course.category == "Community policing"
+    assert main_course.credit_hours == 8
+    assert main_course.certificate_valid_months == 24
+    assert (main_course.renewal.course, main_course.renewal.window_days) == ("prevention-refresher", 90)
+    assert main_course.attempt_policy.counts == "best"
+
+
+def test_main_course_has_at_least_six_modules_each_with_lessons_and_a_check(main_course):
+    assert len(main_course.modules) >= 6
+    for module in main_course.modules:
+        kinds = [item.kind for item in module.items]
+        assert module.objectives, module.slug
+        assert 1 <= kinds.count("lesson") <= 3, module.slug
+        assert kinds.count("knowledge_check") == 1, module.slug
+
+
+def test_main_course_lessons_are_substantial(main_course):
+    for _, item in main_course.items():
+        if item.kind == "lesson":
+            words = len(item.body.split())
+            assert 350 <= words <= 750, (item.slug, words)
+            assert "## " in item.body, item.slug
+
+
+def test_main_course_checks_teach(main_course):
+    for _, item in main_course.items():
+        if item.kind == "knowledge_check":
+            assert 4 <= len(item.questions) <= 6, item.slug
+            assert item.pass_mark == 80
+            assert all(q.explanation for q in item.questions), item.slug
+
+
+def test_main_course_uses_every_question_kind(main_course):
+    used = {q.kind for _, item in main_course.items() for q in item.questions}
+    assert used == set(QUESTION_KINDS)
+
+
+def test_main_course_grades_each_library_scenario_once(main_course):
+    assert sorted(main_course.scenario_slugs) == sorted(LIBRARY_SCENARIOS)
+
+
+def test_refresher_is_short_and_renews_itself(refresher):
+    assert refresher.title == "Prevention Partnership Refresher"
+    assert len(refresher.modules) == 2
+    assert refresher.credit_hours == 2
+    assert refresher.certificate_valid_months == 24
+    assert refresher.renewal.course == "prevention-refresher"
+    kinds = {item.kind for _, item in refresher.items()}
+    assert kinds == {"lesson", "knowledge_check", "scenario"}
+    assert len(refresher.scenario_slugs) == 1
+
+
+def test_builtin_scenarios_exist_in_the_engine_library(builtin):
+    from scenarios import list_library
+
+    library = {path.stem for path in list_library()}
+    wanted = {slug for course in builtin.values() for slug in course.scenario_slugs}
+    missing = wanted - library
+    if missing:
+        pytest.skip(f"engine library does not have these yet: {sorted(missing)}")
+    assert wanted <= library
+
+
+def test_lesson_images_exist(builtin):
+    images = Path(builtin_course_paths()[0]).parent
+    for course in builtin.values():
+        for _, item in course.items():
+            for part in (item.body or "").split("](")[1:]:
+                target = part.split(")")[0]
+                if not target.startswith(("http:", "https:", "#")):
+                    assert (images / target).is_file(), (item.slug, target)
+
+
+# --- validation: each problem named with its path and line ------------------------------
+
+
+def test_minimal_course_loads(tiny):
+    assert tiny.slug == "tiny"
+    assert tiny.attempt_policy.max_attempts == 2
+    assert tiny.modules[0].items[1].pass_mark == 75
+    assert [item.kind for _, item in tiny.items()] == ["lesson", "knowledge_check", "scenario"]
+
+
+def test_defaults_are_filled_in(tiny):
+    lesson, check, scenario = tiny.modules[0].items
+    assert lesson.required is True and lesson.locked_until_previous is False
+    assert check.max_attempts is None
+    assert tiny.max_attempts_for(check) == 2
+
+
+def test_load_from_path_and_bytes(tmp_path, tiny):
+    path = tmp_path / "tiny.yaml"
+    path.write_text(MINIMAL, encoding="utf-8")
+    assert load_course(path) == tiny
+    assert load_course(str(path)) == tiny
+    assert load_course(MINIMAL.encode()) == tiny
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        (
+            "ripple_course: 1\n",
+            "ripple_course: one\n",
+            "ripple_course: expected a whole number, got text (line 1)",
+        ),
+        ("slug: tiny\n", "slug: Tiny Course\n", 'slug: "Tiny Course" is not a valid slug'),
+        ("credit_hours: 1\n", "credit_hours: -1\n", "credit_hours: must be at least 0, got -1 (line 6)"),
+        (
+            "certificate_valid_months: 12\n",
+            "certificate_valid_months: null\n",
+            "renewal: a renewal needs a certificate that expires",
+        ),
+        (
+            "counts: latest",
+            "counts: worst",
+            'attempt_policy.counts: unknown value "worst"; known: best, latest (line 9)',
+        ),
+        (
+            "objectives: [1, 8]",
+            "objectives: [1, 9]",
+            "modules[0].objectives[1]: unknown teaching objective 9",
+        ),
+        ("objectives: [1, 8]", "objectives: [1, 1]", "modules[0].objectives[1]: objective 1 is listed twice"),
+        (
+            "      - kind: lesson\n",
+            "      - kind: video\n",
+            'modules[0].items[0].kind: unknown item kind "video"',
+        ),
+        (
+            "        body: |\n",
+            "        text: |\n",
+            'modules[0].items[0]: missing required key "body" (line 15)',
+        ),
+        ("        body: |\n", "        text: |\n", 'modules[0].items[0].text: unknown key "text"'),
+        (
+            "pass_mark: 75",
+            "pass_mark: 101",
+            "modules[0].items[1].pass_mark: must be at most 100, got 101 (line 24)",
+        ),
+        (
+            "pass_mark: 75",
+            "pass_mark: -5",
+            "modules[0].items[1].pass_mark: must be at least 0, got -5 (line 24)",
+        ),
+        (
+            "{text: wrong, correct: false}",
+            "{text: wrong, correct: true}",
+            "modules[0].items[1].questions[0].choices: a single_choice question needs exactly one correct choice, "
+            "has 2 (line 29)",
+        ),
+        (
+            "{text: right, correct: true, feedback: Right.}",
+            "{text: right, correct: false}",
+            "modules[0].items[1].questions[0].choices: a single_choice question needs exactly one correct choice, "
+            "has 0 (line 29)",
+        ),
+        (
+            "              - {text: wrong, correct: false}\n",
+            "",
+            "modules[0].items[1].questions[0].choices: a single_choice question needs at least 2 choices, has 1",
+        ),
+        (
+            "{text: wrong, correct: false}",
+            "{text: right, correct: false}",
+            "modules[0].items[1].questions[0].choices[1].text: the same choice text is also used by choice 0 (line 31)",
+        ),
+        (
+            "answer: true",
+            "answer: maybe",
+            "modules[0].items[1].questions[1].answer: expected true or false, got text",
+        ),
+        (
+            "            answer: true\n",
+            "",
+            'modules[0].items[1].questions[1]: missing required key "answer" (line 32)',
+        ),
+        (
+            "            id: q2\n",
+            "            id: q1\n",
+            'questions[1].id: question id "q1" is also used by questions[0]',
+        ),
+        (
+            "kind: true_false",
+            "kind: essay",
+            'modules[0].items[1].questions[1].kind: unknown question kind "essay"',
+        ),
+        (
+            "            answer: true\n",
+            "            answer: true\n            choices: []\n",
+            'modules[0].items[1].questions[1].choices: unknown key "choices"',
+        ),
+        (
+            "        slug: play\n",
+            "        slug: check\n",
+            'item slug "check" is already used at modules[0].items[1].slug',
+        ),
+        (
+            "scenario: crew-shooting-rumour",
+            "scenario: 42",
+            "modules[0].items[2].scenario: expected text, got a whole",
+        ),
+        ("title: Tiny course\n", "", 'missing required key "title"'),
+        ("modules:\n", "modulez:\n", 'modulez: unknown key "modulez"'),
+    ],
+)
+def test_each_problem_is_reported_with_path_and_line(old, new, expected):
+    assert old in MINIMAL
+    found = issues_of(MINIMAL.replace(old, new, 1))
+    assert any(expected in issue for issue in found), found
+
+
+def test_unknown_scenario_is_reported_when_the_library_is_given():
+    found = issues_of(MINIMAL, known_scenarios=["store-dispute"])
+    assert found == [
+        'modules[0].items[2].scenario: unknown scenario "crew-shooting-rumour"; known: store-dispute (line 40)'
+    ]
+
+
+def test_unknown_scenarios_pass_without_a_library():
+    assert load_course(MINIMAL.replace("crew-shooting-rumour", "not-yet-written")).scenario_slugs == (
+        "not-yet-written",
+    )
+
+
+def test_every_problem_is_reported_at_once_in_line_order():
+    text = (
+        MINIMAL.replace("credit_hours: 1", "credit_hours: lots")
+        .replace("pass_mark: 75", "pass_mark: 900")
+        .replace("answer: true", "answer: 3")
+        .replace("slug: play", "slug: Play!")
+    )
+    found = issues_of(text)
+    assert len(found) == 4, found
+    assert [issue.split(" (line ")[1] for issue in found] == ["6)", "24)", "35)", "38)"]
+
+
+def test_duplicate_module_slugs_are_reported():
+    module = MINIMAL[MINIMAL.index("  - slug: only") :]
+    module = module.replace("slug: read-me", "slug: read-me-2").replace("slug: check", "slug: check-2")
+    found = issues_of(MINIMAL + module.replace("slug: play", "slug: play-2"))
+    assert found == [
+        'modules[1].slug: module slug "only" is already used at modules[0].slug; module slugs must be unique in a '
+        "course (line 41)"
+    ]
+
+
+def test_a_multiple_choice_question_needs_a_correct_choice():
+    text = MINIMAL.replace("kind: single_choice", "kind: multiple_choice").replace(
+        "correct: true", "correct: false"
+    )
+    assert issues_of(text) == [
+        "modules[0].items[1].questions[0].choices: a multiple_choice question needs at least one correct choice, "
+        "has 0 (line 29)"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("sequence", "expected"),
+    [
+        ("[only]", "an ordering question needs at least 2 items, has 1"),
+        ("[a, b, a]", "sequence[2]: repeats item 0"),
+        ("[a, '']", "sequence[1]: must not be empty"),
+        ("[a, [b]]", "sequence[1]: expected text, got a list"),
+        ("nope", "sequence: expected a list, got text"),
+    ],
+)
+def test_ordering_rules(sequence, expected):
+    text = MINIMAL.replace("kind: true_false", "kind: ordering").replace(
+        "answer: true", f"sequence: {sequence}"
+    )
+    found = issues_of(text)
+    assert any(expected in issue for issue in found), found
+
+
+def test_a_newer_format_version_is_refused_alone():
+    assert issues_of(
+        MINIMAL.replace("ripple_course: 1", "ripple_course: 2").replace("slug: tiny", "slug: X")
+    ) == ["ripple_course: unsupported course format version 2; this version of Ripple reads 1 (line 1)"]
+
+
+@pytest.mark.parametrize("text", ["", "# only a comment\n", "just text", "- a\n- b\n", "42"])
+def test_a_document_that_is_not_a_course(text):
+    assert len(issues_of(text)) == 1
+
+
+def test_syntax_errors_name_their_line():
+    found = issues_of(MINIMAL.replace("    title: Only module", "    title: [Only module"))
+    assert len(found) == 1 and "YAML syntax" in found[0] and "(line 1" in found[0]
+
+
+def test_course_from_data_reports_paths_without_lines(tiny):
+    data = course_to_data(tiny)
+    data["modules"][0]["items"][1]["pass_mark"] = 200
+    with pytest.raises(CourseFormatError) as info:
+        course_from_data(data)
+    assert [str(i) for i in info.value.issues] == [
+        "modules[0].items[1].pass_mark: must be at most 100, got 200"
+    ]
+
+
+def test_registries_list_the_kinds():
+    assert set(ITEM_KINDS) == {"lesson", "knowledge_check", "scenario"}
+    assert set(QUESTION_KINDS) == {"single_choice", "multiple_choice", "true_false", "ordering"}
+    assert [k for k, kind in ITEM_KINDS.items() if kind.graded] == ["knowledge_check", "scenario"]
+
+
+# --- round trip -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("slug", ["prevention-partnership", "prevention-refresher"])
+def test_builtin_courses_round_trip(builtin, slug):
+    course = builtin[slug]
+    assert load_course(dump_course(course)) == course
+    assert course_from_data(course_to_data(course)) == course
+
+
+AWKWARD_TEXT = [
+    "null",
+    "yes",
+    "1.5",
+    "- a list?",
+    "key: value",
+    "# not a comment",
+    "  leading and trailing spaces  ",
+    "quotes ' and \" both",
+    "multi\nline\n\n  indented\n",
+    "no final newline\nsecond",
+    "tab\tinside",
+    "unicode: café — “quotes” 🚓",
+    "*not an alias",
+    "&not an anchor",
+]
+
+
+@pytest.mark.parametrize("awkward", AWKWARD_TEXT)
+def test_awkward_text_round_trips(tiny, awkward):
+    lesson, check, scenario = tiny.modules[0].items
+    question = replace(
+        check.questions[0],
+        prompt=awkward,
+        explanation=awkward,
+        choices=(ChoiceSpec(awkward, True, awkward), ChoiceSpec("other", False)),
+    )
+    ordering = QuestionSpec(kind="ordering", id="q3", prompt="Order", sequence=(awkward, "after"))
+    changed = replace(
+        tiny,
+        title=awkward,
+        summary=awkward,
+        credit_hours=1.5,
+        certificate_valid_months=None,
+        renewal=None,
+        modules=(
+            ModuleSpec(
+                slug="only",
+                title=awkward,
+                summary=awkward,
+                objectives=(2,),
+                items=(
+                    replace(
+                        lesson,
+                        body=awkward,
+                        title=awkward,
+                        required=False,
+                        locked_until_previous=True,
+                        minutes=5,
+                    ),
+                    replace(check, questions=(question, check.questions[1], ordering), max_attempts=4),
+                    replace(scenario, intro=awkward),
+                ),
+            ),
+        ),
+    )
+    assert load_course(dump_course(changed)) == changed
+
+
+# --- scoring ----------------------------------------------------------------------------
+
+SINGLE = QuestionSpec(
+    "single_choice", "s", "?", choices=(ChoiceSpec("a"), ChoiceSpec("b", True), ChoiceSpec("c"))
+)
+MULTI = QuestionSpec(
+    "multiple_choice", "m", "?", choices=(ChoiceSpec("a", True), ChoiceSpec("b"), ChoiceSpec("c", True))
+)
+TRUE_FALSE = QuestionSpec("true_false", "t", "?", answer=False)
+ORDERING = QuestionSpec("ordering", "o", "?", sequence=("first", "second", "third"))
+
+
+@pytest.mark.parametrize(
+    ("question", "response", "correct"),
+    [
+        (SINGLE, 1, True),
+        (SINGLE, 0, False),
+        (SINGLE, 3, False),
+        (SINGLE, -2, False),
+        (SINGLE, True, False),
+        (SINGLE, "1", False),
+        (SINGLE, None, False),
+        (MULTI, [0, 2], True),
+        (MULTI, {2, 0}, True),
+        (MULTI, (2, 0, 0), True),
+        (MULTI, [0], False),
+        (MULTI, [0, 1, 2], False),
+        (MULTI, [], False),
+        (MULTI, "02", False),
+        (MULTI, [0, "2"], False),
+        (MULTI, 0, False),
+        (TRUE_FALSE, False, True),
+        (TRUE_FALSE, True, False),
+        (TRUE_FALSE, 0, False),
+        (TRUE_FALSE, "false", False),
+        (ORDERING, ["first", "second", "third"], True),
+        (ORDERING, ("first", "second", "third"), True),
+        (ORDERING, ["second", "first", "third"], False),
+        (ORDERING, ["first", "second"], False),
+        (ORDERING, "first", False),
+        (ORDERING, None, False),
+    ],
+)
+def test_score_question(question, response, correct):
+    assert score_question(question, response) is correct
+
+
+def test_score_check_counts_unanswered_as_wrong():
+    item = ItemSpec(
+        "knowledge_check", "k", "K", pass_mark=80, questions=(SINGLE, MULTI, TRUE_FALSE, ORDERING)
+    )
+    percent, results = score_check(item, {"s": 1, "m": [0, 2], "t": True})
+    assert percent == 50.0
+    assert results == {"s": True, "m": True, "t": False, "o": False}
+
+
+def test_score_check_full_marks_on_a_builtin_check(main_course):
+    check = next(item for _, item in main_course.items() if item.kind == "knowledge_check")
+    answers = {}
+    for q in check.questions:
+        if q.kind == "single_choice":
+            answers[q.id] = next(iter(q.correct_choices))
+        elif q.kind == "multiple_choice":
+            answers[q.id] = sorted(q.correct_choices)
+        elif q.kind == "true_false":
+            answers[q.id] = q.answer
+        else:
+            answers[q.id] = list(q.sequence)
+    assert score_check(check, answers)[0] == 100.0
+    first = check.questions[0].id
+    wrong = dict(answers, **{first: None})
+    percent, results = score_check(check, wrong)
+    assert results[first] is False and percent == 100.0 * (len(answers) - 1) / len(answers)
+    assert percent >= check.pass_mark  # one slip out of five still passes at 80
+
+
+def test_score_check_tolerates_garbage_responses(tiny):
+    check = tiny.modules[0].items[1]
+    assert score_check(check, "not a mapping") == (0.0, {"q1": False, "q2": False})
+
+
+# --- fuzz: nothing but CourseFormatError ------------------------------------------------
+
+
+def assert_only_course_format_error(text) -> None:
+    try:
+        load_course(text, known_scenarios=LIBRARY_SCENARIOS)
+    except CourseFormatError as exc:
+        assert exc.issues, "an error must name at least one issue"
+        for issue in exc.issues:
+            assert issue.path and issue.message
+
+
+@pytest.mark.parametrize("seed", range(300))
+def test_fuzz_random_garbage(seed):
+    rng = random.Random(seed)
+    alphabet = string.printable + "{}[]:-#&*!|>'\"%@`\u00e9\u2014\x00\ufeff"
+    assert_only_course_format_error("".join(rng.choice(alphabet) for _ in range(rng.randint(0, 200))))
+
+
+@pytest.mark.parametrize("seed", range(150))
+def test_fuzz_truncated_and_mutated_courses(seed):
+    rng = random.Random(seed)
+    text = MINIMAL if seed % 3 else builtin_course_paths()[1].read_text(encoding="utf-8")
+    lines = text.splitlines(keepends=True)
+    mutation = seed % 5
+    if mutation == 0:  # cut anywhere
+        text = text[: rng.randrange(len(text))]
+    elif mutation == 1:  # drop lines
+        text = "".join(line for line in lines if rng.random() > 0.1)
+    elif mutation == 2:  # shuffle a few lines
+        for _ in range(3):
+            i, j = rng.randrange(len(lines)), rng.randrange(len(lines))
+            lines[i], lines[j] = lines[j], lines[i]
+        text = "".join(lines)
+    elif mutation == 3:  # replace values with values of other types
+        values = [
+            "null",
+            "[]",
+            "{}",
+            "-1",
+            "1e309",
+            ".nan",
+            "true",
+            "'x'",
+            "2024-01-01",
+            "[1, [2]]",
+            "{a: 1}",
+        ]
+        text = "".join(
+            line.split(":", 1)[0] + ": " + rng.choice(values) + "\n"
+            if ":" in line and rng.random() < 0.2
+            else line
+            for line in lines
+        )
+    else:  # flip characters
+        chars = list(text)
+        for _ in range(10):
+            chars[rng.randrange(len(chars))] = rng.choice("-: \n\t[]{}#'\"x1")
+        text = "".join(chars)
+    assert_only_course_format_error(text)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        None,
+        0,
+        "text",
+        [],
+        {"modules": "x"},
+        {"ripple_course": 1, "modules": [None, 1, [], {"items": [None]}]},
+    ],
+)
+def test_fuzz_course_from_data(data):
+    with pytest.raises(CourseFormatError):
+        course_from_data(data)
+
+
+def test_alias_bombs_are_refused():
+    bomb = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 9)}]\n" for i in range(6)
+    )
+    assert_only_course_format_error(bomb)
+    with pytest.raises(CourseFormatError):
+        load_course(bomb)
+
+
+def test_the_format_module_imports_no_web_or_database_code():
+    import ast
+
+    import lms.course_format
+
+    tree = ast.parse(Path(lms.course_format.__file__).read_text(encoding="utf-8"))
+    imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+    imported |= {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module}
+    assert not {
+        name for name in imported if name.split(".")[0] in {"flask", "flask_sqlalchemy", "sqlalchemy", "lms"}
+    }
