@@ -148,97 +148,120 @@ def assignment_status_clause(status: str, today: date):
     }.get(status)
 
 
+def _rows(stmt):
+    """Plain rows through the session's connection: no ORM row processing for aggregates."""
+    return db.session.connection().execute(stmt)
+
+
+def _people(agency: Agency) -> list[tuple[int, int | None, str | None, bool]]:
+    """(id, unit id, rank, holds the officer role) of every active person of the agency."""
+    officer = select(RoleGrant.user_id).where(RoleGrant.role == Role.OFFICER.value).subquery()
+    return [
+        (user_id, unit_id, rank, is_officer is not None)
+        for user_id, unit_id, rank, is_officer in _rows(
+            select(User.id, User.unit_id, User.rank, officer.c.user_id)
+            .outerjoin(officer, officer.c.user_id == User.id)
+            .where(User.agency_id == agency.id, User.active.is_(True))
+        )
+    ]
+
+
 def overview(agency: Agency, filters: Filters, today: date | None = None) -> Overview:
-    """The dashboard's figures for the agency, or for `filters.unit_id` and the units below it."""
+    """The dashboard's figures for the agency, or for `filters.unit_id` and the units below it.
+
+    Officers in scope are read once (id -> unit); assignments, certificates and hours are
+    aggregated per person in the database without joins, and summed per unit here: a fixed
+    number of queries whose cost grows with the rows, not with round trips.
+    """
     today = today or date.today()
     units = list(db.session.scalars(select(Unit).where(Unit.agency_id == agency.id).order_by(Unit.name)))
     by_id = {u.id: u for u in units}
     root = by_id.get(filters.unit_id) if filters.unit_id else None
     scope_units = _subtree(units, root.id) if root else None
-    officers = _officer_scope(agency, filters, scope_units).subquery()
-
+    people = _people(agency)
+    ranks = sorted({rank for _, _, rank, _ in people if rank})
+    unit_of = {
+        user_id: unit_id
+        for user_id, unit_id, rank, is_officer in people
+        if is_officer
+        and (scope_units is None or unit_id in scope_units)
+        and (not filters.rank or rank == filters.rank)
+    }
     per_unit: dict[int | None, Counts] = defaultdict(Counts)
-    for unit_id, count in db.session.execute(
-        select(User.unit_id, func.count()).where(User.id.in_(select(officers.c.id))).group_by(User.unit_id)
-    ):
-        per_unit[unit_id].officers = count
+    for unit_id in unit_of.values():
+        per_unit[unit_id].officers += 1
 
     soon = today + timedelta(days=30)
-    assignment_filter = [
-        Assignment.agency_id == agency.id,
-        Assignment.status != "cancelled",
-        Assignment.user_id.in_(select(officers.c.id)),
-    ]
-    if filters.course_id:
-        assignment_filter.append(Assignment.course_id == filters.course_id)
-    rows = db.session.execute(
+    course_clause = [Assignment.course_id == filters.course_id] if filters.course_id else []
+    for user_id, total, completed, overdue, due_soon in _rows(
         select(
-            User.unit_id,
-            func.count(Assignment.id),
+            Assignment.user_id,
+            func.count(),
             func.sum(case((Assignment.status == "completed", 1), else_=0)),
             func.sum(case((and_(Assignment.status == "assigned", Assignment.due_on < today), 1), else_=0)),
             func.sum(case((and_(Assignment.status == "assigned", Assignment.due_on >= today, Assignment.due_on <= soon), 1), else_=0)),
         )
-        .join(User, User.id == Assignment.user_id)
-        .where(*assignment_filter)
-        .group_by(User.unit_id)
-    )  # fmt: skip
-    for unit_id, total, completed, overdue, due_soon in rows:
-        c = per_unit[unit_id]
-        c.assignments, c.completed, c.overdue, c.due_soon = total, completed or 0, overdue or 0, due_soon or 0
+        .where(Assignment.agency_id == agency.id, Assignment.status != "cancelled", *course_clause)
+        .group_by(Assignment.user_id)
+    ):  # fmt: skip
+        if user_id not in unit_of:
+            continue
+        c = per_unit[unit_of[user_id]]
+        c.assignments += total
+        c.completed += completed or 0
+        c.overdue += overdue or 0
+        c.due_soon += due_soon or 0
 
-    cert_filter = [
-        Certificate.agency_id == agency.id,
-        Certificate.revoked_at.is_(None),
-        Certificate.user_id.in_(select(officers.c.id)),
-        Certificate.expires_on >= today,
-        Certificate.expires_on <= today + timedelta(days=366),
-    ]
-    if filters.course_id:
-        cert_filter.append(Certificate.course_id == filters.course_id)
-    months: dict[str, int] = defaultdict(int)
-    for unit_id, expires_on, count in db.session.execute(
-        select(User.unit_id, Certificate.expires_on, func.count())
-        .join(User, User.id == Certificate.user_id)
-        .where(*cert_filter)
-        .group_by(User.unit_id, Certificate.expires_on)
-    ):
-        c = per_unit[unit_id]
-        days = (expires_on - today).days
-        c.expiring_30 += count if days <= 30 else 0
-        c.expiring_60 += count if days <= 60 else 0
-        c.expiring_90 += count if days <= 90 else 0
-        months[expires_on.strftime("%Y-%m")] += count
+    # Certificates: one row per person, with the 30/60/90-day windows and the next twelve
+    # months as conditional sums, so the row count never exceeds the headcount.
+    cert_course = [Certificate.course_id == filters.course_id] if filters.course_id else []
+    first = today.replace(day=1)
+    month_starts = [add_months(first, i) for i in range(13)]
+    windows = [today + timedelta(days=d) for d in (30, 60, 90)]
+
+    def within(low, high):
+        return func.sum(
+            case((and_(Certificate.expires_on >= low, Certificate.expires_on < high), 1), else_=0)
+        )
+
+    window_sums = [within(today, end + timedelta(days=1)) for end in windows]
+    month_sums = [within(max(month_starts[i], today), month_starts[i + 1]) for i in range(12)]
+    months = [0] * 12
+    for user_id, *counts in _rows(
+        select(Certificate.user_id, *window_sums, *month_sums)
+        .where(Certificate.agency_id == agency.id, Certificate.revoked_at.is_(None), Certificate.expires_on >= today,
+               Certificate.expires_on < month_starts[12], *cert_course)
+        .group_by(Certificate.user_id)
+    ):  # fmt: skip
+        if user_id not in unit_of:
+            continue
+        c = per_unit[unit_of[user_id]]
+        c.expiring_30 += counts[0] or 0
+        c.expiring_60 += counts[1] or 0
+        c.expiring_90 += counts[2] or 0
+        for i in range(12):
+            months[i] += counts[3 + i] or 0
 
     mandate = db.session.scalar(select(Mandate).where(Mandate.agency_id == agency.id))
     cycle = current_cycle(mandate, today) if mandate else None
     if mandate:
-        hours = func.sum(Completion.credit_hours)
-        in_category = func.sum(
-            case((Completion.category == (mandate.category or ""), Completion.credit_hours), else_=0)
+        in_category = case(
+            (Completion.category == (mandate.category or ""), Completion.credit_hours), else_=0
         )
-        per_officer = (
-            select(
-                Completion.user_id.label("user_id"), hours.label("hours"), in_category.label("category_hours")
-            )
+        for user_id, hours, category_hours in _rows(
+            select(Completion.user_id, func.sum(Completion.credit_hours), func.sum(in_category))
             .where(
                 Completion.agency_id == agency.id,
                 Completion.completed_at >= start_of(cycle[0]),
                 Completion.completed_at < start_of(cycle[1]),
             )
             .group_by(Completion.user_id)
-            .subquery()
-        )
-        met = per_officer.c.hours >= mandate.hours
-        if mandate.category and mandate.category_hours:
-            met = and_(met, per_officer.c.category_hours >= mandate.category_hours)
-        for unit_id, count in db.session.execute(
-            select(User.unit_id, func.count())
-            .join(per_officer, per_officer.c.user_id == User.id)
-            .where(User.id.in_(select(officers.c.id)), met)
-            .group_by(User.unit_id)
         ):
-            per_unit[unit_id].mandate_met = count
+            if user_id not in unit_of or (hours or 0) < mandate.hours:
+                continue
+            if mandate.category and mandate.category_hours and (category_hours or 0) < mandate.category_hours:
+                continue
+            per_unit[unit_of[user_id]].mandate_met += 1
 
     # Roll the direct counts up the tree: each unit shows itself plus everything below it.
     children = defaultdict(list)
@@ -270,20 +293,17 @@ def overview(agency: Agency, filters: Filters, today: date | None = None) -> Ove
         UnitRow(u, depth, rolled[u.id] if u is not None else per_unit[None], bool(u and children[u.id]))
         for u, depth in listed
     ]
-    ahead = [(today.replace(day=1) + timedelta(days=31 * i)).strftime("%Y-%m") for i in range(12)]
+    ahead = [m.strftime("%Y-%m") for m in month_starts[:12]]
     courses = list(db.session.scalars(
         select(Course).where((Course.agency_id == agency.id) | Course.agency_id.is_(None)).order_by(Course.title)
     ))  # fmt: skip
-    ranks = [r for (r,) in db.session.execute(
-        select(User.rank).where(User.agency_id == agency.id, User.rank.is_not(None)).distinct().order_by(User.rank)
-    )]  # fmt: skip
     return Overview(
         agency,
         filters,
         root,
         totals,
         unit_rows,
-        [(m, months.get(m, 0)) for m in ahead],
+        list(zip(ahead, months, strict=True)),
         mandate,
         cycle,
         courses,

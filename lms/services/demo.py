@@ -205,6 +205,7 @@ def seed_demo() -> list[DemoSignIn]:
         sign_ins.extend(_seed_agency(plan))
     scenario_library.sync_library()
     _seed_training()
+    _seed_compliance()
     db.session.flush()
     return sign_ins
 
@@ -270,3 +271,55 @@ def _seed_training() -> None:
             assignment = learning.assign_course(None, user, main, due_on=today + timedelta(days=due))
             if index % 2:
                 learning.mark_lesson_read(user, assignment, "second-incident")
+
+
+def _seed_compliance() -> None:
+    """Riverside's state mandate, an assignment rule for sergeants, a spread of refresher
+    completions across units, and today's reminders (only the first time)."""
+    from lms.models import Mandate
+    from lms.models.types import utcnow
+    from lms.services import catalog, compliance, learning, reminders, rules
+
+    agency = db.session.scalar(select(Agency).where(Agency.slug == "riverside"))
+    if agency is None or db.session.scalar(select(Mandate.id).where(Mandate.agency_id == agency.id)):
+        return
+    coordinator = db.session.scalar(select(User).where(User.email == "coordinator@riverside.test"))
+    today = date.today()
+    compliance.save_mandate(
+        coordinator,
+        agency,
+        hours=2,
+        cycle_months=12,
+        cycle_start=date(today.year, 1, 1),
+        category="Community policing",
+        category_hours=2,
+    )
+    refresher = catalog.course_by_slug("prevention-refresher", None)
+    rules.create_rule(coordinator, agency, rules.RuleSpec(
+        name="Partnership refresher for sergeants", course_id=refresher.id, unit_id=None, ranks=["Sergeant"],
+        due_on=None, due_days=45, due_from="assignment", recurrence="yearly",
+    ))  # fmt: skip
+    for index in range(5, 17):
+        user = db.session.scalar(select(User).where(User.email == f"officer{index:02d}@riverside.test"))
+        if user is None or user.rank == "Sergeant":
+            continue
+        assignment = learning.assign_course(
+            coordinator, user, refresher, due_on=today + timedelta(days=index * 3 - 20)
+        )
+        if index % 3 == 0:
+            continue  # still open: some of these are overdue
+        for _, item in learning.spec_for(assignment).items():
+            if item.required:
+                learning.record_item_passed(
+                    None,
+                    assignment,
+                    item.slug,
+                    kind=item.kind,
+                    score=None if item.kind == "lesson" else 90.0,
+                    evidence={"demo": True},
+                )
+        completion = learning.completion_of(assignment)
+        if completion is not None:
+            completion.completed_at = assignment.completed_at = utcnow() - timedelta(days=index * 9)
+    db.session.flush()
+    reminders.send_reminders(today, reminders.MailSettings(server=None))
