@@ -7,7 +7,7 @@ from lms.agency import bp
 from lms.agency.forms import ConfirmForm, RolesForm, RosterFilterForm, RosterUploadForm, StatusForm
 from lms.extensions import db
 from lms.models import Agency, AuditEvent, Role, RosterImport, User
-from lms.services import accounts, roster, roster_import
+from lms.services import accounts, compliance, roster, roster_import
 from lms.services.scoping import NotFound, get_scoped, scoped
 
 STAFF = (Role.COORDINATOR,)
@@ -84,7 +84,12 @@ def person(user_id: int):
         .limit(20)
     ).all()
     return render_template(
-        "agency/person.html", person=person, roles_form=roles_form, status_form=StatusForm(), history=history
+        "agency/person.html",
+        person=person,
+        roles_form=roles_form,
+        status_form=StatusForm(),
+        history=history,
+        record=compliance.officer_record(person),
     )
 
 

@@ -447,3 +447,41 @@ def team_status(supervisor: User, reports: list[User], today: date | None = None
         only_ids=[r.id for r in reports],
     )
     return rows
+
+
+@dataclass
+class OfficerRecord:
+    """Everything a coordinator sees on one officer's page."""
+
+    courses: list  # learning.CourseProgress, open ones first
+    attempts: list  # scenario Attempts, newest first
+    certificates: list  # (Certificate, status)
+    hours: float
+    cycle: tuple[date, date] | None
+    mandate: Mandate | None
+
+
+def officer_record(person: User, today: date | None = None) -> OfficerRecord:
+    from lms.models import Attempt
+    from lms.services import certificates, learning
+
+    today = today or date.today()
+    mandate = db.session.scalar(select(Mandate).where(Mandate.agency_id == person.agency_id))
+    cycle = current_cycle(mandate, today) if mandate else None
+    since = cycle[0] if cycle else today - timedelta(days=365)
+    hours = db.session.scalar(
+        select(func.coalesce(func.sum(Completion.credit_hours), 0.0)).where(
+            Completion.user_id == person.id, Completion.completed_at >= start_of(since)
+        )
+    )
+    attempts = list(db.session.scalars(
+        select(Attempt).where(Attempt.user_id == person.id).order_by(Attempt.started_at.desc()).limit(50)
+    ))  # fmt: skip
+    return OfficerRecord(
+        courses=[learning.progress(a) for a in learning.assignments_for(person)],
+        attempts=attempts,
+        certificates=[(c, certificates.status_of(c, today)) for c in certificates.certificates_for(person)],
+        hours=float(hours or 0),
+        cycle=cycle,
+        mandate=mandate,
+    )

@@ -95,3 +95,15 @@ def test_unit_overview_shows_headcounts(client, sign_in, coordinator, officer, a
     sign_in(coordinator)
     page = client.get(f"/agencies/{agency.id}/").get_data(as_text=True)
     assert agency.units[0].name in page
+
+
+def test_person_page_shows_assignments_attempts_certificates_and_hours(client, sign_in, coordinator, officer, db):
+    from tests.lms.learning_fixtures import course_data, enrol, pass_course, publish
+
+    course = publish(course_data(slug="record-course"))
+    pass_course(officer, enrol(officer, course))
+    enrol(officer, course)
+    sign_in(coordinator)
+    page = client.get(f"/people/{officer.id}").get_data(as_text=True)
+    for text in ("Assignments", "completed", "Scenario attempts", "Certificates", "credit hours"):
+        assert text in page
