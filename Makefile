@@ -9,13 +9,14 @@ export FLASK_APP := wsgi
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test test-fast bench db lint format clean browser-deps help
+.PHONY: run serve worker test test-fast bench load faults db lint format clean browser-deps help
 
 help:
 	@echo "make run    - set up, migrate, load demo data, serve on http://$(HOST):$(PORT)"
 	@echo "make test   - set up and run the whole test suite"
 	@echo "make bench  - print performance figures"
 	@echo "make lint   - ruff"
+	@echo "make serve  - gunicorn (production settings); make worker - a Celery worker"
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,6 +32,16 @@ run: db
 	@echo ""
 	@echo "Ripple is starting on http://$(HOST):$(PORT)  (Ctrl+C stops it)"
 	$(BIN)/flask run --host $(HOST) --port $(PORT)
+
+# Production-style serving: gunicorn with the settings in gunicorn.conf.py (BIND, WEB_CONCURRENCY ...).
+serve: db
+	$(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
+
+# A Celery worker for grading and background jobs (needs CELERY_BROKER_URL, e.g. redis://127.0.0.1:6379/0).
+# -B also runs the every-minute sweep that grades anything a lost task left waiting.
+worker: $(STAMP)
+	@test -n "$$CELERY_BROKER_URL" || { echo "Set CELERY_BROKER_URL (e.g. redis://127.0.0.1:6379/0)"; exit 2; }
+	PYTHONPATH=$(CURDIR) $(BIN)/celery -A lms.worker worker -B --loglevel INFO --concurrency $${WORKER_CONCURRENCY:-2} --queues ripple
 
 # The browser tests drive Debian's Chromium; install it when we are allowed to.
 browser-deps:
@@ -48,6 +59,15 @@ test-fast: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
+
+# Load test (200 officers against gunicorn + PostgreSQL + 2 Celery workers on 127.0.0.1) and
+# fault tests (worker killed, double submit, broker down, PostgreSQL restart). Not in `make test`.
+load: $(STAMP)
+	$(BIN)/python -m pip install --quiet -r requirements-load.txt
+	bash ops/load.sh
+
+faults: $(STAMP)
+	$(BIN)/python -m ops.faults
 
 lint: $(STAMP)
 	$(BIN)/ruff check lms scenarios tests benchmarks wsgi.py

@@ -31,8 +31,9 @@ def create_app(config: type | dict | None = None) -> Flask:
     csrf.init_app(app)
     login_manager.init_app(app)
 
-    from lms import access, errors, navigation, rendering, security
+    from lms import access, errors, navigation, observability, rendering, security
 
+    observability.init_app(app)
     security.init_app(app)
     access.init_app(app)
     errors.init_app(app)
@@ -40,14 +41,30 @@ def create_app(config: type | dict | None = None) -> Flask:
     rendering.init_app(app)
 
     from lms.agency import bp as agency_bp
+    from lms.api import bp as api_bp
     from lms.auth import bp as auth_bp
+    from lms.author import bp as author_bp
     from lms.compliance import bp as compliance_bp
+    from lms.integrations import bp as integrations_bp
     from lms.learn import bp as learn_bp
+    from lms.lti import bp as lti_bp
     from lms.main import bp as main_bp
     from lms.play import bp as play_bp
     from lms.verify import bp as verify_bp
 
-    for blueprint in (main_bp, auth_bp, agency_bp, compliance_bp, learn_bp, play_bp, verify_bp):
+    for blueprint in (
+        main_bp,
+        auth_bp,
+        agency_bp,
+        compliance_bp,
+        learn_bp,
+        play_bp,
+        verify_bp,
+        author_bp,
+        lti_bp,
+        api_bp,
+        integrations_bp,
+    ):
         app.register_blueprint(blueprint)
 
     from lms import cli

@@ -112,3 +112,48 @@ def init_app(app: Flask) -> None:
             total += len(rules.apply_rules(None, agency))
         db.session.commit()
         click.echo(f"{total} assignment(s) created")
+
+    @app.cli.group("attempts")
+    def attempts_group() -> None:
+        """Scenario attempts."""
+
+    @attempts_group.command("grade-pending")
+    def grade_pending_command() -> None:
+        """Grade attempts still waiting for their grade (a lost task, a broker outage)."""
+        from lms.services import attempts
+
+        click.echo(f"{attempts.grade_all_pending()} attempt(s) graded")
+
+    @app.cli.group("backup")
+    def backup_group() -> None:
+        """Back up and restore the whole database (SQLite or PostgreSQL)."""
+
+    @backup_group.command("create")
+    @click.argument("path", type=click.Path(dir_okay=False))
+    def backup_create_command(path: str) -> None:
+        """Write a consistent backup of the database to PATH."""
+        from lms.services import backup
+
+        db.session.remove()
+        try:
+            backup.create(app.config["SQLALCHEMY_DATABASE_URI"], path)
+        except backup.BackupError as error:
+            raise click.ClickException(str(error)) from error
+        click.echo(f"backup written to {path}")
+
+    @backup_group.command("restore")
+    @click.argument("path", type=click.Path(exists=True, dir_okay=False))
+    @click.option("--yes", is_flag=True, help="Confirm that the current data will be replaced.")
+    def backup_restore_command(path: str, yes: bool) -> None:
+        """Replace the database with the backup in PATH (stop the app and workers first)."""
+        from lms.services import backup
+
+        if not yes:
+            raise click.ClickException("this replaces every record in the database; add --yes to confirm")
+        db.session.remove()
+        db.engine.dispose()
+        try:
+            backup.restore(app.config["SQLALCHEMY_DATABASE_URI"], path)
+        except backup.BackupError as error:
+            raise click.ClickException(str(error)) from error
+        click.echo(f"database restored from {path}")

@@ -54,6 +54,13 @@ class Config:
     # Number of reverse proxies in front of the app whose X-Forwarded-* headers we trust.
     TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
     MAX_CONTENT_LENGTH = 16 * 1024 * 1024
+    # With a Celery broker, grading (Monte Carlo) runs on workers; without one it runs inline.
+    CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL")
+    GRADE_IN_BACKGROUND = bool(CELERY_BROKER_URL)
+    LOG_FORMAT = os.environ.get("LOG_FORMAT", "text")  # text | json
+    LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
+    # When set, /metrics asks for "Authorization: Bearer <METRICS_TOKEN>".
+    METRICS_TOKEN = os.environ.get("METRICS_TOKEN")
     # Outgoing email for reminders; without MAIL_SERVER messages stay in the in-app outbox.
     MAIL_SERVER = os.environ.get("MAIL_SERVER")
     MAIL_PORT = int(os.environ.get("MAIL_PORT", "587"))
@@ -72,6 +79,17 @@ class Config:
         int(os.environ["SCENARIO_GRADING_RUNS"]) if os.environ.get("SCENARIO_GRADING_RUNS") else None
     )
     SCENARIO_REFERENCE_RUNS = None
+    # Integrations (LTI, xAPI, the API). The public address of this site, for xAPI activity
+    # ids and the LTI tool configuration when no request is at hand (CLI); no trailing slash.
+    PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "").rstrip("/")
+    # Requests per API token to /api/v1.
+    API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "300 per minute")
+    # Try queued grade and xAPI deliveries right after the request that queued them commits
+    # (`flask integrations deliver` retries whatever is left).
+    INTEGRATIONS_DELIVER_INLINE = _bool("INTEGRATIONS_DELIVER_INLINE", True)
+    INTEGRATIONS_HTTP_TIMEOUT = float(os.environ.get("INTEGRATIONS_HTTP_TIMEOUT", "5"))
+    # Days a replaced LTI signing key stays in our JWKS before it is retired.
+    LTI_KEY_GRACE_DAYS = int(os.environ.get("LTI_KEY_GRACE_DAYS", "30"))
 
 
 class TestConfig(Config):
@@ -89,6 +107,9 @@ class TestConfig(Config):
     # Smaller Monte Carlo samples keep the suite fast; the engine's tests cover the full sizes.
     SCENARIO_GRADING_RUNS = 24
     SCENARIO_REFERENCE_RUNS = 12
+    GRADE_IN_BACKGROUND = False  # the tests that need it switch it on
     PASSWORD_HASH_PROFILE = "CHEAPEST"  # fast tests; production keeps the strong default
     WTF_CSRF_ENABLED = False  # tests that check CSRF switch it back on
     VERIFY_RATE_LIMIT = "100000 per minute"  # the rate-limit test lowers it for itself
+    API_RATE_LIMIT = "100000 per minute"
+    INTEGRATIONS_HTTP_TIMEOUT = 2.0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Flask, render_template, request
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 from lms.extensions import db
@@ -16,6 +17,10 @@ MESSAGES = {
     413: ("That file is too large", "Please upload a smaller file."),
     429: ("Too many requests", "Please wait a moment and try again."),
     500: ("Something went wrong on our side", "Nothing you entered was saved. Please try again."),
+    503: (
+        "Ripple is briefly unavailable",
+        "We can't reach our database right now. Nothing you entered was saved; please try again in a moment.",
+    ),
 }
 
 
@@ -46,6 +51,22 @@ def init_app(app: Flask) -> None:
     def http_error(error: HTTPException):
         db.session.rollback()
         return render_error(error.code or 500)
+
+    @app.errorhandler(OperationalError)
+    def database_unavailable(error: OperationalError):
+        # A lost or refused connection (a restart, a failover): tell the user to retry; the pool
+        # pre-pings, so the next request after the database is back simply works.
+        try:
+            db.session.rollback()
+        except Exception:  # the connection is gone; rollback may fail too
+            db.session.remove()
+        app.logger.warning("database unavailable on %s %s: %s", request.method, request.path, error.orig)
+        title, detail = MESSAGES[503]
+        headers = {"Retry-After": "5"}
+        if wants_json():
+            return {"error": title, "detail": detail, "status": 503}, 503, headers
+        # A page of its own: the usual layout asks the database who is signed in.
+        return render_template("errors/unavailable.html", title=title, detail=detail), 503, headers
 
     @app.errorhandler(Exception)
     def unexpected_error(error: Exception):

@@ -21,6 +21,7 @@ from .grading import (
     rubric_max,
 )
 from .model.actions import ACTIONS
+from .paths import PathSet, all_paths, count_paths, enumerate_paths, uses_partners
 from .results import Distribution, Event, MetricSummary, Observation, Run, Series, Signal
 from .schema import (
     METRICS,
@@ -62,6 +63,7 @@ __all__ = [
     "Issue", "MetricScore", "MetricSummary", "Observation", "Option", "Partner", "Police",
     "Retaliation", "Rumour", "Run", "Scenario", "ScenarioError", "Series", "Signal",
     "Tension", "Threshold",
+    "PathSet", "all_paths", "count_paths", "enumerate_paths", "uses_partners",
     "community_layout", "format_choose", "grade", "grade_attempt", "grade_each_run", "library_path",
     "list_library", "load_scenario", "monte_carlo", "parse_choose", "pass_rate", "rubric_max",
     "run_seeds", "simulate", "validate_decisions",

@@ -6,8 +6,6 @@ Exit codes: 0 ok, 1 invalid scenario or decisions, 2 usage.
 from __future__ import annotations
 
 import argparse
-import itertools
-import random
 import sys
 import time
 from pathlib import Path
@@ -15,6 +13,7 @@ from pathlib import Path
 from .decisions import DecisionError, format_choose, parse_choose
 from .engine import monte_carlo
 from .grading import grade, grade_each_run
+from .paths import all_paths, enumerate_paths  # noqa: F401  (all_paths: kept importable here)
 from .schema import Scenario, ScenarioError, load_scenario
 
 
@@ -140,50 +139,10 @@ def _plot(s: Scenario, dist, out: str) -> None:
     plt.close(fig)
 
 
-def all_paths(s: Scenario):
-    """Every decision path: each option of a single-choice point, each allowed set of a multiple one."""
-    per_point = []
-    for d in s.decisions:
-        ids = [o.id for o in d.options]
-        if d.kind == "single":
-            per_point.append([[i] for i in ids])
-        else:
-            combos = []
-            for k in range(1, d.max_choices + 1):
-                combos.extend([list(c) for c in itertools.combinations(ids, k)])
-            per_point.append(combos)
-    return per_point
-
-
 def cmd_paths(args) -> int:
     s = _load(args.file)
-    per_point = all_paths(s)
-    total = 1
-    for p in per_point:
-        total *= len(p)
-    named = {
-        "expert": s.expert_path,
-        "baseline": s.baseline_path,
-        **{f"late: {k}": v for k, v in s.late_paths.items()},
-    }
-    if total <= args.sample:
-        chosen = [list(map(list, p)) for p in itertools.product(*per_point)]
-        note = f"all {total} paths"
-    else:
-        rng = random.Random(args.seed)
-        seen = {format_choose(s, v) for v in named.values()}
-        chosen = []
-        while len(chosen) < args.sample - len(seen):
-            path = [list(rng.choice(options)) for options in per_point]
-            key = format_choose(s, path)
-            if key not in seen:
-                seen.add(key)
-                chosen.append(path)
-        note = f"a sample of {len(chosen)} of {total} paths plus the named ones"
-    labels = {format_choose(s, v): k for k, v in named.items()}
-    for v in named.values():
-        if format_choose(s, v) not in {format_choose(s, c) for c in chosen}:
-            chosen.append(v)
+    found = enumerate_paths(s, args.sample, args.seed)
+    chosen, labels, note = found.paths, found.labels, found.note
     print(f"{s.title} ({s.slug} v{s.version}): {note}, {args.runs} runs each, seed {args.seed}", flush=True)
     rows = []
     start = time.perf_counter()

@@ -69,7 +69,7 @@ def change_password():
             return render_template("auth/password.html", form=form), 400
         else:
             db.session.commit()
-            login_user(current_user)  # keep this session valid under the new epoch
+            login_user(current_user._get_current_object())  # keep this session valid under the new epoch
             flash("Your password has been changed. Other sessions were signed out.", "success")
             return redirect(url_for("main.index"))
     status = 400 if form.errors else 200

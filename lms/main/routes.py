@@ -1,4 +1,4 @@
-from flask import render_template
+from flask import Response, abort, current_app, render_template, request
 from flask_login import current_user
 from sqlalchemy import text
 
@@ -22,3 +22,26 @@ def healthz():
         db.session.rollback()
         return {"status": "error", "database": "unreachable", "detail": type(error).__name__}, 503
     return {"status": "ok", "database": "ok"}
+
+
+@bp.route("/readyz")
+@public
+def readyz():
+    """Ready to serve: database reachable and migrated, and the broker reachable if configured."""
+    from lms.observability import readiness
+
+    ready, checks = readiness()
+    return {"status": "ok" if ready else "not ready", **checks}, 200 if ready else 503
+
+
+@bp.route("/metrics")
+@public
+def metrics():
+    """Prometheus metrics: request latency, queue depth, task durations."""
+    from lms.observability import metrics_text, refresh_queue_depths
+
+    token = current_app.config.get("METRICS_TOKEN")
+    if token and request.headers.get("Authorization") != f"Bearer {token}":
+        abort(401)
+    refresh_queue_depths()
+    return Response(metrics_text(), mimetype="text/plain; version=0.0.4")

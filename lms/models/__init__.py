@@ -1,6 +1,7 @@
 """The data model. Import models from here so Alembic and the app see all of them."""
 
 from lms.models.audit import AuditEvent
+from lms.models.authoring import BackgroundJob, CalibrationRun
 from lms.models.compliance import AssignmentRule, Mandate, OutboxMessage
 from lms.models.courses import (
     Assignment,
@@ -12,23 +13,46 @@ from lms.models.courses import (
     ItemCompletion,
 )
 from lms.models.imports import RosterImport
+from lms.models.integrations import (
+    ApiToken,
+    GradeDelivery,
+    LrsSettings,
+    LtiDeployment,
+    LtiKey,
+    LtiLaunch,
+    LtiLaunchState,
+    LtiRegistration,
+    LtiUserLink,
+    XapiStatement,
+)
 from lms.models.people import Agency, Role, RoleGrant, SignInThrottle, Unit, User
 from lms.models.scenarios import Attempt, AttemptDecision, AttemptGrade, ScenarioRecord, ScenarioVersion
 
 __all__ = [
     "Agency",
+    "ApiToken",
     "Assignment",
     "AssignmentRule",
     "Attempt",
     "AttemptDecision",
     "AttemptGrade",
     "AuditEvent",
+    "BackgroundJob",
+    "CalibrationRun",
     "Certificate",
     "CheckAttempt",
     "Completion",
     "Course",
     "CourseVersion",
+    "GradeDelivery",
     "ItemCompletion",
+    "LrsSettings",
+    "LtiDeployment",
+    "LtiKey",
+    "LtiLaunch",
+    "LtiLaunchState",
+    "LtiRegistration",
+    "LtiUserLink",
     "Mandate",
     "OutboxMessage",
     "Role",
@@ -39,4 +63,5 @@ __all__ = [
     "SignInThrottle",
     "Unit",
     "User",
+    "XapiStatement",
 ]

@@ -66,7 +66,9 @@ class Assignment(db.Model):
 
     __tablename__ = "assignments"
     # Covers the compliance dashboard's per-officer aggregation, so it never reads the table.
-    __table_args__ = (Index("ix_assignments_dashboard", "agency_id", "user_id", "status", "due_on", "course_id"),)
+    __table_args__ = (
+        Index("ix_assignments_dashboard", "agency_id", "user_id", "status", "due_on", "course_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"), index=True)

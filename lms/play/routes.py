@@ -73,6 +73,8 @@ def attempt(attempt_id: int):
     found = _attempt_or_404(attempt_id)
     if found.status == "completed":
         return redirect(url_for("play.debrief", attempt_id=found.id))
+    if found.status == "grading":
+        return render_template("play/grading.html", attempt=found)
     play = attempts.state(found)
     form = decision_form(play.point) if found.user_id == current_user.id else None
     return render_template("play/play.html", play=play, form=form, since=debrief.since_last_decision(play))

@@ -20,7 +20,7 @@ from lms import course_format
 from lms.extensions import db
 from lms.models import Assignment, Attempt, AttemptDecision, AttemptGrade, Role, ScenarioVersion, User
 from lms.models.types import utcnow
-from lms.services import audit
+from lms.services import audit, outcomes
 from lms.services.scenario_library import latest_published, scenario_of
 from lms.services.scoping import NotFound, get_scoped
 
@@ -134,6 +134,7 @@ def _new_attempt(actor, version, *, assignment_id, item_slug, number) -> Attempt
     )
     db.session.add(attempt)
     db.session.flush()
+    outcomes.attempt_started(attempt)  # xAPI "attempted"
     return attempt
 
 
@@ -187,10 +188,68 @@ def decide(actor: User, attempt: Attempt, index: int, option_ids: list[str]) -> 
     except IntegrityError as error:  # a concurrent request recorded this point first
         db.session.rollback()  # nothing else of this request was written yet
         raise StaleDecision("That decision was already recorded.") from error
+    outcomes.decision_recorded(attempt, index, chosen)  # xAPI "answered"
     if len(attempt.choices) == len(scenario.decisions):
-        _finish(attempt, scenario)
+        if current_app.config.get("GRADE_IN_BACKGROUND"):
+            attempt.status = "grading"  # the durable queue: a worker, or the sweeper, grades it
+            db.session.flush()
+            _enqueue_grading_after_commit(attempt.id)
+        else:
+            _finish(attempt, scenario)
         return True
     return False
+
+
+def _enqueue_grading_after_commit(attempt_id: int) -> None:
+    """Hand the grading to Celery once the decision is committed. If the broker cannot be
+    reached, grade in a thread of this process instead; `flask attempts grade-pending` (and
+    the worker's periodic sweep) catches anything still waiting."""
+    from sqlalchemy import event
+
+    app = current_app._get_current_object()
+
+    def enqueue(_session):
+        try:
+            from lms.worker import grade_attempt
+
+            grade_attempt.apply_async((attempt_id,), retry=False)
+        except Exception:  # broker down: do it here rather than wait
+            app.logger.warning("broker unreachable; grading attempt %s in-process", attempt_id)
+            import threading
+
+            threading.Thread(target=_grade_in_thread, args=(app, attempt_id), daemon=True).start()
+
+    event.listen(db.session(), "after_commit", enqueue, once=True)
+
+
+def _grade_in_thread(app, attempt_id: int) -> None:
+    with app.app_context():
+        try:
+            grade_pending(attempt_id)
+            db.session.commit()
+        except Exception:
+            db.session.rollback()
+            app.logger.exception("grading attempt %s failed; it stays queued for the sweeper", attempt_id)
+        finally:
+            db.session.remove()
+
+
+def grade_pending(attempt_id: int) -> AttemptGrade | None:
+    """Grade an attempt waiting in "grading". Safe to run twice or concurrently: the attempt
+    row is locked where the database can, and an attempt that has its grade is left alone."""
+    attempt = db.session.scalar(select(Attempt).where(Attempt.id == attempt_id).with_for_update())
+    if attempt is None or attempt.status != "grading" or any(g.kind == "auto" for g in attempt.grades):
+        return None
+    return _finish(attempt, scenario_of(attempt.scenario_version))
+
+
+def grade_all_pending() -> int:
+    """Grade every attempt still waiting (the sweeper for a lost task or a dead broker)."""
+    ids = db.session.scalars(select(Attempt.id).where(Attempt.status == "grading")).all()
+    for attempt_id in ids:
+        grade_pending(attempt_id)
+        db.session.commit()
+    return len(ids)
 
 
 def _finish(attempt: Attempt, scenario: engine.Scenario) -> AttemptGrade:
@@ -213,6 +272,7 @@ def _finish(attempt: Attempt, scenario: engine.Scenario) -> AttemptGrade:
     attempt.status = "completed"
     attempt.completed_at = utcnow()
     db.session.flush()
+    outcomes.attempt_graded(attempt, grade)  # xAPI completed/passed/failed; LTI score passback
     _credit(attempt, grade)
     return grade
 
@@ -270,6 +330,7 @@ def override_grade(actor: User, attempt: Attempt, *, score: float, reason: str) 
         before={"score": previous.score, "passed": previous.passed, "grade": previous.id},
         after={"score": grade.score, "passed": grade.passed, "grade": grade.id},
     )
+    outcomes.attempt_graded(attempt, grade)  # the new grade goes to the LRS and the gradebook too
     _credit(attempt, grade)
     return grade
 

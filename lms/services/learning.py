@@ -41,7 +41,7 @@ from lms.models import (
     User,
 )
 from lms.models.types import utcnow
-from lms.services import audit, catalog
+from lms.services import audit, catalog, outcomes
 
 
 class LearningError(Exception):
@@ -450,6 +450,7 @@ def _complete_if_done(actor: User | None, assignment: Assignment) -> Completion 
     from lms.services import certificates
 
     certificates.issue_for_completion(actor, completion)
+    outcomes.course_completed(completion)  # xAPI "completed"; LTI score passback
     return completion
 
 

@@ -97,7 +97,9 @@ def test_unit_overview_shows_headcounts(client, sign_in, coordinator, officer, a
     assert agency.units[0].name in page
 
 
-def test_person_page_shows_assignments_attempts_certificates_and_hours(client, sign_in, coordinator, officer, db):
+def test_person_page_shows_assignments_attempts_certificates_and_hours(
+    client, sign_in, coordinator, officer, db
+):
     from tests.lms.learning_fixtures import course_data, enrol, pass_course, publish
 
     course = publish(course_data(slug="record-course"))

@@ -108,3 +108,23 @@ def test_demo_data_is_idempotent(app, db):
     assert counts[0] >= 50
     roles = {sign_in.role for sign_in in sign_ins}
     assert {"platform admin", "coordinator", "instructor", "officer"} <= roles
+
+
+def test_a_lost_database_gets_a_clear_503_page():
+    from sqlalchemy.exc import OperationalError
+
+    from lms import create_app
+    from lms.access import public
+    from lms.config import TestConfig
+
+    app = create_app(TestConfig)
+
+    @app.route("/needs-db")
+    @public
+    def needs_db():
+        raise OperationalError("SELECT 1", {}, Exception("connection refused"))
+
+    response = app.test_client().get("/needs-db")
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "5"
+    assert b"briefly unavailable" in response.data

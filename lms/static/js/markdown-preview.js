@@ -1,0 +1,26 @@
+/* Live preview for the lesson editor: posts the Markdown to the server, which renders and
+ * sanitises it exactly as officers will see it. Without JavaScript, "Update the preview"
+ * does the same with a page load. */
+(function () {
+  "use strict";
+  document.querySelectorAll("textarea[data-markdown-preview]").forEach(function (textarea) {
+    var target = document.querySelector(textarea.getAttribute("data-markdown-preview"));
+    var url = textarea.getAttribute("data-preview-url");
+    var token = textarea.form && textarea.form.querySelector("input[name=csrf_token]");
+    if (!target || !url || !window.fetch) return;
+    var timer = null;
+    textarea.addEventListener("input", function () {
+      clearTimeout(timer);
+      timer = setTimeout(function () {
+        var body = new FormData();
+        body.append("body", textarea.value);
+        fetch(url, {
+          method: "POST", body: body, credentials: "same-origin",
+          headers: { "X-CSRFToken": token ? token.value : "" }
+        }).then(function (response) { return response.json(); })
+          .then(function (data) { target.innerHTML = data.html; })  // sanitised by the server (nh3)
+          .catch(function () {});
+      }, 400);
+    });
+  });
+})();

@@ -1,0 +1,90 @@
+"""Celery, when CELERY_BROKER_URL is set: `celery -A lms.worker worker` (or `make worker`).
+
+Tasks are acknowledged late and re-queued if a worker dies, so each task must be safe to
+run twice; the ones here store their result once (see each task). Without a broker nothing
+here is used: the same work runs in-process (see lms.tasks and lms.services.attempts).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+from celery import Celery, Task
+
+from lms.observability import TASK_SECONDS, TASKS
+
+celery = Celery("ripple")
+celery.conf.update(
+    broker_url=os.environ.get("CELERY_BROKER_URL", "memory://"),
+    task_acks_late=True,  # a task is removed from the queue only when it has finished
+    task_reject_on_worker_lost=True,  # ... and goes back to the queue if its worker dies
+    worker_prefetch_multiplier=1,  # long simulation tasks: take one at a time
+    task_default_queue="ripple",
+    broker_connection_retry_on_startup=True,
+    broker_transport_options={"visibility_timeout": 3600},
+    # Our log handlers write to stderr; Celery's redirection of stderr into its logger would loop.
+    worker_redirect_stdouts=False,
+)
+
+
+class AppTask(Task):
+    """Runs each task inside the Flask app's context, timed for /metrics."""
+
+    _flask_app = None
+
+    def __call__(self, *args, **kwargs):
+        if AppTask._flask_app is None:
+            from lms import create_app
+
+            AppTask._flask_app = create_app()
+        started, outcome = time.perf_counter(), "ok"
+        with AppTask._flask_app.app_context():
+            try:
+                return self.run(*args, **kwargs)
+            except Exception:
+                outcome = "error"
+                raise
+            finally:
+                from lms.extensions import db
+
+                db.session.remove()
+                TASK_SECONDS.labels(self.name, outcome).observe(time.perf_counter() - started)
+                TASKS.labels(self.name, outcome).inc()
+
+
+@celery.task(base=AppTask, name="ripple.grade_attempt", bind=True, max_retries=5)
+def grade_attempt(self, attempt_id: int) -> None:
+    """Grade a finished attempt; does nothing if it already has its automatic grade."""
+    from lms.extensions import db
+    from lms.services import attempts
+
+    try:
+        attempts.grade_pending(attempt_id)
+        db.session.commit()
+    except Exception as error:
+        db.session.rollback()
+        raise self.retry(exc=error, countdown=min(60, 2**self.request.retries)) from error
+
+
+@celery.task(base=AppTask, name="ripple.run_job")
+def run_job(job_id: int) -> None:
+    """Run a background job of lms.tasks (calibration sweeps ...) on a worker."""
+    from lms import tasks
+
+    tasks.run_on_worker(job_id)
+
+
+@celery.task(base=AppTask, name="ripple.sweep")
+def sweep() -> None:
+    """Every minute (with `worker -B`): grade any attempt still waiting for its grade."""
+    from lms.services import attempts
+
+    attempts.grade_all_pending()
+
+
+celery.conf.beat_schedule = {"sweep-pending-grades": {"task": "ripple.sweep", "schedule": 60.0}}
+
+
+def broker_configured() -> bool:
+    return bool(os.environ.get("CELERY_BROKER_URL"))

@@ -1,0 +1,92 @@
+"""Grading on a worker (issue 9): the attempt waits in "grading", is graded exactly once,
+and nothing is lost when the broker is down."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from lms.models import Attempt, AttemptGrade
+from lms.services import attempts
+from lms.services.scenario_library import scenario_of
+
+
+@pytest.fixture
+def in_background(app, monkeypatch):
+    app.config["GRADE_IN_BACKGROUND"] = True
+    queued = []
+    monkeypatch.setattr(attempts, "_enqueue_grading_after_commit", queued.append)
+    yield queued
+    app.config["GRADE_IN_BACKGROUND"] = False
+
+
+def finish(user, attempt):
+    scenario = scenario_of(attempt.scenario_version)
+    for index, choice in enumerate(scenario.expert_path):
+        attempts.decide(user, attempt, index, choice)
+
+
+def test_the_last_decision_queues_the_grading(db, instructor, direct_attempt, in_background):
+    finish(instructor, direct_attempt)
+    db.session.commit()
+    assert direct_attempt.status == "grading"
+    assert in_background == [direct_attempt.id]
+    assert direct_attempt.grades == []
+
+
+def test_grading_twice_stores_one_grade(db, instructor, direct_attempt, in_background):
+    finish(instructor, direct_attempt)
+    db.session.commit()
+    first = attempts.grade_pending(direct_attempt.id)
+    second = attempts.grade_pending(direct_attempt.id)
+    db.session.commit()
+    assert first is not None and second is None
+    assert db.session.scalar(select(func.count()).select_from(AttemptGrade)) == 1
+    assert db.session.get(Attempt, direct_attempt.id).status == "completed"
+
+
+def test_the_sweeper_grades_what_a_lost_task_left(db, instructor, direct_attempt, in_background):
+    finish(instructor, direct_attempt)
+    db.session.commit()
+    assert attempts.grade_all_pending() == 1
+    assert attempts.grade_all_pending() == 0
+
+
+def test_the_player_shows_a_grading_page_that_refreshes(
+    client, sign_in, instructor, direct_attempt, in_background, db
+):
+    sign_in(instructor)
+    finish(instructor, direct_attempt)
+    db.session.commit()
+    page = client.get(f"/play/attempts/{direct_attempt.id}").get_data(as_text=True)
+    assert "Grading your attempt" in page and 'http-equiv="refresh"' in page
+    assert client.get(f"/play/attempts/{direct_attempt.id}/debrief").status_code == 302
+
+
+def test_a_dead_broker_means_grading_in_process(app, db, instructor, direct_attempt, monkeypatch):
+    import lms.worker
+
+    def refuse(*args, **kwargs):
+        raise ConnectionError("broker down")
+
+    monkeypatch.setattr(lms.worker.grade_attempt, "apply_async", refuse)
+    graded = []
+    monkeypatch.setattr(attempts, "_grade_in_thread", lambda app, attempt_id: graded.append(attempt_id))
+    monkeypatch.setattr(
+        "threading.Thread",
+        lambda target, args, daemon: type("T", (), {"start": lambda self: target(*args)})(),
+    )
+    app.config["GRADE_IN_BACKGROUND"] = True
+    try:
+        finish(instructor, direct_attempt)
+        db.session.commit()
+    finally:
+        app.config["GRADE_IN_BACKGROUND"] = False
+    assert graded == [direct_attempt.id]
+
+
+def test_cli_grades_pending_attempts(app, db, instructor, direct_attempt, in_background):
+    finish(instructor, direct_attempt)
+    db.session.commit()
+    result = app.test_cli_runner().invoke(args=["attempts", "grade-pending"])
+    assert "1 attempt(s) graded" in result.output
