@@ -155,27 +155,16 @@ def build(db, today: date):
 
 def main() -> None:
     from sqlalchemy import func, select
-    from sqlalchemy.pool import StaticPool
 
-    from benchmarks.play import BenchConfig
-    from lms import create_app
-    from lms.config import Config
+    from benchmarks._app import bench_app
     from lms.extensions import db
     from lms.models import Assignment, Role, RoleGrant, User
     from lms.services import compliance
 
     url = os.environ.get("BENCH_DATABASE_URL")
-
-    class Bench(BenchConfig, Config):
-        SQLALCHEMY_DATABASE_URI = url or "sqlite://"
-        SQLALCHEMY_ENGINE_OPTIONS = (
-            {} if url else {"poolclass": StaticPool, "connect_args": {"check_same_thread": False}}
-        )
-
-    app = create_app(Bench)
+    app = bench_app(url)
     today = date.today()
     with app.app_context():
-        db.create_all()
         started = time.perf_counter()
         agency, units = build(db, today)
         print(

@@ -15,17 +15,6 @@ import time
 REPEATS = 5
 
 
-class BenchConfig:
-    """Overrides Config: an in-memory database, so a bench never touches real data."""
-
-    TESTING = True
-    SECRET_KEY = "bench"
-    SQLALCHEMY_DATABASE_URI = "sqlite://"
-    WTF_CSRF_ENABLED = False
-    PASSWORD_HASH_PROFILE = "CHEAPEST"
-    SCENARIO_GRADING_RUNS = None  # the scenarios' calibrated sizes
-
-
 def _timed(fn) -> float:
     started = time.perf_counter()
     fn()
@@ -33,20 +22,13 @@ def _timed(fn) -> float:
 
 
 def main() -> None:
-    from sqlalchemy.pool import StaticPool
-
-    from lms import create_app
-    from lms.config import Config
+    from benchmarks._app import bench_app
     from lms.extensions import db
     from lms.models import Agency, Role, RoleGrant, User
     from lms.services.scenario_library import scenario_of, sync_library
 
-    class Bench(BenchConfig, Config):
-        SQLALCHEMY_ENGINE_OPTIONS = {"poolclass": StaticPool, "connect_args": {"check_same_thread": False}}
-
-    app = create_app(Bench)
+    app = bench_app()
     with app.app_context():
-        db.create_all()
         agency = Agency(slug="bench", name="Bench PD")
         db.session.add(agency)
         db.session.flush()

@@ -31,21 +31,13 @@ def timed(fn):
 
 
 def main() -> None:
-    from sqlalchemy.pool import StaticPool
-
-    from benchmarks.play import BenchConfig
-    from lms import create_app
-    from lms.config import Config
+    from benchmarks._app import bench_app
     from lms.extensions import db
     from lms.models import Agency, Role, RoleGrant, Unit, User
     from lms.services import roster_import
 
-    class Bench(BenchConfig, Config):
-        SQLALCHEMY_ENGINE_OPTIONS = {"poolclass": StaticPool, "connect_args": {"check_same_thread": False}}
-
-    app = create_app(Bench)
+    app = bench_app()
     with app.app_context():
-        db.create_all()
         agency = Agency(slug="bench", name="Bench PD")
         db.session.add(agency)
         db.session.flush()

@@ -67,3 +67,28 @@ def init_app(app: Flask) -> None:
         if not current_user.is_authenticated:
             return login_manager.unauthorized()
         return None
+
+
+def agency_or_404(agency_id: int):
+    """The agency if the signed-in user may see it (their own; any for platform admins), else 404."""
+    from lms.services.roster import visible_agency
+    from lms.services.scoping import NotFound
+
+    try:
+        return visible_agency(current_user, agency_id)
+    except NotFound:
+        abort(404)
+
+
+def scoped_or_404(model, ident: int, *, agency=None):
+    """The row if the signed-in user's agency owns it (and, given `agency`, it belongs to that
+    agency), else 404: another agency's record looks exactly like a missing one."""
+    from lms.services.scoping import NotFound, get_scoped
+
+    try:
+        row = get_scoped(model, ident, current_user)
+    except NotFound:
+        abort(404)
+    if agency is not None and row.agency_id != agency.id:
+        abort(404)
+    return row

@@ -170,3 +170,19 @@ def admin(make_user):
 def running_on_postgres() -> bool:
     url = os.environ.get("TEST_DATABASE_URL") or os.environ.get("DATABASE_URL") or ""
     return url.startswith("postgres")
+
+
+@pytest.fixture
+def library(db):
+    """The built-in scenarios loaded into the platform library: slug -> published version."""
+    from lms.services.scenario_library import sync_library
+
+    versions = sync_library()
+    db.session.commit()
+    return {version.scenario.slug: version for version in versions}
+
+
+@pytest.fixture
+def store_dispute(library):
+    """The smallest library scenario, published."""
+    return library["store-dispute"]

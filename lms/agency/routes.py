@@ -2,29 +2,15 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
-from lms.access import roles_required
+from lms.access import agency_or_404, roles_required, scoped_or_404
 from lms.agency import bp
 from lms.agency.forms import ConfirmForm, RolesForm, RosterFilterForm, RosterUploadForm, StatusForm
 from lms.extensions import db
 from lms.models import Agency, AuditEvent, Role, RosterImport, User
 from lms.services import accounts, compliance, roster, roster_import
-from lms.services.scoping import NotFound, get_scoped, scoped
+from lms.services.scoping import scoped
 
 STAFF = (Role.COORDINATOR,)
-
-
-def _agency_or_404(agency_id: int) -> Agency:
-    try:
-        return roster.visible_agency(current_user, agency_id)
-    except NotFound:
-        abort(404)
-
-
-def _person_or_404(user_id: int) -> User:
-    try:
-        return get_scoped(User, user_id, current_user)
-    except NotFound:
-        abort(404)
 
 
 @bp.route("/agencies/")
@@ -45,14 +31,14 @@ def my_agency():
 @bp.route("/agencies/<int:agency_id>/")
 @roles_required(*STAFF)
 def overview(agency_id: int):
-    agency = _agency_or_404(agency_id)
+    agency = agency_or_404(agency_id)
     return render_template("agency/overview.html", agency=agency, tree=roster.unit_tree(agency))
 
 
 @bp.route("/agencies/<int:agency_id>/people")
 @roles_required(*STAFF)
 def people(agency_id: int):
-    agency = _agency_or_404(agency_id)
+    agency = agency_or_404(agency_id)
     form = RosterFilterForm(request.args)
     form.unit.choices = [("", "All units")] + [
         (str(unit.id), "\u2003" * depth + unit.name) for unit, depth, _ in roster.unit_tree(agency)
@@ -75,7 +61,7 @@ def people(agency_id: int):
 @bp.route("/people/<int:user_id>")
 @roles_required(*STAFF)
 def person(user_id: int):
-    person = _person_or_404(user_id)
+    person = scoped_or_404(User, user_id)
     roles_form = RolesForm(data={role.value: person.has_role(role) for role in Role})
     history = db.session.scalars(
         scoped(AuditEvent, current_user)
@@ -96,7 +82,7 @@ def person(user_id: int):
 @bp.route("/people/<int:user_id>/roles", methods=["POST"])
 @roles_required(*STAFF)
 def person_roles(user_id: int):
-    person = _person_or_404(user_id)
+    person = scoped_or_404(User, user_id)
     form = RolesForm()
     if not form.validate_on_submit():
         abort(400)
@@ -114,7 +100,7 @@ def person_roles(user_id: int):
 @bp.route("/people/<int:user_id>/status", methods=["POST"])
 @roles_required(*STAFF)
 def person_status(user_id: int):
-    person = _person_or_404(user_id)
+    person = scoped_or_404(User, user_id)
     form = StatusForm()
     activate = request.form.get("active") == "1"
     if not form.validate_on_submit():
@@ -134,7 +120,7 @@ def person_status(user_id: int):
 @bp.route("/agencies/<int:agency_id>/audit")
 @roles_required(*STAFF)
 def audit_log(agency_id: int):
-    agency = _agency_or_404(agency_id)
+    agency = agency_or_404(agency_id)
     page = max(1, request.args.get("page", 1, type=int))
     per_page = 50
     events = db.session.scalars(
@@ -156,7 +142,7 @@ def audit_log(agency_id: int):
 @bp.route("/agencies/<int:agency_id>/roster/import", methods=["GET", "POST"])
 @roles_required(*STAFF)
 def roster_upload(agency_id: int):
-    agency = _agency_or_404(agency_id)
+    agency = agency_or_404(agency_id)
     form = RosterUploadForm()
     error = None
     if form.validate_on_submit():
@@ -182,21 +168,11 @@ def roster_upload(agency_id: int):
     ), status
 
 
-def _import_or_404(agency: Agency, import_id: int) -> RosterImport:
-    try:
-        record = get_scoped(RosterImport, import_id, current_user)
-    except NotFound:
-        abort(404)
-    if record.agency_id != agency.id:
-        abort(404)
-    return record
-
-
 @bp.route("/agencies/<int:agency_id>/roster/imports/<int:import_id>")
 @roles_required(*STAFF)
 def roster_import_plan(agency_id: int, import_id: int):
-    agency = _agency_or_404(agency_id)
-    record = _import_or_404(agency, import_id)
+    agency = agency_or_404(agency_id)
+    record = scoped_or_404(RosterImport, import_id, agency=agency)
     try:
         plan = (
             roster_import.plan(current_user, agency, record.content) if record.status == "checked" else None
@@ -212,8 +188,8 @@ def roster_import_plan(agency_id: int, import_id: int):
 @bp.route("/agencies/<int:agency_id>/roster/imports/<int:import_id>/apply", methods=["POST"])
 @roles_required(*STAFF)
 def roster_import_apply(agency_id: int, import_id: int):
-    agency = _agency_or_404(agency_id)
-    record = _import_or_404(agency, import_id)
+    agency = agency_or_404(agency_id)
+    record = scoped_or_404(RosterImport, import_id, agency=agency)
     if not ConfirmForm().validate_on_submit():
         abort(400)
     try:

@@ -18,23 +18,16 @@ from flask import (
 from flask_login import current_user
 from sqlalchemy import select
 
-from lms.access import roles_required
+from lms.access import agency_or_404, roles_required, scoped_or_404
 from lms.charts import bar_chart
 from lms.compliance import bp
 from lms.compliance.forms import AssignForm, FilterForm, MandateForm, RuleForm
 from lms.extensions import db
 from lms.models import Agency, AssignmentRule, Course, Mandate, OutboxMessage, Role, RoleGrant, User
 from lms.services import compliance, exports, reminders, roster, rules
-from lms.services.scoping import NotFound, get_scoped, scoped
+from lms.services.scoping import scoped
 
 STAFF = (Role.COORDINATOR,)
-
-
-def _agency(agency_id: int) -> Agency:
-    try:
-        return roster.visible_agency(current_user, agency_id)
-    except NotFound:
-        abort(404)
 
 
 def _course_choices(agency: Agency) -> list[tuple[str, str]]:
@@ -76,7 +69,7 @@ def _filters(agency: Agency) -> tuple[FilterForm, compliance.Filters | None]:
 @bp.route("/agencies/<int:agency_id>/compliance")
 @roles_required(*STAFF)
 def overview(agency_id: int):
-    agency = _agency(agency_id)
+    agency = agency_or_404(agency_id)
     form, filters = _filters(agency)
     if filters is None:
         return render_template("compliance/overview.html", agency=agency, form=form, view=None), 400
@@ -121,7 +114,7 @@ def overview(agency_id: int):
 @bp.route("/agencies/<int:agency_id>/compliance/officers")
 @roles_required(*STAFF)
 def officers(agency_id: int):
-    agency = _agency(agency_id)
+    agency = agency_or_404(agency_id)
     form, filters = _filters(agency)
     if filters is None:
         return render_template(
@@ -139,7 +132,7 @@ def officers(agency_id: int):
 @bp.route("/agencies/<int:agency_id>/rules", methods=["GET", "POST"])
 @roles_required(*STAFF)
 def rules_page(agency_id: int):
-    agency = _agency(agency_id)
+    agency = agency_or_404(agency_id)
     form = RuleForm()
     form.course.choices = [("", "Choose a course")] + _course_choices(agency)
     form.unit.choices = _unit_choices(agency, "Whole agency")
@@ -183,13 +176,8 @@ def rules_page(agency_id: int):
 @bp.route("/agencies/<int:agency_id>/rules/<int:rule_id>/deactivate", methods=["POST"])
 @roles_required(*STAFF)
 def deactivate_rule(agency_id: int, rule_id: int):
-    agency = _agency(agency_id)
-    try:
-        rule = get_scoped(AssignmentRule, rule_id, current_user)
-    except NotFound:
-        abort(404)
-    if rule.agency_id != agency.id:
-        abort(404)
+    agency = agency_or_404(agency_id)
+    rule = scoped_or_404(AssignmentRule, rule_id, agency=agency)
     rules.deactivate_rule(current_user, rule)
     db.session.commit()
     flash(f"Rule “{rule.name}” stopped. Existing assignments stay.", "success")
@@ -199,7 +187,7 @@ def deactivate_rule(agency_id: int, rule_id: int):
 @bp.route("/agencies/<int:agency_id>/assign", methods=["GET", "POST"])
 @roles_required(*STAFF)
 def assign(agency_id: int):
-    agency = _agency(agency_id)
+    agency = agency_or_404(agency_id)
     form = AssignForm()
     form.course.choices = [("", "Choose a course")] + _course_choices(agency)
     people = db.session.scalars(
@@ -232,7 +220,7 @@ def assign(agency_id: int):
 @bp.route("/agencies/<int:agency_id>/mandate", methods=["GET", "POST"])
 @roles_required(*STAFF)
 def mandate(agency_id: int):
-    agency = _agency(agency_id)
+    agency = agency_or_404(agency_id)
     current = db.session.scalar(select(Mandate).where(Mandate.agency_id == agency.id))
     form = MandateForm(obj=current) if request.method == "GET" and current else MandateForm()
     if request.method == "GET" and current:
@@ -260,14 +248,14 @@ def mandate(agency_id: int):
 @bp.route("/agencies/<int:agency_id>/exports")
 @roles_required(*STAFF)
 def exports_page(agency_id: int):
-    agency = _agency(agency_id)
+    agency = agency_or_404(agency_id)
     return render_template("compliance/exports.html", agency=agency, reports=exports.REPORTS.values())
 
 
 @bp.route("/agencies/<int:agency_id>/exports/<report>.<fmt>")
 @roles_required(*STAFF)
 def export(agency_id: int, report: str, fmt: str):
-    agency = _agency(agency_id)
+    agency = agency_or_404(agency_id)
     if report not in exports.REPORTS or fmt not in ("csv", "xlsx"):
         abort(404)
     filename = f"{agency.slug}-{report}.{fmt}"
@@ -288,7 +276,7 @@ def export(agency_id: int, report: str, fmt: str):
 @bp.route("/agencies/<int:agency_id>/outbox")
 @roles_required(*STAFF)
 def outbox(agency_id: int):
-    agency = _agency(agency_id)
+    agency = agency_or_404(agency_id)
     messages = db.session.scalars(
         scoped(OutboxMessage, current_user)
         .where(OutboxMessage.agency_id == agency.id)

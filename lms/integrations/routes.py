@@ -5,22 +5,14 @@ from __future__ import annotations
 from flask import abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 
-from lms.access import roles_required
+from lms.access import agency_or_404, roles_required, scoped_or_404
 from lms.extensions import db
 from lms.integrations import bp
 from lms.integrations.forms import EmptyForm, LrsForm, RegistrationForm, TokenForm
 from lms.models import Agency, ApiToken, LtiRegistration, Role
-from lms.services import api_tokens, lti, outcomes, roster, xapi
-from lms.services.scoping import NotFound, get_scoped
+from lms.services import api_tokens, lti, outcomes, xapi
 
 STAFF = (Role.COORDINATOR,)
-
-
-def _agency(agency_id: int) -> Agency:
-    try:
-        return roster.visible_agency(current_user, agency_id)
-    except NotFound:
-        abort(404)
 
 
 def _page(agency: Agency, *, lrs_form=None, token_form=None, new_token=None, status=200):
@@ -46,7 +38,7 @@ def _page(agency: Agency, *, lrs_form=None, token_form=None, new_token=None, sta
 @bp.route("/agencies/<int:agency_id>/integrations")
 @roles_required(*STAFF)
 def overview(agency_id: int):
-    agency = _agency(agency_id)
+    agency = agency_or_404(agency_id)
     page = _page(agency)
     db.session.commit()  # the tool configuration may create our first signing key
     return page
@@ -80,7 +72,7 @@ def _registration_form_page(agency, form, registration, error=None, status=200):
 @bp.route("/agencies/<int:agency_id>/integrations/lti/new", methods=["GET", "POST"])
 @roles_required(*STAFF)
 def new_registration(agency_id: int):
-    agency = _agency(agency_id)
+    agency = agency_or_404(agency_id)
     form = RegistrationForm()
     if form.validate_on_submit():
         try:
@@ -97,13 +89,8 @@ def new_registration(agency_id: int):
 @bp.route("/agencies/<int:agency_id>/integrations/lti/<int:registration_id>", methods=["GET", "POST"])
 @roles_required(*STAFF)
 def edit_registration(agency_id: int, registration_id: int):
-    agency = _agency(agency_id)
-    try:
-        registration = get_scoped(LtiRegistration, registration_id, current_user)
-    except NotFound:
-        abort(404)
-    if registration.agency_id != agency.id:
-        abort(404)
+    agency = agency_or_404(agency_id)
+    registration = scoped_or_404(LtiRegistration, registration_id, agency=agency)
     form = RegistrationForm(obj=registration)
     if not form.is_submitted():
         form.deployment_ids.data = "\n".join(d.deployment_id for d in registration.deployments)
@@ -122,7 +109,7 @@ def edit_registration(agency_id: int, registration_id: int):
 @bp.route("/agencies/<int:agency_id>/integrations/lrs", methods=["POST"])
 @roles_required(*STAFF)
 def save_lrs(agency_id: int):
-    agency = _agency(agency_id)
+    agency = agency_or_404(agency_id)
     form = LrsForm()
     if form.validate_on_submit():
         try:
@@ -148,7 +135,7 @@ def save_lrs(agency_id: int):
 @bp.route("/agencies/<int:agency_id>/integrations/tokens", methods=["POST"])
 @roles_required(*STAFF)
 def create_token(agency_id: int):
-    agency = _agency(agency_id)
+    agency = agency_or_404(agency_id)
     form = TokenForm()
     if form.validate_on_submit():
         try:
@@ -165,13 +152,10 @@ def create_token(agency_id: int):
 @bp.route("/agencies/<int:agency_id>/integrations/tokens/<int:token_id>/revoke", methods=["POST"])
 @roles_required(*STAFF)
 def revoke_token(agency_id: int, token_id: int):
-    agency = _agency(agency_id)
-    try:
-        token = get_scoped(ApiToken, token_id, current_user)
-    except NotFound:
-        abort(404)
-    if token.agency_id != agency.id or not EmptyForm().validate_on_submit():
-        abort(404 if token.agency_id != agency.id else 400)
+    agency = agency_or_404(agency_id)
+    token = scoped_or_404(ApiToken, token_id, agency=agency)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
     api_tokens.revoke_token(current_user, token)
     db.session.commit()
     flash(f"Token “{token.name}” revoked.", "success")
@@ -181,7 +165,7 @@ def revoke_token(agency_id: int, token_id: int):
 @bp.route("/agencies/<int:agency_id>/integrations/deliveries")
 @roles_required(*STAFF)
 def deliveries(agency_id: int):
-    agency = _agency(agency_id)
+    agency = agency_or_404(agency_id)
     return render_template(
         "integrations/deliveries.html",
         agency=agency,
@@ -193,7 +177,7 @@ def deliveries(agency_id: int):
 @bp.route("/agencies/<int:agency_id>/integrations/deliveries/retry", methods=["POST"])
 @roles_required(*STAFF)
 def retry_deliveries(agency_id: int):
-    agency = _agency(agency_id)
+    agency = agency_or_404(agency_id)
     if not EmptyForm().validate_on_submit():
         abort(400)
     report = outcomes.deliver_agency_now(current_user, agency.id)

@@ -8,7 +8,7 @@ from flask import Response, abort, flash, redirect, render_template, request, se
 from flask_login import current_user
 from sqlalchemy import select
 
-from lms.access import roles_required
+from lms.access import roles_required, scoped_or_404
 from lms.course_format import BUILTIN_COURSES_DIR
 from lms.extensions import db
 from lms.learn import bp
@@ -17,7 +17,7 @@ from lms.models import Agency, Assignment, Attempt, Certificate, Role, User
 from lms.navigation import register
 from lms.rendering import render_markdown
 from lms.services import certificates, learning, transcript
-from lms.services.scoping import NotFound, get_scoped, scoped
+from lms.services.scoping import scoped
 
 register("My training", "learn.my_training", Role.OFFICER, order=10)
 register("Transcript", "learn.transcript", Role.OFFICER, order=11)
@@ -37,10 +37,7 @@ def _may_oversee(user: User) -> bool:
 
 def _assignment_or_404(assignment_id: int) -> Assignment:
     """The officer's own assignment; coordinators and admins may look at their agency's."""
-    try:
-        assignment = get_scoped(Assignment, assignment_id, current_user)
-    except NotFound:
-        abort(404)
+    assignment = scoped_or_404(Assignment, assignment_id)
     if assignment.user_id != current_user.id and not _may_oversee(current_user):
         abort(404)
     return assignment
@@ -54,10 +51,7 @@ def _own_assignment_or_404(assignment_id: int) -> Assignment:
 
 
 def _certificate_or_404(certificate_id: int) -> Certificate:
-    try:
-        certificate = get_scoped(Certificate, certificate_id, current_user)
-    except NotFound:
-        abort(404)
+    certificate = scoped_or_404(Certificate, certificate_id)
     if certificate.user_id != current_user.id and not _may_oversee(current_user):
         abort(404)
     return certificate
@@ -352,18 +346,11 @@ def transcript_csv():
     return _csv(current_user)
 
 
-def _person_or_404(user_id: int) -> User:
-    try:
-        return get_scoped(User, user_id, current_user)
-    except NotFound:
-        abort(404)
-
-
 @bp.route("/people/<int:user_id>/training")
 @roles_required(Role.COORDINATOR)
 def person_training(user_id: int):
     """A coordinator's view of one officer: assignments with progress, and the transcript."""
-    person = _person_or_404(user_id)
+    person = scoped_or_404(User, user_id)
     return render_template(
         "learn/transcript.html",
         t=transcript.transcript_for(person),
@@ -376,4 +363,4 @@ def person_training(user_id: int):
 @bp.route("/people/<int:user_id>/transcript.csv")
 @roles_required(Role.COORDINATOR)
 def person_transcript_csv(user_id: int):
-    return _csv(_person_or_404(user_id))
+    return _csv(scoped_or_404(User, user_id))

@@ -9,17 +9,9 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from lms.models import Attempt, ScenarioRecord
-from lms.services.scenario_library import sync_library
 from tests.lms.learning_fixtures import enrol, publish
 
 ADAPTED_TITLE = "Words at the corner store (Riverside)"
-
-
-@pytest.fixture
-def library(db):
-    versions = sync_library()
-    db.session.commit()
-    return {v.scenario.slug: v for v in versions}
 
 
 @pytest.fixture

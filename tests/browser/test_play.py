@@ -2,17 +2,9 @@
 
 from __future__ import annotations
 
-import pytest
 from playwright.sync_api import expect
 
-from lms.services.scenario_library import scenario_of, sync_library
-
-
-@pytest.fixture
-def library(db):
-    versions = sync_library()
-    db.session.commit()
-    return {v.scenario.slug: v for v in versions}
+from lms.services.scenario_library import scenario_of
 
 
 def choose_and_continue(page, labels):
