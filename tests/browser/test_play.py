@@ -85,3 +85,31 @@ def test_instructor_overrides_an_officers_grade(page, sign_in_as, instructor, of
     expect(page.get_by_text("The new grade is recorded")).to_be_visible()
     expect(page.get_by_role("heading", name="Passed: 88 out of 100")).to_be_visible()
     expect(page.get_by_role("heading", name="Grade history")).to_be_visible()
+
+
+def test_officer_plays_a_course_scenario_to_a_grade_and_debrief(
+    page, sign_in_as, officer, library, db, axe_violations
+):
+    """The issue's path: from an assigned course, an officer plays a library scenario to the end."""
+    from lms.services import learning
+    from tests.lms.learning_fixtures import course_data, enrol, publish
+
+    data = course_data(slug="officer-course")
+    data["modules"][1]["items"][1]["scenario"] = "store-dispute"
+    assignment = enrol(officer, publish(data))
+    learning.mark_lesson_read(officer, assignment, "wrap-up")
+    db.session.commit()
+    scenario = scenario_of(library["store-dispute"])
+    sign_in_as(officer)
+    page.goto(f"/learn/assignments/{assignment.id}/items/practice-scenario")
+    page.get_by_role("button", name="Start attempt").click()
+    expect(page.get_by_role("heading", name="Briefing")).to_be_visible()
+    for index, choice in enumerate(scenario.expert_path):
+        point = scenario.decisions[index]
+        choose_and_continue(page, [point.option(o).label for o in choice])
+    expect(page.get_by_role("heading", name="Passed")).to_be_visible()
+    expect(page.get_by_role("heading", name="Your decisions")).to_be_visible()
+    assert axe_violations() == []
+    page.get_by_role("link", name="What if I had chosen differently?").click()
+    page.get_by_role("button", name="Project with this change").first.click()
+    expect(page.get_by_role("heading", name="Projection: decision 1 changed")).to_be_visible()

@@ -396,3 +396,39 @@ def test_mandate_form_checks_its_fields(client, sign_in, coordinator, agency):
         data={"hours": "40", "cycle_months": "12", "cycle_start": "2026-01-01"},
     )
     assert ok.status_code == 302
+
+
+class FakeSMTP:
+    """Stands in for smtplib.SMTP: records what would be sent."""
+
+    sent: list = []
+
+    def __init__(self, host, port, timeout):
+        self.host, self.port = host, port
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def starttls(self):
+        pass
+
+    def login(self, user, password):
+        self.user = user
+
+    def send_message(self, message):
+        FakeSMTP.sent.append(message)
+
+
+def test_with_smtp_configured_reminders_are_emailed(db, agency, officer, course, monkeypatch):
+    monkeypatch.setattr(reminders.smtplib, "SMTP", FakeSMTP)
+    FakeSMTP.sent = []
+    enrol(officer, course, due_on=TODAY)
+    sent = reminders.send_reminders(
+        TODAY, reminders.MailSettings(server="127.0.0.1", port=2525, username="u", password="p")
+    )
+    assert [m.delivery for m in sent] == ["smtp"]
+    assert FakeSMTP.sent[0]["To"] == officer.email
+    assert "Due today" in FakeSMTP.sent[0]["Subject"]
