@@ -23,15 +23,25 @@ def scenario_of(version: ScenarioVersion) -> engine.Scenario:
     return parse_source(version.source_text)
 
 
+def _latest_published(record: ScenarioRecord, *, by_sync: bool = False) -> ScenarioVersion | None:
+    published = [
+        v for v in record.versions if v.status == "published" and (not by_sync or v.created_by_id is None)
+    ]
+    return published[-1] if published else None
+
+
 def publish_text(actor: User | None, record: ScenarioRecord, source_text: str) -> ScenarioVersion:
-    """Add a published version with this YAML unless the latest version already has it."""
+    """Add a published version with this YAML unless the latest published version has it.
+
+    Version numbers follow every version of the scenario, drafts included.
+    """
     parsed = parse_source(source_text)
-    latest = record.versions[-1] if record.versions else None
+    latest = _latest_published(record)
     if latest is not None and latest.fingerprint == parsed.fingerprint:
         return latest
     version = ScenarioVersion(
         scenario=record,
-        number=(latest.number + 1) if latest else 1,
+        number=max((v.number for v in record.versions), default=0) + 1,
         status="published",
         source_text=source_text,
         fingerprint=parsed.fingerprint,
@@ -49,7 +59,8 @@ def sync_library() -> list[ScenarioVersion]:
     """Load the engine's built-in scenarios into the platform library (idempotent).
 
     A changed file becomes a new published version; attempts keep replaying on the
-    version they were played on.
+    version they were played on. A version a platform admin published over the shipped one
+    stays in force until the shipped file itself changes.
     """
     versions = []
     for path in engine.list_library():
@@ -62,7 +73,11 @@ def sync_library() -> list[ScenarioVersion]:
             record = ScenarioRecord(agency_id=None, slug=slug, title=slug)
             db.session.add(record)
             db.session.flush()
-        versions.append(publish_text(None, record, text))
+        synced = _latest_published(record, by_sync=True)
+        if synced is not None and synced.fingerprint == parse_source(text).fingerprint:
+            versions.append(_latest_published(record))  # unchanged file: keep what is in force
+        else:
+            versions.append(publish_text(None, record, text))
     return versions
 
 

@@ -140,3 +140,16 @@ def test_override_needs_a_reason_and_a_score_in_range(db, instructor, finished_a
 def test_officers_cannot_override(db, make_user, agency, finished_attempt):
     with pytest.raises(attempts.PlayError):
         attempts.override_grade(make_user(agency), finished_attempt, score=90, reason="because")
+
+
+def test_library_sync_keeps_an_admins_newer_version(db, admin, library):
+    from lms.services.scenario_library import publish_text
+
+    version = library["store-dispute"]
+    edited = publish_text(
+        admin, version.scenario, version.source_text.replace("pass_mark: 65", "pass_mark: 70", 1)
+    )
+    assert edited.id != version.id
+    db.session.commit()
+    again = {v.scenario.slug: v for v in sync_library()}
+    assert again["store-dispute"].id == edited.id
