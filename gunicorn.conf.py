@@ -9,13 +9,16 @@ import shutil
 import tempfile
 
 bind = os.environ.get("BIND", "127.0.0.1:8000")
-workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 + 1))
+# Requests are CPU-bound (each click replays the simulation): about one process per core.
+workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() + 1))
 threads = int(os.environ.get("WEB_THREADS", "2"))
 worker_class = "gthread"
 timeout = int(os.environ.get("WEB_TIMEOUT", "60"))  # grading inline (no broker) can take seconds
 graceful_timeout = 30
-keepalive = 5
-max_requests = int(os.environ.get("WEB_MAX_REQUESTS", "2000"))  # recycle workers to bound memory
+# Longer than a person's pause between clicks, so a reused connection is never closed under them.
+keepalive = int(os.environ.get("WEB_KEEPALIVE", "20"))
+# Recycling workers after N requests bounds memory but resets keep-alive connections; off by default.
+max_requests = int(os.environ.get("WEB_MAX_REQUESTS", "0"))
 max_requests_jitter = 200
 accesslog = os.environ.get("ACCESS_LOG", "-")
 errorlog = "-"

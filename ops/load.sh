@@ -43,17 +43,18 @@ with app.app_context():
         db.session.add(user)
     db.session.commit()
 PY
-BIND="127.0.0.1:${PORT}" WEB_CONCURRENCY=${WEB_CONCURRENCY:-4} .venv/bin/gunicorn -c gunicorn.conf.py wsgi:app \
+BIND="127.0.0.1:${PORT}" .venv/bin/gunicorn -c gunicorn.conf.py wsgi:app \
   --access-logfile /dev/null >"$WORK/gunicorn.log" 2>&1 &
 pids+=($!)
-for n in 1 2; do
+for n in $(seq 1 ${LOAD_WORKERS:-2}); do
   # Simulation workers run at low priority: on a shared machine, clicks come before grading.
   nice -n 15 .venv/bin/celery -A lms.worker worker --loglevel WARNING --concurrency 1 --queues ripple -n "load$n@%h" \
     --without-mingle --without-gossip >"$WORK/worker$n.log" 2>&1 &
   pids+=($!)
 done
 for _ in $(seq 1 60); do curl -sf "http://127.0.0.1:${PORT}/readyz" >/dev/null && break; sleep 1; done
-echo "load: ${USERS} officers for ${SECONDS_TO_RUN}s against gunicorn (${WEB_CONCURRENCY:-4} workers) + PostgreSQL + 2 Celery workers"
+echo "(statistics are reset once all users have signed in: the figures are the steady state)"
+echo "load: ${USERS} officers for ${SECONDS_TO_RUN}s against gunicorn (${WEB_CONCURRENCY:-cores+1} workers) + PostgreSQL + 2 Celery workers"
 .venv/bin/locust -f ops/locustfile.py --headless -u "$USERS" -r "${LOAD_SPAWN_RATE:-5}" -t "${SECONDS_TO_RUN}s" \
-  --host "http://127.0.0.1:${PORT}" --only-summary --csv "$WORK/load" 2>&1 | grep -vE "^\[|gevent|greenlet" || true
+  --host "http://127.0.0.1:${PORT}" --only-summary --reset-stats --csv "$WORK/load" 2>&1 | grep -vE "^\[|gevent|greenlet" || true
 echo "full results: $WORK/load_stats.csv"

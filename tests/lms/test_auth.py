@@ -185,3 +185,36 @@ def test_session_cookie_is_httponly_lax_and_expires_when_idle(app, client, offic
 def test_session_cookie_is_secure_over_https(client, officer):
     response = post_sign_in(client, officer.email, TEST_PASSWORD, base_url="https://localhost")
     assert "Secure" in response.headers["Set-Cookie"]
+
+
+def test_production_hashes_are_argon2id_with_owasp_parameters():
+    from lms.config import Config
+
+    assert Config.PASSWORD_HASH_PROFILE == "OWASP"
+    from lms.services.accounts import PROFILES
+
+    params = PROFILES["OWASP"]
+    assert (params.memory_cost, params.time_cost, params.parallelism) == (19 * 1024, 2, 1)
+
+
+def test_a_hash_made_under_other_parameters_is_upgraded_at_sign_in(app, db, officer):
+    from lms.services import accounts
+
+    accounts.use_hash_profile("RFC_9106_LOW_MEMORY")
+    officer.password_hash = accounts.hash_password(TEST_PASSWORD)
+    db.session.commit()
+    try:
+        accounts.use_hash_profile("OWASP")
+        result = accounts.authenticate(officer.email, TEST_PASSWORD, max_failures=5, lock_minutes=15)
+        db.session.commit()
+    finally:
+        accounts.use_hash_profile("CHEAPEST")
+    assert result.outcome == "ok"
+    assert officer.password_hash.startswith("$argon2id$v=19$m=19456,t=2,p=1$")
+
+
+def test_an_unknown_hash_profile_is_refused():
+    from lms.services import accounts
+
+    with pytest.raises(ValueError, match="PASSWORD_HASH_PROFILE"):
+        accounts.use_hash_profile("FASTEST_PLEASE")
