@@ -94,6 +94,23 @@ def draft_of(course: Course) -> CourseVersion | None:
     return next((v for v in reversed(course.versions) if v.status == "draft"), None)
 
 
+def _draft_for_edit(actor: User, course: Course, spec) -> CourseVersion:
+    """The course's open draft, or a new one numbered after every existing version."""
+    draft = draft_of(course)
+    if draft is None:
+        draft = CourseVersion(
+            course_id=course.id,
+            number=1 + max((v.number for v in course.versions), default=0),
+            status="draft",
+            content={},
+            title=spec.title,
+            created_by_id=actor.id,
+        )
+        db.session.add(draft)
+        course.versions.append(draft)
+    return draft
+
+
 def latest_version(course: Course) -> CourseVersion | None:
     return course.versions[-1] if course.versions else None
 
@@ -161,18 +178,7 @@ def edit_course(actor: User, course: Course, change: Callable[[dict], None]) -> 
     spec = _validate(actor, data)
     if spec.slug != course.slug:
         raise AuthoringError("A course's slug cannot change.")
-    draft = draft_of(course)
-    if draft is None:
-        draft = CourseVersion(
-            course_id=course.id,
-            number=1 + max((v.number for v in course.versions), default=0),
-            status="draft",
-            content={},
-            title=spec.title,
-            created_by_id=actor.id,
-        )
-        db.session.add(draft)
-        course.versions.append(draft)
+    draft = _draft_for_edit(actor, course, spec)
     _denormalise(draft, spec)
     db.session.flush()
     return draft
@@ -314,17 +320,7 @@ def import_text(actor: User, raw: bytes | str) -> tuple[Course, CourseVersion]:
         course = Course(agency_id=owner, slug=spec.slug, title=spec.title)
         db.session.add(course)
         db.session.flush()
-    draft = draft_of(course)
-    if draft is None:
-        draft = CourseVersion(
-            course_id=course.id,
-            number=1 + max((v.number for v in course.versions), default=0),
-            status="draft",
-            content={},
-            title=spec.title,
-            created_by_id=actor.id,
-        )
-        db.session.add(draft)
+    draft = _draft_for_edit(actor, course, spec)
     _denormalise(draft, spec)
     db.session.flush()
     audit.record(actor, "course.imported", course, summary=f"{spec.slug} as draft version {draft.number}")

@@ -4,9 +4,41 @@ picks a Ripple scenario by deep linking and the platform receives the signed lin
 
 from __future__ import annotations
 
+import pytest
 from playwright.sync_api import expect
 
 LTI_INSTRUCTOR = "http://purl.imsglobal.org/vocab/lis/v2/membership#Instructor"
+
+
+@pytest.fixture
+def platform(page, live_server, db, agency, coordinator):
+    """A real LTI 1.3 platform (lti1p3platform) on 127.0.0.1, registered with agency A."""
+    from lms.services import lti
+    from lms.services.scenario_library import sync_library
+    from tests.lms.integrations.lti_platform import CLIENT_ID, DEPLOYMENT_ID, Platform
+
+    sync_library()
+    db.session.commit()
+    platform = Platform(tool_root=live_server.url).start()
+    page.goto("/lti/jwks.json")
+    platform.reset(tool_jwks=page.evaluate("() => JSON.parse(document.body.innerText)"))
+    lti.save_registration(
+        coordinator,
+        agency,
+        lti.RegistrationInput(
+            name="Test Moodle",
+            issuer=platform.url,
+            client_id=CLIENT_ID,
+            auth_login_url=platform.url + "/auth",
+            auth_token_url=platform.url + "/token",
+            key_set_url=platform.url + "/jwks",
+            auth_audience=None,
+            deployment_ids=[DEPLOYMENT_ID],
+        ),
+    )
+    db.session.commit()
+    yield platform
+    platform.stop()
 
 
 def test_coordinator_sets_up_integrations(page, sign_in_as, coordinator, agency, axe_violations):
@@ -35,80 +67,26 @@ def test_coordinator_sets_up_integrations(page, sign_in_as, coordinator, agency,
     assert axe_violations() == []
 
 
-def test_instructor_deep_links_a_scenario_from_the_platform(page, live_server, db, agency, coordinator):
-    from lms.services import lti
-    from lms.services.scenario_library import sync_library
-    from tests.lms.integrations.lti_platform import CLIENT_ID, DEPLOYMENT_ID, Platform
+def test_instructor_deep_links_a_scenario_from_the_platform(page, platform):
+    platform.next_launch = {"user_id": "teacher-1", "roles": [LTI_INSTRUCTOR], "deep_link": True}
 
-    sync_library()
-    db.session.commit()
-    platform = Platform(tool_root=live_server.url).start()
-    try:
-        page.goto("/lti/jwks.json")
-        platform.reset(tool_jwks=page.evaluate("() => JSON.parse(document.body.innerText)"))
-        lti.save_registration(
-            coordinator,
-            agency,
-            lti.RegistrationInput(
-                name="Test Moodle",
-                issuer=platform.url,
-                client_id=CLIENT_ID,
-                auth_login_url=platform.url + "/auth",
-                auth_token_url=platform.url + "/token",
-                key_set_url=platform.url + "/jwks",
-                auth_audience=None,
-                deployment_ids=[DEPLOYMENT_ID],
-            ),
-        )
-        db.session.commit()
-        platform.next_launch = {"user_id": "teacher-1", "roles": [LTI_INSTRUCTOR], "deep_link": True}
-
-        page.goto(platform.login_url("teacher-1"))  # the platform's "Add content" button
-        expect(page.get_by_role("heading", name="Add Ripple content to Patrol 101")).to_be_visible()
-        page.locator('input[name="target"][value="scenario:store-dispute"]').check()
-        page.get_by_role("button", name="Add to course").click()
-        expect(page.get_by_role("heading", name="Added to Patrol 101")).to_be_visible()
-        (item,) = platform.deep_link_items
-        assert item["custom"]["ripple_target"] == "scenario:store-dispute"
-        assert item["lineItem"]["scoreMaximum"] == 100
-    finally:
-        platform.stop()
+    page.goto(platform.login_url("teacher-1"))  # the platform's "Add content" button
+    expect(page.get_by_role("heading", name="Add Ripple content to Patrol 101")).to_be_visible()
+    page.locator('input[name="target"][value="scenario:store-dispute"]').check()
+    page.get_by_role("button", name="Add to course").click()
+    expect(page.get_by_role("heading", name="Added to Patrol 101")).to_be_visible()
+    (item,) = platform.deep_link_items
+    assert item["custom"]["ripple_target"] == "scenario:store-dispute"
+    assert item["lineItem"]["scoreMaximum"] == 100
 
 
-def test_officer_launch_opens_the_scenario(page, live_server, db, agency, coordinator):
-    from lms.services import lti
-    from lms.services.scenario_library import sync_library
-    from tests.lms.integrations.lti_platform import CLIENT_ID, DEPLOYMENT_ID, Platform
-
-    sync_library()
-    db.session.commit()
-    platform = Platform(tool_root=live_server.url).start()
-    try:
-        page.goto("/lti/jwks.json")
-        platform.reset(tool_jwks=page.evaluate("() => JSON.parse(document.body.innerText)"))
-        lti.save_registration(
-            coordinator,
-            agency,
-            lti.RegistrationInput(
-                name="Test Moodle",
-                issuer=platform.url,
-                client_id=CLIENT_ID,
-                auth_login_url=platform.url + "/auth",
-                auth_token_url=platform.url + "/token",
-                key_set_url=platform.url + "/jwks",
-                auth_audience=None,
-                deployment_ids=[DEPLOYMENT_ID],
-            ),
-        )
-        db.session.commit()
-        platform.next_launch = {
-            "user_id": "officer-9",
-            "roles": ["http://purl.imsglobal.org/vocab/lis/v2/membership#Learner"],
-            "name": "Lena Launch",
-            "custom": {"ripple_target": "scenario:store-dispute"},
-        }
-        page.goto(platform.login_url("officer-9"))
-        expect(page.get_by_text("Lena Launch")).to_be_visible()
-        assert "/play/attempts/" in page.url
-    finally:
-        platform.stop()
+def test_officer_launch_opens_the_scenario(page, platform):
+    platform.next_launch = {
+        "user_id": "officer-9",
+        "roles": ["http://purl.imsglobal.org/vocab/lis/v2/membership#Learner"],
+        "name": "Lena Launch",
+        "custom": {"ripple_target": "scenario:store-dispute"},
+    }
+    page.goto(platform.login_url("officer-9"))
+    expect(page.get_by_text("Lena Launch")).to_be_visible()
+    assert "/play/attempts/" in page.url
