@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from sqlalchemy import func, select
 
 from lms.extensions import db
 from lms.models import Role, User
+from lms.models.types import utcnow
 
 
 @dataclass
@@ -26,6 +28,7 @@ class Home:
     training: list = field(default_factory=list)  # learning.CourseProgress of open assignments
     certificates: list = field(default_factory=list)  # (Certificate, status) pairs
     to_review: list = field(default_factory=list)  # recent finished scenario attempts of the agency
+    warnings: list[str] = field(default_factory=list)  # background work that is stuck, for staff
 
 
 def agency_summary(agency_id: int) -> AgencySummary:
@@ -73,4 +76,28 @@ def home_for(user: User) -> Home:
         home.agency_summary = agency_summary(user.agency_id)
     if user.is_platform_admin:
         home.sections.append("admin")
+    if user.has_role(Role.INSTRUCTOR, Role.COORDINATOR, Role.ADMIN):
+        home.warnings = background_warnings(user)
     return home
+
+
+GRADING_LATE = timedelta(minutes=3)
+
+
+def background_warnings(user: User) -> list[str]:
+    """What staff should know about work that is not getting done: grades waiting too long
+    (workers down or the broker unreachable). Scoped to the user's agency."""
+    from lms.models import Attempt
+    from lms.services.scoping import scoped
+
+    warnings = []
+    # Attempts waiting for a grade are few (seconds each when workers run), so read them all.
+    late = [a for a in db.session.scalars(scoped(Attempt, user).where(Attempt.status == "grading"))
+            if a.decisions and a.decisions[-1].made_at < utcnow() - GRADING_LATE]  # fmt: skip
+    if late:
+        warnings.append(
+            f"{len(late)} scenario attempt{'s are' if len(late) != 1 else ' is'} waiting more than "
+            f"{int(GRADING_LATE.total_seconds() // 60)} minutes for a grade: the grading workers may be down. "
+            "They will be graded as soon as a worker or `flask attempts grade-pending` runs."
+        )
+    return warnings

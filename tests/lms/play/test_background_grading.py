@@ -90,3 +90,22 @@ def test_cli_grades_pending_attempts(app, db, instructor, direct_attempt, in_bac
     db.session.commit()
     result = app.test_cli_runner().invoke(args=["attempts", "grade-pending"])
     assert "1 attempt(s) graded" in result.output
+
+
+def test_staff_are_told_when_grades_wait_too_long(
+    client, sign_in, db, instructor, coordinator, direct_attempt, in_background
+):
+    from datetime import timedelta
+
+    from lms.models import AttemptDecision
+    from lms.models.types import utcnow
+
+    finish(instructor, direct_attempt)
+    db.session.commit()
+    sign_in(coordinator)
+    assert "waiting more than" not in client.get("/").get_data(as_text=True)
+    for decision in db.session.scalars(select(AttemptDecision)):
+        decision.made_at = utcnow() - timedelta(minutes=10)
+    db.session.commit()
+    page = client.get("/").get_data(as_text=True)
+    assert "1 scenario attempt is waiting more than 3 minutes for a grade" in page
