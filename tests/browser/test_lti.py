@@ -13,29 +13,15 @@ LTI_INSTRUCTOR = "http://purl.imsglobal.org/vocab/lis/v2/membership#Instructor"
 @pytest.fixture
 def platform(page, live_server, db, agency, coordinator):
     """A real LTI 1.3 platform (lti1p3platform) on 127.0.0.1, registered with agency A."""
-    from lms.services import lti
     from lms.services.scenario_library import sync_library
-    from tests.lms.integrations.lti_platform import CLIENT_ID, DEPLOYMENT_ID, Platform
+    from tests.lms.integrations.lti_platform import Platform, register
 
     sync_library()
     db.session.commit()
     platform = Platform(tool_root=live_server.url).start()
     page.goto("/lti/jwks.json")
     platform.reset(tool_jwks=page.evaluate("() => JSON.parse(document.body.innerText)"))
-    lti.save_registration(
-        coordinator,
-        agency,
-        lti.RegistrationInput(
-            name="Test Moodle",
-            issuer=platform.url,
-            client_id=CLIENT_ID,
-            auth_login_url=platform.url + "/auth",
-            auth_token_url=platform.url + "/token",
-            key_set_url=platform.url + "/jwks",
-            auth_audience=None,
-            deployment_ids=[DEPLOYMENT_ID],
-        ),
-    )
+    register(coordinator, agency, platform)
     db.session.commit()
     yield platform
     platform.stop()

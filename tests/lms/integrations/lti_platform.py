@@ -233,3 +233,23 @@ class Platform:
         conf = self.conf()
         conf.get_registration()
         return conf.validate_deeplinking_resp({"JWT": jwt_token})
+
+
+def register(coordinator, agency, platform: Platform):
+    """Register the test platform with `agency` as its coordinator would (not committed)."""
+    from lms.services import lti
+
+    return lti.save_registration(
+        coordinator,
+        agency,
+        lti.RegistrationInput(
+            name="Test Moodle",
+            issuer=platform.url,
+            client_id=CLIENT_ID,
+            auth_login_url=platform.url + "/auth",
+            auth_token_url=platform.url + "/token",
+            key_set_url=platform.url + "/jwks",
+            auth_audience=None,
+            deployment_ids=[DEPLOYMENT_ID],
+        ),
+    )

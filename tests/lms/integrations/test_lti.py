@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from lms.models import Assignment, GradeDelivery, LtiLaunch, LtiUserLink, Role, User
-from tests.lms.integrations.lti_platform import CLIENT_ID, DEPLOYMENT_ID, Platform
+from tests.lms.integrations.lti_platform import CLIENT_ID, Platform, register
 
 LEARNER = "http://purl.imsglobal.org/vocab/lis/v2/membership#Learner"
 INSTRUCTOR = "http://purl.imsglobal.org/vocab/lis/v2/membership#Instructor"
@@ -31,22 +31,7 @@ def platform(app, client, _platform_server):
 
 @pytest.fixture
 def registration(db, agency, coordinator, platform):
-    from lms.services import lti
-
-    row = lti.save_registration(
-        coordinator,
-        agency,
-        lti.RegistrationInput(
-            name="Test Moodle",
-            issuer=platform.url,
-            client_id=CLIENT_ID,
-            auth_login_url=platform.url + "/auth",
-            auth_token_url=platform.url + "/token",
-            key_set_url=platform.url + "/jwks",
-            auth_audience=None,
-            deployment_ids=[DEPLOYMENT_ID],
-        ),
-    )
+    row = register(coordinator, agency, platform)
     db.session.commit()
     return row
 
