@@ -70,12 +70,12 @@ faults: $(STAMP)
 	$(BIN)/python -m ops.faults
 
 lint: $(STAMP)
-	$(BIN)/ruff check lms scenarios tests benchmarks wsgi.py
-	$(BIN)/ruff format --check lms scenarios tests benchmarks wsgi.py
+	$(BIN)/ruff check lms scenarios tests benchmarks ops wsgi.py
+	$(BIN)/ruff format --check lms scenarios tests benchmarks ops wsgi.py
 
 format: $(STAMP)
-	$(BIN)/ruff format lms scenarios tests benchmarks wsgi.py
-	$(BIN)/ruff check --fix lms scenarios tests benchmarks wsgi.py
+	$(BIN)/ruff format lms scenarios tests benchmarks ops wsgi.py
+	$(BIN)/ruff check --fix lms scenarios tests benchmarks ops wsgi.py
 
 clean:
 	rm -rf $(VENV) instance/*.sqlite3 .pytest_cache

@@ -67,9 +67,10 @@ def create_app(config: type | dict | None = None) -> Flask:
     ):
         app.register_blueprint(blueprint)
 
-    from lms import cli
+    from lms import cli, schedule
 
     cli.init_app(app)
+    schedule.init_app(app)
 
     from lms import models  # noqa: F401  (registers every model with the metadata)
 

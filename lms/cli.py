@@ -76,15 +76,7 @@ def init_app(app: Flask) -> None:
 
         from lms.services import reminders
 
-        config = app.config
-        settings = reminders.MailSettings(
-            server=config.get("MAIL_SERVER"),
-            port=config.get("MAIL_PORT", 587),
-            username=config.get("MAIL_USERNAME"),
-            password=config.get("MAIL_PASSWORD"),
-            use_tls=config.get("MAIL_USE_TLS", True),
-            sender=config.get("MAIL_SENDER", "Ripple <no-reply@ripple.test>"),
-        )
+        settings = reminders.MailSettings.from_config(app.config)
         sent = reminders.send_reminders(on.date() if on else date.today(), settings)
         db.session.commit()
         kinds: dict[str, int] = {}

@@ -90,6 +90,14 @@ class Config:
     INTEGRATIONS_HTTP_TIMEOUT = float(os.environ.get("INTEGRATIONS_HTTP_TIMEOUT", "5"))
     # Days a replaced LTI signing key stays in our JWKS before it is retired.
     LTI_KEY_GRACE_DAYS = int(os.environ.get("LTI_KEY_GRACE_DAYS", "30"))
+    # Periodic work (lms.schedule): daily jobs at this UTC time; the in-process ticker runs in
+    # each web process when there is no broker (unset: on unless CELERY_BROKER_URL or testing).
+    SCHEDULE_DAILY_AT = os.environ.get("SCHEDULE_DAILY_AT", "06:00")
+    SCHEDULE_IN_PROCESS = (
+        _bool("SCHEDULE_IN_PROCESS", True) if os.environ.get("SCHEDULE_IN_PROCESS") else None
+    )
+    # The sweep grades attempts whose grading task has waited this long (a lost task).
+    GRADE_SWEEP_AFTER_SECONDS = int(os.environ.get("GRADE_SWEEP_AFTER_SECONDS", "60"))
 
 
 class TestConfig(Config):

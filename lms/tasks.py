@@ -12,6 +12,13 @@ the job is sent to a Celery worker (`lms.worker.run_job`, which calls `run_on_wo
 Callers see the same `submit` either way. With `TASKS_EAGER` (on by default
 when testing) a job runs at once in the calling thread, in its own session, which keeps
 tests deterministic.
+
+Fanning out: a task that splits its work into pieces for several Celery workers (the
+calibration sweep) sends them and returns `FANNED_OUT`; its job then stays "running" when the
+task returns, and the pieces finish it: each adds its share with `add_progress` (and keeps the
+job alive with `beat` while it works), the last one calls `finish`, and a piece that fails
+calls `fail`. These helpers only flush; the piece commits. `uses_broker()` tells a task
+whether its job was sent to Celery (else it does all its pieces itself, in turn).
 """
 
 from __future__ import annotations
@@ -38,6 +45,16 @@ _lock = threading.Lock()
 
 class UnknownTask(LookupError):
     """No task is registered under that name."""
+
+
+class _FannedOut:
+    def __repr__(self) -> str:
+        return "tasks.FANNED_OUT"
+
+
+# What a task returns when it has sent its work to Celery workers as pieces: its job stays
+# "running" and the pieces finish it (`add_progress`, `finish`, `fail`; see the module doc).
+FANNED_OUT = _FannedOut()
 
 
 def task(name: str):
@@ -71,6 +88,12 @@ def submit(name: str, *args) -> BackgroundJob:
 
 def _eager(app: Flask) -> bool:
     return bool(app.config.get("TASKS_EAGER", app.testing))
+
+
+def uses_broker(app: Flask | None = None) -> bool:
+    """True when jobs go to Celery workers (a broker is configured and jobs are not eager)."""
+    app = app or current_app._get_current_object()
+    return bool(app.config.get("CELERY_BROKER_URL")) and not _eager(app)
 
 
 def _run_eagerly(app: Flask, job_id: int) -> None:
@@ -123,14 +146,17 @@ def _execute(job_id: int) -> None:
     job.started_at = job.heartbeat_at = utcnow()
     db.session.commit()
     try:
-        TASKS[job.name](job, *job.args)
+        outcome = TASKS[job.name](job, *job.args)
     except Exception as error:  # a failed job is reported on its page, never lost
         log.exception("task %s (job %s) failed", job.name, job_id)
         db.session.rollback()
         job = db.session.get(BackgroundJob, job_id)
         job.status = "failed"
-        job.error = f"{type(error).__name__}: {error}"[:2000]
+        job.error = error_text(error)
     else:
+        if outcome is FANNED_OUT:  # its pieces finish it (they may have already): leave it be
+            db.session.commit()
+            return
         job.status = "done"
         job.done = job.total or job.done
     job.finished_at = utcnow()
@@ -147,6 +173,61 @@ def report(job: BackgroundJob, done: int, total: int) -> None:
     job.done, job.total = done, total
     job.heartbeat_at = utcnow()
     db.session.commit()
+
+
+def error_text(error: BaseException) -> str:
+    """How a job's error is shown on its page."""
+    return f"{type(error).__name__}: {error}"[:2000]
+
+
+# Pieces of a fanned-out job (see the module doc). Each is a single UPDATE, safe to run from
+# several workers at once, and only flushes: the caller commits.
+
+
+def beat(job_id: int) -> None:
+    """Keep a running job from looking lost (`mark_stale_jobs`) while a piece works on it."""
+    db.session.execute(
+        update(BackgroundJob)
+        .where(BackgroundJob.id == job_id, BackgroundJob.status == "running")
+        .values(heartbeat_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+
+
+def add_progress(job_id: int, done: int) -> None:
+    """Add `done` to a job's progress atomically (pieces finishing at once all count) and beat."""
+    db.session.execute(
+        update(BackgroundJob)
+        .where(BackgroundJob.id == job_id)
+        .values(done=BackgroundJob.done + done, heartbeat_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+
+
+def finish(job_id: int) -> bool:
+    """Mark a running job done; False if it was not running (already done, failed or lost)."""
+    result = db.session.execute(
+        update(BackgroundJob)
+        .where(BackgroundJob.id == job_id, BackgroundJob.status == "running")
+        .values(status="done", done=BackgroundJob.total, finished_at=utcnow(), heartbeat_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
+
+
+def fail(job_id: int, error: BaseException | str) -> bool:
+    """Mark an unfinished job failed with `error`; False if it had already finished."""
+    result = db.session.execute(
+        update(BackgroundJob)
+        .where(BackgroundJob.id == job_id, BackgroundJob.status.in_(("queued", "running")))
+        .values(
+            status="failed",
+            error=error if isinstance(error, str) else error_text(error),
+            finished_at=utcnow(),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
 
 
 def wait(timeout: float | None = None) -> None:

@@ -75,15 +75,38 @@ def run_job(job_id: int) -> None:
     tasks.run_on_worker(job_id)
 
 
-@celery.task(base=AppTask, name="ripple.sweep")
-def sweep() -> None:
-    """Every minute (with `worker -B`): grade any attempt still waiting for its grade."""
-    from lms.services import attempts
+@celery.task(base=AppTask, name="ripple.calibrate_part")
+def calibrate_part(part_id: int) -> None:
+    """Simulate one part of a calibration sweep (a few paths); the `calibrate` job sends one per
+    part so every worker shares the sweep. Stores its rows once and the results once, so a
+    redelivered part does nothing twice; an error fails the calibration's job."""
+    from lms.services import calibration
 
-    attempts.grade_all_pending()
+    calibration.run_part_on_worker(part_id)
 
 
-celery.conf.beat_schedule = {"sweep-pending-grades": {"task": "ripple.sweep", "schedule": 60.0}}
+@celery.task(base=AppTask, name="ripple.deliver_rows")
+def deliver_rows(grade_ids: list[int], statement_ids: list[int]) -> None:
+    """Send just-queued LTI scores and xAPI statements. A row already sent (a re-delivered
+    task, or the periodic job got there first) is skipped; a failure is retried by the
+    periodic "deliveries" job with back-off."""
+    from lms.extensions import db
+    from lms.services.outcomes import deliver_rows_now
+
+    deliver_rows_now(grade_ids, statement_ids)
+    db.session.commit()
+
+
+@celery.task(base=AppTask, name="ripple.tick")
+def tick() -> None:
+    """Every 30 s (with `worker -B`): run the periodic jobs that are due (see lms.schedule):
+    the grade sweep for lost tasks, deliveries, daily assignment rules, renewals, reminders."""
+    from lms import schedule
+
+    schedule.run_due()
+
+
+celery.conf.beat_schedule = {"periodic-jobs": {"task": "ripple.tick", "schedule": 30.0}}
 
 
 def broker_configured() -> bool:

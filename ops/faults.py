@@ -168,7 +168,7 @@ def worker_killed(database_url: str, workdir: Path) -> bool:
         _stop(second)
     status, grades = _grades(app, attempt_id)
     print(
-        f"  another worker (with the every-minute sweep) finished it after {time.time() - started:.0f} s: "
+        f"  another worker (with the periodic grade sweep) finished it after {time.time() - started:.0f} s: "
         f"status {status}, automatic grades {grades}"
     )
     return done and grades == 1

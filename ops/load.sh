@@ -47,14 +47,20 @@ BIND="127.0.0.1:${PORT}" .venv/bin/gunicorn -c gunicorn.conf.py wsgi:app \
   --access-logfile /dev/null >"$WORK/gunicorn.log" 2>&1 &
 pids+=($!)
 for n in $(seq 1 ${LOAD_WORKERS:-2}); do
-  # Simulation workers run at low priority: on a shared machine, clicks come before grading.
-  nice -n 15 .venv/bin/celery -A lms.worker worker --loglevel WARNING --concurrency 1 --queues ripple -n "load$n@%h" \
+  # Simulation workers run at idle CPU priority: on a shared machine, clicks come before grading.
+  chrt --idle 0 .venv/bin/celery -A lms.worker worker --loglevel WARNING --concurrency 1 --queues ripple -n "load$n@%h" \
     --without-mingle --without-gossip >"$WORK/worker$n.log" 2>&1 &
   pids+=($!)
 done
 for _ in $(seq 1 60); do curl -sf "http://127.0.0.1:${PORT}/readyz" >/dev/null && break; sleep 1; done
+.venv/bin/python -m ops.cpu >"$WORK/cpu.before"
 echo "(statistics are reset once all users have signed in: the figures are the steady state)"
-echo "load: ${USERS} officers for ${SECONDS_TO_RUN}s against gunicorn (${WEB_CONCURRENCY:-cores+1} workers) + PostgreSQL + 2 Celery workers"
+echo "load: ${USERS} officers for ${SECONDS_TO_RUN}s against gunicorn (${WEB_CONCURRENCY:-2×cores+1} ${WEB_WORKER_CLASS:-sync} workers) + PostgreSQL + ${LOAD_WORKERS:-2} Celery workers at idle CPU priority"
+# Read the CPU figures just before locust stops (its own process is gone afterwards).
+(sleep $((SECONDS_TO_RUN - 1)); .venv/bin/python -m ops.cpu "$WORK/cpu.before" "$SECONDS_TO_RUN" >"$WORK/cpu.txt") &
+pids+=($!)
 .venv/bin/locust -f ops/locustfile.py --headless -u "$USERS" -r "${LOAD_SPAWN_RATE:-5}" -t "${SECONDS_TO_RUN}s" \
-  --host "http://127.0.0.1:${PORT}" --only-summary --reset-stats --csv "$WORK/load" 2>&1 | grep -vE "^\[|gevent|greenlet" || true
+  --host "http://127.0.0.1:${PORT}" --only-summary --reset-stats --csv "$WORK/load" 2>&1 | tee "$WORK/locust.log" | grep -vE "^\[|gevent|greenlet" || true
+cat "$WORK/cpu.txt"
+curl -sf "http://127.0.0.1:${PORT}/metrics" >"$WORK/metrics.txt" || true
 echo "full results: $WORK/load_stats.csv"

@@ -1,7 +1,7 @@
 """The data model. Import models from here so Alembic and the app see all of them."""
 
 from lms.models.audit import AuditEvent
-from lms.models.authoring import BackgroundJob, CalibrationRun
+from lms.models.authoring import BackgroundJob, CalibrationPart, CalibrationRun
 from lms.models.compliance import AssignmentRule, Mandate, OutboxMessage
 from lms.models.courses import (
     Assignment,
@@ -25,6 +25,7 @@ from lms.models.integrations import (
     LtiUserLink,
     XapiStatement,
 )
+from lms.models.operations import PeriodicRun
 from lms.models.people import Agency, Role, RoleGrant, SignInThrottle, Unit, User
 from lms.models.scenarios import Attempt, AttemptDecision, AttemptGrade, ScenarioRecord, ScenarioVersion
 
@@ -38,6 +39,7 @@ __all__ = [
     "AttemptGrade",
     "AuditEvent",
     "BackgroundJob",
+    "CalibrationPart",
     "CalibrationRun",
     "Certificate",
     "CheckAttempt",
@@ -56,6 +58,7 @@ __all__ = [
     "Mandate",
     "OutboxMessage",
     "Role",
+    "PeriodicRun",
     "RosterImport",
     "RoleGrant",
     "ScenarioRecord",

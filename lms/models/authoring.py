@@ -3,7 +3,8 @@
 A `BackgroundJob` is the persisted state of one task run by `lms.tasks` (queued, running,
 done or failed, with its progress), so a progress bar survives a page reload and a server
 restart can mark jobs it lost as failed. A `CalibrationRun` is one calibration of a scenario
-draft: which YAML it calibrated (by fingerprint), with how many runs, and its results.
+draft: which YAML it calibrated (by fingerprint), with how many runs, and its results. Its
+sweep is split into `CalibrationPart`s of a few paths each, so several workers share it.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lms.extensions import db
@@ -71,7 +72,34 @@ class CalibrationRun(db.Model):
 
     job: Mapped[BackgroundJob | None] = relationship()
     scenario_version: Mapped[ScenarioVersion] = relationship()
+    parts: Mapped[list[CalibrationPart]] = relationship(
+        back_populates="calibration", order_by="CalibrationPart.index"
+    )
 
     @property
     def status(self) -> str:
         return self.job.status if self.job is not None else "queued"
+
+
+class CalibrationPart(db.Model):
+    """A few of a calibration's paths, simulated by one task (one Celery task each with a broker).
+
+    `rows` stays NULL until the part is done and is stored once: a task delivered twice (late
+    acks: a worker died mid-part) stores nothing the second time. The part that finds no
+    unfinished part left after storing its rows finalises the calibration (see
+    lms.services.calibration).
+    """
+
+    __tablename__ = "calibration_parts"
+    __table_args__ = (UniqueConstraint("calibration_id", "index"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    calibration_id: Mapped[int] = mapped_column(ForeignKey("calibration_runs.id"), index=True)
+    index: Mapped[int] = mapped_column(Integer)
+    # The decision paths it covers, in the engine's format: [[option ids] per decision point] per path.
+    paths: Mapped[list[list[list[str]]]] = mapped_column(JSON)
+    # One calibration row per path ({path, decisions, name, score, ...}); NULL (never JSON null) until done.
+    rows: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON(none_as_null=True))
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    calibration: Mapped[CalibrationRun] = relationship(back_populates="parts")

@@ -1,6 +1,6 @@
 """Playing scenarios, the debrief, and instructors' review of attempts."""
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 
 import scenarios as engine
@@ -74,10 +74,24 @@ def attempt(attempt_id: int):
     if found.status == "completed":
         return redirect(url_for("play.debrief", attempt_id=found.id))
     if found.status == "grading":
-        return render_template("play/grading.html", attempt=found)
+        return render_template(
+            "play/grading.html", attempt=found, ahead=attempts.grading_queue_position(found)
+        )
     play = attempts.state(found)
     form = decision_form(play.point) if found.user_id == current_user.id else None
     return render_template("play/play.html", play=play, form=form, since=debrief.since_last_decision(play))
+
+
+@bp.route("/attempts/<int:attempt_id>/status")
+def status(attempt_id: int):
+    """What the grading page polls: a few bytes instead of the whole page."""
+    try:
+        found = attempts.status_of(current_user, attempt_id)
+    except NotFound:
+        abort(404)
+    return jsonify(
+        {"status": found.status, "ahead": found.ahead, "url": url_for("play.attempt", attempt_id=found.id)}
+    )
 
 
 @bp.route("/attempts/<int:attempt_id>/decisions/<int:index>", methods=["POST"])

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from datetime import datetime
 
 from flask import current_app
 from sqlalchemy import func, select
@@ -234,6 +235,41 @@ def _grade_in_thread(app, attempt_id: int) -> None:
             db.session.remove()
 
 
+@dataclass
+class AttemptStatus:
+    id: int
+    status: str
+    ahead: int  # attempts waiting to be graded before this one
+
+
+def status_of(actor: User, attempt_id: int) -> AttemptStatus:
+    """An attempt's status, for the grading page's polling: the same access rule as
+    `get_attempt`, but one small query (no relationships loaded). NotFound if not visible."""
+    from lms.services.scoping import scoped
+
+    row = db.session.execute(
+        scoped(Attempt, actor)
+        .where(Attempt.id == attempt_id)
+        .with_only_columns(Attempt.id, Attempt.status, Attempt.user_id)
+    ).one_or_none()
+    if row is None or (
+        row.user_id != actor.id and not actor.has_role(Role.INSTRUCTOR, Role.COORDINATOR, Role.ADMIN)
+    ):
+        raise NotFound(f"Attempt {attempt_id}")
+    return AttemptStatus(row.id, row.status, _ahead_of(row.id) if row.status == "grading" else 0)
+
+
+def _ahead_of(attempt_id: int) -> int:
+    return db.session.scalar(
+        select(func.count()).select_from(Attempt).where(Attempt.status == "grading", Attempt.id < attempt_id)
+    )
+
+
+def grading_queue_position(attempt: Attempt) -> int:
+    """How many attempts are waiting to be graded ahead of this one (0 when it is not waiting)."""
+    return _ahead_of(attempt.id) if attempt.status == "grading" else 0
+
+
 def grade_pending(attempt_id: int) -> AttemptGrade | None:
     """Grade an attempt waiting in "grading". Safe to run twice or concurrently: the attempt
     row is locked where the database can, and an attempt that has its grade is left alone."""
@@ -243,9 +279,21 @@ def grade_pending(attempt_id: int) -> AttemptGrade | None:
     return _finish(attempt, scenario_of(attempt.scenario_version))
 
 
-def grade_all_pending() -> int:
-    """Grade every attempt still waiting (the sweeper for a lost task or a dead broker)."""
-    ids = db.session.scalars(select(Attempt.id).where(Attempt.status == "grading")).all()
+def grade_all_pending(waiting_since: datetime | None = None) -> int:
+    """Grade every attempt still waiting (the sweeper for a lost task or a dead broker).
+
+    With `waiting_since`, only attempts finished before then: the periodic sweep leaves
+    fresh ones to the task already queued for them.
+    """
+    stmt = select(Attempt.id).where(Attempt.status == "grading")
+    if waiting_since is not None:
+        finished_at = (
+            select(func.max(AttemptDecision.made_at))
+            .where(AttemptDecision.attempt_id == Attempt.id)
+            .scalar_subquery()
+        )
+        stmt = stmt.where(finished_at <= waiting_since)
+    ids = db.session.scalars(stmt.order_by(Attempt.id)).all()
     for attempt_id in ids:
         grade_pending(attempt_id)
         db.session.commit()

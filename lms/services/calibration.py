@@ -9,21 +9,38 @@ passes. Problems are flagged for the author:
 - two very different paths (different choices at most decision points) score the same.
 
 The work runs as a background job (`lms.tasks`), so the page shows a progress bar that
-survives a reload.
+survives a reload. The job enumerates the paths and splits them into `CalibrationPart`s of
+`PART_PATHS` paths. With a Celery broker it sends one `ripple.calibrate_part` task per part,
+so every worker takes parts of the sweep, and returns `tasks.FANNED_OUT`; without one it runs
+the parts itself, in turn. Either way a part (`run_part`) stores its rows once and adds its runs
+to the job's progress; the part that finds none left unfinished stores the results and marks
+the job done, once. A part may run twice (a worker died mid-part and the task was redelivered)
+or alongside a finaliser on another worker: every write is a conditional UPDATE.
 """
 
 from __future__ import annotations
 
+import os
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 
 import scenarios as engine
 from lms import tasks
 from lms.extensions import db
-from lms.models import BackgroundJob, CalibrationRun, ScenarioRecord, ScenarioVersion, User
+from lms.models import (
+    BackgroundJob,
+    CalibrationPart,
+    CalibrationRun,
+    ScenarioRecord,
+    ScenarioVersion,
+    User,
+)
+from lms.models.types import utcnow
 from lms.services.scenario_library import parse_source
 from lms.services.scoping import NotFound
 
@@ -34,9 +51,20 @@ SAME_SCORE = 2.0
 # ... and are "very different" when they differ at more than this share of decision points.
 DIFFERENT = 0.5
 
+# Paths per part. A 60-path sweep makes 30 parts (a 32-path one 16), so two or four workers
+# share it evenly: each takes the next part when it finishes one, and the last worker to finish
+# runs at most one part after the others. A part (2 paths x 40-60 runs) takes about half a second
+# to a second, against a few milliseconds of overhead (loading the scenario, five queries).
+PART_PATHS = 2
+# While a part simulates, it beats its job at most this often (a job beats when it reports).
+HEARTBEAT_SECONDS = 15
+
+STALE_AT_START = "the draft changed before the calibration started; calibrate it again"
+STALE_DURING = "the draft changed while it was being calibrated; calibrate it again"
+
 
 def _setting(name: str, default: int, testing: int) -> int:
-    value = current_app.config.get(name)
+    value = current_app.config.get(name) or os.environ.get(name)
     if value:
         return int(value)
     return testing if current_app.testing else default
@@ -103,22 +131,180 @@ def status_data(calibration: CalibrationRun) -> dict[str, Any]:
 
 
 @tasks.task("calibrate")
-def calibrate(job: BackgroundJob, calibration_id: int) -> None:
-    """The background task: simulate and grade every path, saving progress as it goes."""
+def calibrate(job: BackgroundJob, calibration_id: int) -> object:
+    """The background task: split the sweep into parts, then send them to the workers (with a
+    broker: returns `tasks.FANNED_OUT`, the parts finish the job) or run them in turn."""
     calibration = db.session.get(CalibrationRun, calibration_id)
     version = calibration.scenario_version
     if version.fingerprint != calibration.fingerprint:
-        raise RuntimeError("the draft changed before the calibration started; calibrate it again")
+        raise RuntimeError(STALE_AT_START)
     scenario = parse_source(version.source_text)
-    result = run(scenario, runs=calibration.runs, sample=calibration.sample, seed=calibration.seed, job=job)
-    calibration.results = result
+    found = engine.enumerate_paths(scenario, calibration.sample, calibration.seed)
+    calibration.job_id = job.id  # an eager job runs before `start` links it
+    parts = [
+        CalibrationPart(calibration_id=calibration.id, index=index, paths=found.paths[i : i + PART_PATHS])
+        for index, i in enumerate(range(0, len(found.paths), PART_PATHS))
+    ]
+    db.session.add_all(parts)
     db.session.flush()
+    part_ids = [part.id for part in parts]
+    tasks.report(job, 0, len(found.paths) * calibration.runs)  # commits the parts with the total
+    if tasks.uses_broker():
+        from lms.worker import calibrate_part
+
+        for part_id in part_ids:
+            calibrate_part.delay(part_id)
+        return tasks.FANNED_OUT
+    for part_id in part_ids:
+        run_part(part_id)
+    if db.session.scalar(select(CalibrationRun.results).where(CalibrationRun.id == calibration_id)) is None:
+        raise RuntimeError("the calibration's parts finished without storing its results")
+    return None
+
+
+def run_part(part_id: int) -> None:
+    """Simulate one part's paths, store its rows once, and finalise the calibration if no part is
+    left unfinished. Commits. Does nothing if its job has failed (or finished); raises if the
+    draft changed since the calibration started (the caller fails the job).
+
+    Safe to run twice, or on two workers at once: only the run whose conditional UPDATE stores
+    the rows adds them to the job's progress, and the results are stored once (`_finalise`).
+    """
+    part = db.session.get(CalibrationPart, part_id)
+    if part is None:
+        return
+    calibration = part.calibration
+    calibration_id, job_id = calibration.id, calibration.job_id
+    if part.rows is None:  # else stored already: a redelivery, which may still have to finalise
+        if not _job_running(job_id):
+            return
+        scenario = _scenario_of(calibration, STALE_DURING)
+        labels = engine.enumerate_paths(scenario, calibration.sample, calibration.seed).labels
+        paths, runs, seed = part.paths, calibration.runs, calibration.seed
+        tasks.beat(job_id)
+        db.session.commit()
+        beat = _beater(job_id)
+        rows = [_row(scenario, path, labels, runs, seed, progress=beat) for path in paths]
+        _store(part_id, job_id, rows, len(paths) * runs)
+    _finalise(calibration_id)
+
+
+def run_part_on_worker(part_id: int) -> None:
+    """What the Celery task `ripple.calibrate_part` runs: `run_part`, failing the calibration's
+    job with the error if it raises (the other parts then do nothing); re-raises for Celery."""
+    try:
+        run_part(part_id)
+    except Exception as error:
+        db.session.rollback()
+        job_id = db.session.scalar(
+            select(CalibrationRun.job_id)
+            .join(CalibrationPart, CalibrationPart.calibration_id == CalibrationRun.id)
+            .where(CalibrationPart.id == part_id)
+        )
+        if job_id is not None:
+            tasks.fail(job_id, error)
+            db.session.commit()
+        raise
+
+
+def _job_running(job_id: int | None) -> bool:
+    if job_id is None:
+        return False
+    return db.session.scalar(select(BackgroundJob.status).where(BackgroundJob.id == job_id)) == "running"
+
+
+def _scenario_of(calibration: CalibrationRun, stale: str) -> engine.Scenario:
+    """The calibrated YAML, parsed; raises if the draft has changed since."""
+    version = calibration.scenario_version
+    if version.fingerprint != calibration.fingerprint:
+        raise RuntimeError(stale)
+    return parse_source(version.source_text)
+
+
+def _beater(job_id: int) -> Callable[[int, int], None]:
+    """A Monte Carlo progress callback that beats the job every HEARTBEAT_SECONDS."""
+    last = time.monotonic()
+
+    def beat(_done: int, _total: int) -> None:
+        nonlocal last
+        if time.monotonic() - last >= HEARTBEAT_SECONDS:
+            tasks.beat(job_id)
+            db.session.commit()
+            last = time.monotonic()
+
+    return beat
+
+
+def _store(part_id: int, job_id: int, rows: list[dict[str, Any]], runs_done: int) -> bool:
+    """Store a part's rows unless they are stored already, and only then add its runs to the
+    job's progress, in one transaction. Commits; True if this call stored them."""
+    stored = (
+        db.session.execute(
+            update(CalibrationPart)
+            .where(CalibrationPart.id == part_id, CalibrationPart.rows.is_(None))
+            .values(rows=rows, finished_at=utcnow())
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        == 1
+    )
+    if stored:
+        tasks.add_progress(job_id, runs_done)
+        db.session.commit()
+    else:
+        db.session.rollback()
+    return stored
+
+
+def _finalise(calibration_id: int) -> bool:
+    """If every part has its rows: store the results (once) and mark the job done, in one
+    transaction. Commits; True if this call stored them.
+
+    Called after a part commits its rows, so under READ COMMITTED the last part to commit
+    always sees every other part's rows; two parts finishing together may both get here, and
+    the conditional UPDATEs let only one of them store anything.
+    """
+    unfinished = db.session.scalar(
+        select(func.count())
+        .select_from(CalibrationPart)
+        .where(CalibrationPart.calibration_id == calibration_id, CalibrationPart.rows.is_(None))
+    )
+    if unfinished:
+        return False
+    calibration = db.session.get(CalibrationRun, calibration_id, populate_existing=True)
+    if calibration.results is not None or not _job_running(calibration.job_id):
+        return False
+    scenario = _scenario_of(calibration, STALE_DURING)
+    found = engine.enumerate_paths(scenario, calibration.sample, calibration.seed)
+    parts = db.session.scalars(
+        select(CalibrationPart.rows)
+        .where(CalibrationPart.calibration_id == calibration_id)
+        .order_by(CalibrationPart.index)
+    ).all()
+    rows = [row for part_rows in parts for row in part_rows]
+    if sorted(row["path"] for row in rows) != sorted(engine.format_choose(scenario, p) for p in found.paths):
+        raise RuntimeError("the calibration's parts do not cover the paths it calibrates")
+    results = _results(scenario, found, rows, calibration.runs)
+    stored = (
+        db.session.execute(
+            update(CalibrationRun)
+            .where(CalibrationRun.id == calibration_id, CalibrationRun.results.is_(None))
+            .values(results=results)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        == 1
+    )
+    if stored and tasks.finish(calibration.job_id):
+        db.session.commit()
+        return True
+    db.session.rollback()  # another part stored them, or the job failed meanwhile
+    return False
 
 
 def run(
     scenario: engine.Scenario, *, runs: int, sample: int, seed: int = 1, job: BackgroundJob | None = None
 ) -> dict[str, Any]:
-    """Calibrate `scenario`: rows per path (best first), flags, and how the paths were chosen."""
+    """Calibrate `scenario` here, in one go: rows per path (best first), flags, and how the paths
+    were chosen. The same results as a calibration job's (which splits the paths into parts)."""
     found = engine.enumerate_paths(scenario, sample, seed)
     total = len(found.paths) * runs
     if job is not None:
@@ -130,27 +316,43 @@ def run(
             if job is not None and (done == _total or done % 20 == 0):
                 tasks.report(job, _base + done, total)
 
-        distribution = engine.monte_carlo(scenario, path, runs, seed, progress=progress)
-        grade = engine.grade(scenario, path, distribution)
-        key = engine.format_choose(scenario, path)
-        rows.append(
-            {
-                "path": key,
-                "decisions": path,
-                "name": found.labels.get(key, ""),
-                "score": round(grade.score, 1),
-                "rubric": round(grade.rubric_score, 1),
-                "outcome": round(grade.outcome_score, 1),
-                "passes": bool(grade.passed),
-                "pass_probability": round(engine.pass_rate(scenario, path, distribution), 3),
-                "retaliations": round(distribution.metrics["retaliations"].mean, 2),
-                "peak_reach": round(distribution.metrics["peak_reach"].mean, 3),
-                "partnership": engine.uses_partners(scenario, path),
-            }
-        )
+        rows.append(_row(scenario, path, found.labels, runs, seed, progress=progress))
         if job is not None:
             tasks.report(job, (i + 1) * runs, total)
-    rows.sort(key=lambda r: (-r["score"], r["path"]))
+    return _results(scenario, found, rows, runs)
+
+
+def _row(
+    scenario: engine.Scenario,
+    path: list[list[str]],
+    labels: dict[str, str],
+    runs: int,
+    seed: int,
+    progress: Callable[[int, int], None] | None = None,
+) -> dict[str, Any]:
+    """Simulate and grade one path: its calibration row."""
+    distribution = engine.monte_carlo(scenario, path, runs, seed, progress=progress)
+    grade = engine.grade(scenario, path, distribution)
+    key = engine.format_choose(scenario, path)
+    return {
+        "path": key,
+        "decisions": path,
+        "name": labels.get(key, ""),
+        "score": round(grade.score, 1),
+        "rubric": round(grade.rubric_score, 1),
+        "outcome": round(grade.outcome_score, 1),
+        "passes": bool(grade.passed),
+        "pass_probability": round(engine.pass_rate(scenario, path, distribution), 3),
+        "retaliations": round(distribution.metrics["retaliations"].mean, 2),
+        "peak_reach": round(distribution.metrics["peak_reach"].mean, 3),
+        "partnership": engine.uses_partners(scenario, path),
+    }
+
+
+def _results(
+    scenario: engine.Scenario, found: engine.PathSet, rows: list[dict[str, Any]], runs: int
+) -> dict[str, Any]:
+    rows = sorted(rows, key=lambda r: (-r["score"], r["path"]))
     return {
         "note": found.note,
         "total_paths": found.total,

@@ -100,4 +100,18 @@ def background_warnings(user: User) -> list[str]:
             f"{int(GRADING_LATE.total_seconds() // 60)} minutes for a grade: the grading workers may be down. "
             "They will be graded as soon as a worker or `flask attempts grade-pending` runs."
         )
+    if user.is_platform_admin:
+        warnings += periodic_warnings()
     return warnings
+
+
+def periodic_warnings() -> list[str]:
+    """Periodic jobs (reminders, deliveries, the grade sweep ...) that keep failing: for admins."""
+    from lms import schedule
+
+    return [
+        f'The periodic job "{job.name}" has failed {job.failures} times in a row '
+        f"(last error: {job.last_error}). It is retried every {schedule.RETRY_AFTER.seconds // 60} minutes."
+        for job in schedule.status()
+        if job.failures >= 2
+    ]

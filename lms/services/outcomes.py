@@ -272,22 +272,47 @@ def _deliver_committed(response):
     queued = g.pop("_outbox_queued", [])
     if not g.pop("_outbox_committed", False) or not queued:
         return response
+    grade_ids = [row_id for kind, row_id in queued if kind == "grade"]
+    statement_ids = [row_id for kind, row_id in queued if kind == "xapi"]
+    if current_app.config.get("CELERY_BROKER_URL"):
+        try:  # a worker sends them, so a slow LMS or LRS never holds up the page
+            from lms.worker import deliver_rows
+
+            deliver_rows.apply_async((grade_ids, statement_ids), retry=False)
+        except Exception:  # broker down: the periodic "deliveries" job sends them
+            current_app.logger.warning("broker unreachable; deliveries left for the periodic job")
+        return response
     try:
-        grade_ids = [row_id for kind, row_id in queued if kind == "grade"]
-        statement_ids = [row_id for kind, row_id in queued if kind == "xapi"]
-        if grade_ids:
-            deliver_grades(
-                list(db.session.scalars(select(GradeDelivery).where(GradeDelivery.id.in_(grade_ids))))
-            )
-        if statement_ids:
-            xapi.deliver(
-                list(db.session.scalars(select(XapiStatement).where(XapiStatement.id.in_(statement_ids))))
-            )
+        deliver_rows_now(grade_ids, statement_ids)
         db.session.commit()
-    except Exception:  # never let a delivery problem break the page; the CLI retries
+    except Exception:  # never let a delivery problem break the page; the periodic job retries
         db.session.rollback()
-        current_app.logger.exception("inline delivery failed; left queued for `flask integrations deliver`")
+        current_app.logger.exception("inline delivery failed; left queued for the periodic deliveries job")
     return response
+
+
+def deliver_rows_now(grade_ids: list[int], statement_ids: list[int]) -> None:
+    """Try these queued rows now (those already delivered are skipped by their status)."""
+    if grade_ids:
+        deliver_grades(
+            list(
+                db.session.scalars(
+                    select(GradeDelivery).where(
+                        GradeDelivery.id.in_(grade_ids), GradeDelivery.status == "pending"
+                    )
+                )
+            )
+        )
+    if statement_ids:
+        xapi.deliver(
+            list(
+                db.session.scalars(
+                    select(XapiStatement).where(
+                        XapiStatement.id.in_(statement_ids), XapiStatement.status == "pending"
+                    )
+                )
+            )
+        )
 
 
 @dataclass

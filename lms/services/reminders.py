@@ -32,6 +32,18 @@ class MailSettings:
     use_tls: bool = True
     sender: str = "Ripple <no-reply@ripple.test>"
 
+    @classmethod
+    def from_config(cls, config) -> MailSettings:
+        """The app's MAIL_* settings (no MAIL_SERVER: messages stay in the in-app outbox)."""
+        return cls(
+            server=config.get("MAIL_SERVER"),
+            port=config.get("MAIL_PORT", 587),
+            username=config.get("MAIL_USERNAME"),
+            password=config.get("MAIL_PASSWORD"),
+            use_tls=config.get("MAIL_USE_TLS", True),
+            sender=config.get("MAIL_SENDER", "Ripple <no-reply@ripple.test>"),
+        )
+
 
 def _queue(user: User, kind: str, key: str, subject: str, body: str, details: dict) -> OutboxMessage | None:
     if db.session.scalar(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == key)) is not None:

@@ -153,6 +153,27 @@ def test_inline_delivery_after_a_request_commits(
     assert [s["verb"]["display"]["en-US"] for s in lrs.statements.values()] == ["attempted"]
 
 
+def test_with_a_broker_a_worker_delivers_instead_of_the_request(
+    app, client, sign_in, db, lrs, lrs_settings, make_user, agency, store_scenario, monkeypatch
+):
+    from lms import worker
+
+    sent = []
+    monkeypatch.setattr(worker.deliver_rows, "apply_async", lambda args, **kw: sent.append(args))
+    monkeypatch.setitem(app.config, "CELERY_BROKER_URL", "redis://127.0.0.1:6379/15")
+    player = make_user(agency, (Role.INSTRUCTOR,))
+    sign_in(player)
+    assert client.post(f"/play/scenarios/{store_scenario.id}/start").status_code == 302
+    (row,) = _statements(db)
+    assert lrs.statements == {} and row.status == "pending"  # the page did not wait for the LRS
+    assert sent == [([], [row.id])]
+    # The worker's task sends it, and a re-delivered task sends nothing twice.
+    worker.deliver_rows.run(*sent[0])
+    worker.deliver_rows.run(*sent[0])
+    assert len(lrs.statements) == 1
+    assert db.session.get(type(row), row.id).status == "delivered"
+
+
 def test_inline_delivery_failure_never_breaks_the_request(
     app, client, sign_in, db, lrs, lrs_settings, make_user, agency, store_scenario
 ):

@@ -63,6 +63,31 @@ def test_the_player_shows_a_grading_page_that_refreshes(
     assert client.get(f"/play/attempts/{direct_attempt.id}/debrief").status_code == 302
 
 
+def test_the_grading_page_polls_a_small_status_and_shows_the_queue(
+    client, sign_in, instructor, direct_attempt, in_background, db, store_dispute
+):
+    ahead = direct_attempt  # finished first, so graded first
+    mine = attempts.start_direct(instructor, store_dispute)
+    finish(instructor, ahead)
+    finish(instructor, mine)
+    db.session.commit()
+    sign_in(instructor)
+    page = client.get(f"/play/attempts/{mine.id}").get_data(as_text=True)
+    assert "1 attempt is waiting to be graded before yours." in page
+    assert f'data-status-url="/play/attempts/{mine.id}/status"' in page
+    assert "js/grading.js" in page
+    status = client.get(f"/play/attempts/{mine.id}/status").get_json()
+    assert status == {"status": "grading", "ahead": 1, "url": f"/play/attempts/{mine.id}"}
+    attempts.grade_pending(ahead.id)
+    db.session.commit()
+    assert client.get(f"/play/attempts/{mine.id}/status").get_json()["ahead"] == 0
+    attempts.grade_pending(mine.id)
+    db.session.commit()
+    status = client.get(f"/play/attempts/{mine.id}/status").get_json()
+    assert status["status"] == "completed" and status["ahead"] == 0
+    assert client.get(status["url"]).headers["Location"].endswith(f"/play/attempts/{mine.id}/debrief")
+
+
 def test_a_dead_broker_means_grading_in_process(app, db, instructor, direct_attempt, monkeypatch):
     import lms.worker
 
