@@ -9,18 +9,17 @@ import shutil
 import tempfile
 
 bind = os.environ.get("BIND", "127.0.0.1:8000")
-# Requests are CPU-bound (each click replays the simulation), so the default is gunicorn's
-# own advice: sync workers, two per core plus one. A sync worker takes a connection only when
-# it is free, so a burst of clicks queues in the kernel for whichever process frees up first.
-# (A threaded worker keeps each keep-alive connection to itself, and one busy process then
-# delays its clients while the others idle.) Put a buffering proxy (nginx) in front of sync
-# workers on the open internet, as gunicorn's deployment guide says.
-worker_class = os.environ.get("WEB_WORKER_CLASS", "sync")
-workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 + 1))
-threads = int(os.environ.get("WEB_THREADS", "1" if worker_class == "sync" else "2"))
+# Requests are CPU-bound (each click replays the simulation): about one process per core,
+# two threads each so one waiting on the database does not idle its process. Threaded workers
+# keep connections alive and cope with slow clients; `WEB_WORKER_CLASS=sync` (2 x cores + 1
+# processes) measured the same under `make load`, but wants a buffering proxy in front.
+worker_class = os.environ.get("WEB_WORKER_CLASS", "gthread")
+_sync = worker_class == "sync"
+workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * (2 if _sync else 1) + 1))
+threads = int(os.environ.get("WEB_THREADS", "1" if _sync else "2"))
 timeout = int(os.environ.get("WEB_TIMEOUT", "60"))  # grading inline (no broker) can take seconds
 graceful_timeout = 30
-# Threaded workers only: longer than a pause between clicks, so a reused connection stays open.
+# Longer than a person's pause between clicks, so a reused connection is never closed under them.
 keepalive = int(os.environ.get("WEB_KEEPALIVE", "20"))
 # Recycling workers after N requests bounds memory but resets keep-alive connections; off by default.
 max_requests = int(os.environ.get("WEB_MAX_REQUESTS", "0"))

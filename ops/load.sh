@@ -55,7 +55,7 @@ done
 for _ in $(seq 1 60); do curl -sf "http://127.0.0.1:${PORT}/readyz" >/dev/null && break; sleep 1; done
 .venv/bin/python -m ops.cpu >"$WORK/cpu.before"
 echo "(statistics are reset once all users have signed in: the figures are the steady state)"
-echo "load: ${USERS} officers for ${SECONDS_TO_RUN}s against gunicorn (${WEB_CONCURRENCY:-2×cores+1} ${WEB_WORKER_CLASS:-sync} workers) + PostgreSQL + ${LOAD_WORKERS:-2} Celery workers at idle CPU priority"
+echo "load: ${USERS} officers for ${SECONDS_TO_RUN}s against gunicorn (${WEB_CONCURRENCY:-cores+1} ${WEB_WORKER_CLASS:-gthread} workers) + PostgreSQL + ${LOAD_WORKERS:-2} Celery workers at idle CPU priority"
 # Read the CPU figures just before locust stops (its own process is gone afterwards).
 (sleep $((SECONDS_TO_RUN - 1)); .venv/bin/python -m ops.cpu "$WORK/cpu.before" "$SECONDS_TO_RUN" >"$WORK/cpu.txt") &
 pids+=($!)

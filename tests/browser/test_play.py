@@ -113,3 +113,31 @@ def test_officer_plays_a_course_scenario_to_a_grade_and_debrief(
     page.get_by_role("link", name="What if I had chosen differently?").click()
     page.get_by_role("button", name="Project with this change").first.click()
     expect(page.get_by_role("heading", name="Projection: decision 1 changed")).to_be_visible()
+
+
+def test_the_grading_page_moves_on_by_itself_when_a_worker_grades(
+    app, page, sign_in_as, instructor, library, db, monkeypatch, axe_violations
+):
+    from lms.models import Attempt
+    from lms.services import attempts
+
+    app.config["GRADE_IN_BACKGROUND"] = True  # as with a broker: the last decision only queues
+    monkeypatch.setattr(attempts, "_enqueue_grading_after_commit", lambda attempt_id: None)
+    try:
+        scenario = scenario_of(library["store-dispute"])
+        sign_in_as(instructor)
+        page.get_by_role("link", name="Scenarios").click()
+        page.get_by_role("button", name=f"Play {scenario.title}").click()
+        for index, choice in enumerate(scenario.expert_path):
+            choose_and_continue(page, [scenario.decisions[index].option(o).label for o in choice])
+        expect(page.get_by_role("heading", name="Grading your attempt")).to_be_visible()
+        assert axe_violations() == []
+        # A worker grades it; the page's script notices and opens the debrief, no reload needed.
+        db.session.expire_all()
+        attempt = db.session.scalars(db.select(Attempt)).one()
+        attempts.grade_pending(attempt.id)
+        db.session.commit()
+        expect(page.get_by_role("heading", name="How the rumour spread")).to_be_visible()
+        assert page.url.endswith(f"/play/attempts/{attempt.id}/debrief")
+    finally:
+        app.config["GRADE_IN_BACKGROUND"] = False
