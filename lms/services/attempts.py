@@ -301,7 +301,7 @@ def grade_all_pending(waiting_since: datetime | None = None) -> int:
 
 
 def _finish(attempt: Attempt, scenario: engine.Scenario) -> AttemptGrade:
-    from lms.services.debrief import distribution_summary
+    from lms.services.debrief import distribution_summary, store_references
 
     runs = current_app.config.get("SCENARIO_GRADING_RUNS") or scenario.grading.runs
     distribution = engine.monte_carlo(scenario, attempt.choices, runs, attempt.seed)
@@ -319,6 +319,7 @@ def _finish(attempt: Attempt, scenario: engine.Scenario) -> AttemptGrade:
     db.session.add(grade)
     attempt.status = "completed"
     attempt.completed_at = utcnow()
+    store_references(attempt.scenario_version, scenario)  # the debrief's bands, once per version
     db.session.flush()
     outcomes.attempt_graded(attempt, grade)  # xAPI completed/passed/failed; LTI score passback
     _credit(attempt, grade)

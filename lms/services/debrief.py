@@ -2,7 +2,8 @@
 
 Everything here is derived from the attempt's (scenario version, seed, decisions) and the
 grade stored with it; reference runs (the expert's path, no partnership) depend only on the
-scenario version, so they are computed once per process and cached.
+scenario version, so the first grading of a version stores them on it (`store_references`)
+and debriefs read them from there (or, before that, simulate them once per process).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from flask import current_app
 
 import scenarios as engine
 from lms.charts import Chart, Line, downsample, line_chart
-from lms.models import Attempt, AttemptGrade
+from lms.models import Attempt, AttemptGrade, ScenarioVersion
 from lms.services.scenario_library import scenario_of
 
 REFERENCE_RUNS = 60
@@ -52,9 +53,47 @@ def _reference(fingerprint: str, source_text: str, path_key: str, runs: int) -> 
     return distribution_summary(engine.monte_carlo(scenario, path, runs, REFERENCE_SEED))
 
 
-def reference_summary(scenario: engine.Scenario, path: list[list[str]], runs: int | None = None) -> dict:
-    runs = runs or current_app.config.get("SCENARIO_REFERENCE_RUNS") or REFERENCE_RUNS
+def _reference_runs(runs: int | None = None) -> int:
+    return runs or current_app.config.get("SCENARIO_REFERENCE_RUNS") or REFERENCE_RUNS
+
+
+def _reference_key(scenario: engine.Scenario, path: list[list[str]], runs: int) -> str:
+    return f"{runs}:{engine.format_choose(scenario, path)}"
+
+
+def reference_summary(
+    scenario: engine.Scenario,
+    path: list[list[str]],
+    runs: int | None = None,
+    version: ScenarioVersion | None = None,
+) -> dict:
+    """The Monte Carlo summary of `path` under the fixed reference seed: kept on the version
+    once a grading has stored it (see `store_references`), else simulated (and cached here)."""
+    runs = _reference_runs(runs)
+    if version is not None:
+        stored = (version.reference_summaries or {}).get(_reference_key(scenario, path, runs))
+        if stored is not None:
+            return stored
     return _reference(scenario.fingerprint, scenario.source_text, engine.format_choose(scenario, path), runs)
+
+
+def store_references(version: ScenarioVersion, scenario: engine.Scenario) -> None:
+    """Keep the debrief's reference summaries (expert path, no partnership) on the version,
+    so web processes read them instead of simulating. Grading calls it, on a worker when there
+    is one; after the first grading of a version it changes nothing. The summaries depend
+    only on the YAML, so two workers storing them at once store the same thing."""
+    runs = _reference_runs()
+    stored = version.reference_summaries or {}
+    missing = {
+        _reference_key(scenario, path, runs): path
+        for path in (scenario.expert_path, scenario.baseline_path)
+        if _reference_key(scenario, path, runs) not in stored
+    }
+    if missing:
+        version.reference_summaries = {
+            **stored,
+            **{key: reference_summary(scenario, path, runs) for key, path in missing.items()},
+        }
 
 
 @dataclass
@@ -320,8 +359,8 @@ def build(attempt: Attempt) -> Debrief:
     run = engine.simulate(scenario, choices, attempt.seed)
     grade = attempt.grade
     yours = grade.breakdown["distribution"]
-    expert = reference_summary(scenario, scenario.expert_path)
-    baseline = reference_summary(scenario, scenario.baseline_path)
+    expert = reference_summary(scenario, scenario.expert_path, version=attempt.scenario_version)
+    baseline = reference_summary(scenario, scenario.baseline_path, version=attempt.scenario_version)
     summaries = (yours, expert, baseline)
     rows = []
     for name, doc in engine.METRIC_DOCS.items():
