@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask, render_template, request
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from lms.extensions import db
@@ -53,7 +53,8 @@ def init_app(app: Flask) -> None:
         return render_error(error.code or 500)
 
     @app.errorhandler(OperationalError)
-    def database_unavailable(error: OperationalError):
+    @app.errorhandler(InterfaceError)
+    def database_unavailable(error: OperationalError | InterfaceError):
         # A lost or refused connection (a restart, a failover): tell the user to retry; the pool
         # pre-pings, so the next request after the database is back simply works.
         try:
@@ -65,8 +66,10 @@ def init_app(app: Flask) -> None:
         headers = {"Retry-After": "5"}
         if wants_json():
             return {"error": title, "detail": detail, "status": 503}, 503, headers
-        # A page of its own: the usual layout asks the database who is signed in.
-        return render_template("errors/unavailable.html", title=title, detail=detail), 503, headers
+        # A page of its own, rendered without the context processors: the usual layout, and
+        # Flask-Login's `current_user`, would ask the database who is signed in.
+        page = app.jinja_env.get_template("errors/unavailable.html").render(title=title, detail=detail)
+        return page, 503, headers
 
     @app.errorhandler(Exception)
     def unexpected_error(error: Exception):

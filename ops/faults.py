@@ -23,6 +23,7 @@ import sys
 import tempfile
 import threading
 import time
+import traceback
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -234,18 +235,53 @@ def broker_down(database_url: str, workdir: Path) -> bool:
     return done and grades == 1 and ready.status_code == 503
 
 
+class _Player:
+    """An instructor making decisions through the test client, starting a new attempt when one
+    is one decision from its end (so nothing is graded); remembers what the server acknowledged."""
+
+    def __init__(self, app, version_id: int, path: list, user_id: str):
+        self.client, self.version_id, self.path = app.test_client(), version_id, path
+        with self.client.session_transaction() as session:
+            session["_user_id"] = user_id
+        self.attempt_id: int | None = None
+        self.index = 0
+        self.acknowledged: dict[int, int] = {}  # attempt id -> decisions the server accepted
+
+    def step(self) -> int:
+        if self.attempt_id is None or self.index >= len(self.path) - 1:
+            response = self.client.post(f"/play/scenarios/{self.version_id}/start")
+            if response.status_code == 302:
+                self.attempt_id, self.index = int(response.headers["Location"].rstrip("/").split("/")[-1]), 0
+                self.acknowledged[self.attempt_id] = 0
+            return response.status_code
+        response = self.client.post(
+            f"/play/attempts/{self.attempt_id}/decisions/{self.index}",
+            data={"options": self.path[self.index]},
+        )
+        if response.status_code == 302:  # recorded (or, on a retry, recorded by the try that got a 503)
+            self.index += 1
+            self.acknowledged[self.attempt_id] = self.index
+        return response.status_code
+
+
 def postgres_restart(database_url: str, workdir: Path) -> bool | None:
     if not database_url.startswith("postgres"):
         print("  skipped: needs DATABASE_URL=postgresql://... of a local server this user may restart")
         return None
     app = _app(database_url, broker=None)
+    app.config["WTF_CSRF_ENABLED"] = False  # the test client posts forms without a page
+    from sqlalchemy import func
+
     from lms.extensions import db
-    from lms.models import User
+    from lms.models import AttemptDecision, User
+    from lms.services.scenario_library import latest_published, scenario_of
 
     with app.app_context():
-        session_id = db.session.scalar(
-            db.select(User).where(User.email == "coordinator@riverside.test")
-        ).get_id()
+        coordinator = db.session.scalar(db.select(User).where(User.email == "coordinator@riverside.test"))
+        instructor = db.session.scalar(db.select(User).where(User.email == "instructor@riverside.test"))
+        version = latest_published(instructor.agency_id, "store-dispute")
+        player = _Player(app, version.id, scenario_of(version).expert_path, instructor.get_id())
+        session_id = coordinator.get_id()
     client = app.test_client()
     with client.session_transaction() as session:
         session["_user_id"] = session_id
@@ -255,26 +291,49 @@ def postgres_restart(database_url: str, workdir: Path) -> bool | None:
     statuses: list[int] = []
     stop = threading.Event()
 
+    def answer(path: str, request) -> int:
+        try:
+            return request()
+        except Exception as error:  # what a real server would answer with a bare 500
+            print(f"  {path} raised {type(error).__name__}: {str(error).splitlines()[0]}")
+            traceback.print_exc()
+            return 500
+
     def poll():
         while not stop.is_set():
-            statuses.append(client.get("/healthz").status_code)
-            statuses.append(
-                client.get("/").status_code
-            )  # a signed-in page: the user is loaded from the database
+            statuses.append(answer("/healthz", lambda: client.get("/healthz").status_code))
+            # A signed-in page (the user is loaded from the database), and a decision.
+            statuses.append(answer("/", lambda: client.get("/").status_code))
+            statuses.append(answer("a decision", player.step))
             time.sleep(0.1)
 
     poller = threading.Thread(target=poll)
     poller.start()
+    time.sleep(1)
     subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "restart"], check=True)
     time.sleep(3)
     stop.set()
     poller.join()
     recovered = client.get("/healthz").status_code == 200 and client.get("/").status_code == 200
+    with app.app_context():
+        stored = dict(
+            db.session.execute(
+                db.select(AttemptDecision.attempt_id, func.count())
+                .where(AttemptDecision.attempt_id.in_(list(player.acknowledged)))
+                .group_by(AttemptDecision.attempt_id)
+            ).all()
+        )
+    kept = all(stored.get(attempt, 0) == count for attempt, count in player.acknowledged.items())
     print(
-        f"  during the restart: {statuses.count(503)} answers 503, {statuses.count(200)} answers 200, "
-        f"{len([s for s in statuses if s not in (200, 503)])} others; recovered without a restart of Ripple: {recovered}"
+        f"  during the restart: {statuses.count(503)} answers 503, {statuses.count(200) + statuses.count(302)} "
+        f"answers 200/302, {len([s for s in statuses if s not in (200, 302, 503)])} others; recovered "
+        f"without a restart of Ripple: {recovered}"
     )
-    return recovered and all(s in (200, 503) for s in statuses)
+    print(
+        f"  decisions: {sum(player.acknowledged.values())} acknowledged in {len(player.acknowledged)} attempts, "
+        f"{sum(stored.values())} stored; every acknowledged decision kept, none extra: {kept}"
+    )
+    return recovered and kept and all(s in (200, 302, 503) for s in statuses)
 
 
 SCENARIOS = {

@@ -128,3 +128,25 @@ def test_a_lost_database_gets_a_clear_503_page():
     assert response.status_code == 503
     assert response.headers["Retry-After"] == "5"
     assert b"briefly unavailable" in response.data
+
+
+@pytest.mark.parametrize("kind", ["OperationalError", "InterfaceError"])
+def test_the_503_page_asks_the_database_nothing_even_for_a_signed_in_user(kind):
+    """During a restart the signed-in user cannot be loaded either: the page must not try."""
+    import sqlalchemy.exc
+
+    from lms import create_app
+    from lms.config import TestConfig
+
+    app = create_app(TestConfig)
+
+    @app.login_manager.user_loader
+    def database_gone(user_id):
+        raise getattr(sqlalchemy.exc, kind)("SELECT users", {}, Exception("terminating connection"))
+
+    client = app.test_client()
+    with client.session_transaction() as session:
+        session["_user_id"] = "1:0"
+    response = client.get("/")
+    assert response.status_code == 503
+    assert b"briefly unavailable" in response.data
