@@ -9,6 +9,8 @@ page does): the `calibrate` job splits the sweep into parts and sends one `rippl
 task per part. Timed from submit until the results are stored; the workers are started, pinged
 and warmed up (each has loaded the app and run a part) before the clock starts. The 1-worker
 sweep, measured in the same run, is the baseline; each figure is the best of REPEATS sweeps.
+Then, on the same workers, a class of CLASS_SIZE officers makes its last decision in the same
+moment: the time until every attempt is graded (full-size Monte Carlo, as in production).
 
 Without PostgreSQL or Redis on 127.0.0.1 it says so and falls back to the old measurement (the
 same paths split across a process pool, no Celery, no database), labelled as such.
@@ -34,6 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PG_SERVER = "postgresql://postgres@127.0.0.1:5432"
 BROKER = "redis://127.0.0.1:6379/9"
 TARGET = "target: speed-up >= 1.7x on 2 cores"
+CLASS_SIZE = 32
 
 
 def main() -> None:
@@ -99,14 +102,16 @@ def _measure() -> None:
             "CALIBRATION_RUNS": RUNS,
             "CALIBRATION_SAMPLE": SAMPLE,
             "PASSWORD_HASH_PROFILE": "CHEAPEST",
+            "GRADE_IN_BACKGROUND": True,
         }
     )
     with app.app_context():
         try:
-            instructor, drafts = _fixtures()
+            instructor, drafts, published = _fixtures()
             parts = {slug: None for slug in drafts}
             best: dict[tuple[str, int], float] = {}
             paths: dict[str, int] = {}
+            burst: dict[int, float] = {}
             for workers in (1, 2):
                 with _workers(workers):
                     _warm_up(app, instructor, drafts)
@@ -116,6 +121,9 @@ def _measure() -> None:
                             best[slug, workers] = min(seconds, best.get((slug, workers), seconds))
                             paths[slug] = len(run.results["paths"])
                             parts[slug] = len(run.parts)
+                    _class_finishes(instructor, published, CLASS_SIZE // 4)  # warm: reference bands
+                    burst[workers] = _class_finishes(instructor, published, CLASS_SIZE)
+            scenario_slug, grading_runs = published.scenario.slug, published_runs(published)
         finally:
             db.session.remove()
             db.engine.dispose()
@@ -133,10 +141,60 @@ def _measure() -> None:
             f"speed-up {one / two:4.2f}x"
         )
     print(TARGET)
+    print(
+        f"grading a class of {CLASS_SIZE} who finish {scenario_slug} in the same moment "
+        f"({grading_runs} Monte Carlo runs each): all graded after {burst[1]:.1f} s with 1 "
+        f"worker ({CLASS_SIZE / burst[1]:.2f} attempts/s), {burst[2]:.1f} s with 2 "
+        f"({CLASS_SIZE / burst[2]:.2f} attempts/s), speed-up {burst[1] / burst[2]:4.2f}x"
+    )
+
+
+def published_runs(version) -> int:
+    from lms.services.scenario_library import scenario_of
+
+    return scenario_of(version).grading.runs
+
+
+def _class_finishes(instructor, version, size: int, timeout: float = 900) -> float:
+    """`size` attempts at `version` make their last decision in one commit (a class finishing
+    together): seconds from that commit until the workers have graded them all."""
+    from sqlalchemy import func, select
+
+    from lms.extensions import db
+    from lms.models import Attempt
+    from lms.services import attempts
+    from lms.services.scenario_library import scenario_of
+
+    path = scenario_of(version).expert_path
+    started = []
+    for _ in range(size):
+        attempt = attempts.start_direct(instructor, version)
+        for index, choice in enumerate(path[:-1]):
+            attempts.decide(instructor, attempt, index, choice)
+        started.append(attempt)
+    db.session.commit()
+    ids = [attempt.id for attempt in started]
+    for attempt in started:
+        attempts.decide(instructor, attempt, len(path) - 1, path[-1])
+    clock = time.perf_counter()
+    db.session.commit()  # each grading task is sent to the workers on this commit
+    while True:
+        graded = db.session.scalar(
+            select(func.count())
+            .select_from(Attempt)
+            .where(Attempt.id.in_(ids), Attempt.status == "completed")
+        )
+        db.session.rollback()
+        if graded == size:
+            return time.perf_counter() - clock
+        if time.perf_counter() - clock > timeout:
+            raise TimeoutError(f"{size - graded} of {size} attempts not graded after {timeout} s")
+        time.sleep(0.05)
 
 
 def _fixtures():
-    """An agency, an instructor, and their drafts of the first two library scenarios."""
+    """An agency, an instructor, their drafts of the first two library scenarios, and the
+    first library scenario as published (for the class's gradings)."""
     import scenarios
     from lms.extensions import db
     from lms.models import Agency, Role, RoleGrant, Unit, User
@@ -162,7 +220,8 @@ def _fixtures():
         record = scenario_authoring.duplicate(instructor, library[slug].id, slug=slug)
         drafts[slug] = scenario_authoring.draft_of(record)
     db.session.commit()
-    return instructor, drafts
+    first = scenarios.load_scenario(scenarios.list_library()[0].read_text()).slug
+    return instructor, drafts, library[first]
 
 
 def _sweep(instructor, draft, timeout: float = 600):
