@@ -16,6 +16,7 @@ def bench_app(database_url: str | None = None):
         SECRET_KEY = "bench"
         WTF_CSRF_ENABLED = False
         PASSWORD_HASH_PROFILE = "CHEAPEST"
+        LOG_LEVEL = "WARNING"  # no access log line per request in the figures
         SCENARIO_GRADING_RUNS = None
         GRADE_IN_BACKGROUND = False
         SQLALCHEMY_DATABASE_URI = database_url or "sqlite://"

@@ -242,9 +242,20 @@ def wait(timeout: float | None = None) -> None:
 LOST = "The server restarted before this job finished; run it again."
 
 
+# With a broker, a task lost with its worker comes back after Redis's visibility timeout
+# (lms.worker), and the parts of a fanned-out job may wait in the queue behind a class's
+# gradings: a silent job is not lost until that timeout has passed.
+BROKER_REDELIVERY_SECONDS = 3600 + 300
+
+
+def _running_stale_seconds() -> int:
+    seconds = int(current_app.config.get("TASK_STALE_SECONDS", 300))
+    return max(seconds, BROKER_REDELIVERY_SECONDS) if uses_broker() else seconds
+
+
 def _stale_clause():
     now = utcnow()
-    running_limit = now - timedelta(seconds=int(current_app.config.get("TASK_STALE_SECONDS", 300)))
+    running_limit = now - timedelta(seconds=_running_stale_seconds())
     queued_limit = now - timedelta(seconds=int(current_app.config.get("TASK_QUEUED_STALE_SECONDS", 3600)))
     return or_(
         and_(BackgroundJob.status == "running", BackgroundJob.heartbeat_at < running_limit),

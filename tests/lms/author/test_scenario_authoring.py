@@ -185,6 +185,28 @@ def test_stale_running_job_is_marked_failed(db, app):
     assert job.status == "failed" and "restarted" in job.error
 
 
+def test_with_a_broker_a_quiet_job_is_not_lost_until_tasks_are_redelivered(db, app, monkeypatch):
+    """Celery brings a lost task back after the visibility timeout, and a calibration's parts
+    may wait behind a class's gradings: ten quiet minutes do not make such a job lost."""
+    from datetime import timedelta
+
+    from lms import tasks
+    from lms.models import BackgroundJob
+    from lms.models.types import utcnow
+
+    db.session.add(
+        BackgroundJob(
+            name="calibrate", args=[1], status="running", heartbeat_at=utcnow() - timedelta(minutes=10)
+        )
+    )
+    db.session.commit()
+    monkeypatch.setitem(app.config, "CELERY_BROKER_URL", "redis://127.0.0.1:6379/15")
+    monkeypatch.setitem(app.config, "TASKS_EAGER", False)
+    assert tasks.mark_stale_jobs() == 0
+    monkeypatch.setitem(app.config, "CELERY_BROKER_URL", None)  # in-process: the thread is gone
+    assert tasks.mark_stale_jobs() == 1
+
+
 def test_threaded_job_starts_after_commit_in_its_own_app_context(db, app, monkeypatch):
     import threading
 
