@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 USERS=${LOAD_USERS:-200}
-SECONDS_TO_RUN=${LOAD_SECONDS:-90}
+SECONDS_TO_RUN=${LOAD_SECONDS:-150}
 PORT=${LOAD_PORT:-8765}
 DB="ripple_load_$$"
 export DATABASE_URL="postgresql://postgres@127.0.0.1:5432/${DB}"
