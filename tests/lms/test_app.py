@@ -131,18 +131,20 @@ def test_a_lost_database_gets_a_clear_503_page():
 
 
 @pytest.mark.parametrize("kind", ["OperationalError", "InterfaceError"])
-def test_the_503_page_asks_the_database_nothing_even_for_a_signed_in_user(kind):
+def test_the_503_page_asks_the_database_nothing_even_for_a_signed_in_user(kind, monkeypatch):
     """During a restart the signed-in user cannot be loaded either: the page must not try."""
     import sqlalchemy.exc
 
     from lms import create_app
     from lms.config import TestConfig
+    from lms.extensions import db
 
     app = create_app(TestConfig)
 
-    @app.login_manager.user_loader
-    def database_gone(user_id):
+    def database_gone(*args, **kwargs):
         raise getattr(sqlalchemy.exc, kind)("SELECT users", {}, Exception("terminating connection"))
+
+    monkeypatch.setattr(db.session, "get", database_gone)  # how the user loader asks for the user
 
     client = app.test_client()
     with client.session_transaction() as session:
