@@ -235,21 +235,45 @@ class DeliveryReport:
     statements_failed: int = 0
 
 
+def _deliver_pending(
+    grades_where: list,
+    statements_where: list,
+    *,
+    now: datetime | None = None,
+    grade_limit: int | None = None,
+    statement_limit: int | None = None,
+) -> DeliveryReport:
+    """Send the undelivered scores and statements matching these conditions, oldest first."""
+    grades = (
+        select(GradeDelivery)
+        .where(GradeDelivery.status == "pending", *grades_where)
+        .order_by(GradeDelivery.id)
+        .limit(grade_limit)
+    )
+    statements = (
+        select(XapiStatement)
+        .where(XapiStatement.status == "pending", *statements_where)
+        .order_by(XapiStatement.id)
+        .limit(statement_limit)
+    )
+    report = DeliveryReport()
+    report.grades_delivered, report.grades_failed = deliver_grades(list(db.session.scalars(grades)), now=now)
+    report.statements_delivered, report.statements_failed = xapi.deliver(
+        list(db.session.scalars(statements)), now=now
+    )
+    return report
+
+
 def deliver_due(now: datetime | None = None) -> DeliveryReport:
     """Send every queued score and statement whose retry time has come. The background step."""
     now = now or utcnow()
-    report = DeliveryReport()
-    grades = list(
-        db.session.scalars(
-            select(GradeDelivery)
-            .where(GradeDelivery.status == "pending", GradeDelivery.next_try_at <= now)
-            .order_by(GradeDelivery.id)
-            .limit(xapi.BATCH)
-        )
+    return _deliver_pending(
+        [GradeDelivery.next_try_at <= now],
+        [XapiStatement.next_try_at <= now],
+        now=now,
+        grade_limit=xapi.BATCH,
+        statement_limit=xapi.BATCH,
     )
-    report.grades_delivered, report.grades_failed = deliver_grades(grades, now=now)
-    report.statements_delivered, report.statements_failed = xapi.deliver(xapi.due(now), now=now)
-    return report
 
 
 def deliver_after_commit(kind: str, row_id: int) -> None:
@@ -291,28 +315,9 @@ def _deliver_committed(response):
     return response
 
 
-def deliver_rows_now(grade_ids: list[int], statement_ids: list[int]) -> None:
+def deliver_rows_now(grade_ids: list[int], statement_ids: list[int]) -> DeliveryReport:
     """Try these queued rows now (those already delivered are skipped by their status)."""
-    if grade_ids:
-        deliver_grades(
-            list(
-                db.session.scalars(
-                    select(GradeDelivery).where(
-                        GradeDelivery.id.in_(grade_ids), GradeDelivery.status == "pending"
-                    )
-                )
-            )
-        )
-    if statement_ids:
-        xapi.deliver(
-            list(
-                db.session.scalars(
-                    select(XapiStatement).where(
-                        XapiStatement.id.in_(statement_ids), XapiStatement.status == "pending"
-                    )
-                )
-            )
-        )
+    return _deliver_pending([GradeDelivery.id.in_(grade_ids)], [XapiStatement.id.in_(statement_ids)])
 
 
 @dataclass
@@ -358,22 +363,8 @@ def queues_of(agency_id: int, *, limit: int = 50) -> Queues:
 
 def deliver_agency_now(actor: User, agency_id: int) -> DeliveryReport:
     """A coordinator's "Retry now": try every undelivered row of the agency at once."""
-    report = DeliveryReport()
-    grades = list(
-        db.session.scalars(
-            select(GradeDelivery).where(
-                GradeDelivery.agency_id == agency_id, GradeDelivery.status == "pending"
-            )
-        )
+    return _deliver_pending(
+        [GradeDelivery.agency_id == agency_id],
+        [XapiStatement.agency_id == agency_id],
+        statement_limit=xapi.BATCH,
     )
-    statements = list(
-        db.session.scalars(
-            select(XapiStatement)
-            .where(XapiStatement.agency_id == agency_id, XapiStatement.status == "pending")
-            .order_by(XapiStatement.id)
-            .limit(xapi.BATCH)
-        )
-    )
-    report.grades_delivered, report.grades_failed = deliver_grades(grades)
-    report.statements_delivered, report.statements_failed = xapi.deliver(statements)
-    return report

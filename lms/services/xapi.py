@@ -230,18 +230,6 @@ def deliver(rows: list[XapiStatement], *, now: datetime | None = None) -> tuple[
     return delivered, failed
 
 
-def due(now: datetime | None = None, limit: int = BATCH) -> list[XapiStatement]:
-    now = now or utcnow()
-    return list(
-        db.session.scalars(
-            select(XapiStatement)
-            .where(XapiStatement.status == "pending", XapiStatement.next_try_at <= now)
-            .order_by(XapiStatement.id)
-            .limit(limit)
-        )
-    )
-
-
 def validate_statement(statement: dict[str, Any]) -> list[str]:
     """Problems with a statement against the xAPI 1.0.3 required fields (empty if none)."""
     problems = []
