@@ -63,10 +63,15 @@ def _scenario_item(assignment: Assignment, item_slug: str) -> course_format.Item
     return item
 
 
+def _may_see(actor: User, player_id: int) -> bool:
+    """Within the actor's scope: their own attempts, and all of them for instructors and coordinators."""
+    return player_id == actor.id or actor.has_role(Role.INSTRUCTOR, Role.COORDINATOR, Role.ADMIN)
+
+
 def get_attempt(actor: User, attempt_id: int) -> Attempt:
     """An attempt the actor may see: their own, or their agency's for instructors and coordinators."""
     attempt = get_scoped(Attempt, attempt_id, actor)
-    if attempt.user_id != actor.id and not actor.has_role(Role.INSTRUCTOR, Role.COORDINATOR, Role.ADMIN):
+    if not _may_see(actor, attempt.user_id):
         raise NotFound(f"Attempt {attempt_id}")
     return attempt
 
@@ -252,14 +257,14 @@ def status_of(actor: User, attempt_id: int) -> AttemptStatus:
         .where(Attempt.id == attempt_id)
         .with_only_columns(Attempt.id, Attempt.status, Attempt.user_id)
     ).one_or_none()
-    if row is None or (
-        row.user_id != actor.id and not actor.has_role(Role.INSTRUCTOR, Role.COORDINATOR, Role.ADMIN)
-    ):
+    if row is None or not _may_see(actor, row.user_id):
         raise NotFound(f"Attempt {attempt_id}")
-    return AttemptStatus(row.id, row.status, _ahead_of(row.id) if row.status == "grading" else 0)
+    return AttemptStatus(row.id, row.status, _ahead_of(row.id, row.status))
 
 
-def _ahead_of(attempt_id: int) -> int:
+def _ahead_of(attempt_id: int, status: str) -> int:
+    if status != "grading":
+        return 0
     return db.session.scalar(
         select(func.count()).select_from(Attempt).where(Attempt.status == "grading", Attempt.id < attempt_id)
     )
@@ -267,7 +272,7 @@ def _ahead_of(attempt_id: int) -> int:
 
 def grading_queue_position(attempt: Attempt) -> int:
     """How many attempts are waiting to be graded ahead of this one (0 when it is not waiting)."""
-    return _ahead_of(attempt.id) if attempt.status == "grading" else 0
+    return _ahead_of(attempt.id, attempt.status)
 
 
 def grade_pending(attempt_id: int) -> AttemptGrade | None:
