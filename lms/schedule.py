@@ -159,28 +159,28 @@ def run_due(now: datetime | None = None, jobs: tuple[Periodic, ...] = JOBS) -> d
         except Exception as error:  # a failed job must not stop the others
             db.session.rollback()
             log.exception("periodic job %s failed", job.name)
-            ran[job.name] = f"failed: {type(error).__name__}: {error}"
-            _finished(job, error=ran[job.name], retry_at=utcnow() + RETRY_AFTER)
+            ran[job.name], outcome = f"failed: {type(error).__name__}: {error}", "error"
+            _finished(job, error=ran[job.name])
         else:
-            ran[job.name] = summary
+            ran[job.name], outcome = summary, "ok"
             _finished(job, summary=summary)
-        _observe(job.name, "error" if ran[job.name].startswith("failed:") else "ok", started)
+        _observe(job.name, outcome, started)
     return ran
 
 
-def _finished(job: Periodic, *, summary: str | None = None, error: str | None = None, retry_at=None) -> None:
+def _finished(job: Periodic, *, summary: str | None = None, error: str | None = None) -> None:
+    """Record how the run went; a failed one is due again after RETRY_AFTER. Commits."""
     row = db.session.get(PeriodicRun, job.name)
     row.finished_at = utcnow()
     if error is None:
-        row.succeeded_at, row.failures, row.last_summary, row.last_error = (
-            row.finished_at,
-            0,
-            summary[:500],
-            None,
-        )
+        row.succeeded_at = row.finished_at
+        row.failures = 0
+        row.last_summary = summary[:500]
+        row.last_error = None
     else:
-        row.failures, row.last_error = row.failures + 1, error[:2000]
-        row.due_at = min(row.due_at, retry_at)
+        row.failures += 1
+        row.last_error = error[:2000]
+        row.due_at = min(row.due_at, row.finished_at + RETRY_AFTER)
     db.session.commit()
 
 
@@ -191,30 +191,10 @@ def _observe(name: str, outcome: str, started: float) -> None:
     TASKS.labels(f"periodic:{name}", outcome).inc()
 
 
-@dataclass
-class JobStatus:
-    name: str
-    due_at: datetime | None
-    succeeded_at: datetime | None
-    failures: int
-    last_summary: str | None
-    last_error: str | None
-
-
-def status() -> list[JobStatus]:
-    """Each job's last success, failures in a row and next run (for admins and /readyz)."""
+def status() -> list[PeriodicRun]:
+    """Each job's row, in JOBS order (an unsaved blank one for a job that has not run yet)."""
     rows = {row.name: row for row in db.session.scalars(select(PeriodicRun))}
-    out = []
-    for job in JOBS:
-        row = rows.get(job.name)
-        out.append(
-            JobStatus(job.name, None, None, 0, None, None)
-            if row is None
-            else JobStatus(
-                job.name, row.due_at, row.succeeded_at, row.failures, row.last_summary, row.last_error
-            )
-        )
-    return out
+    return [rows.get(job.name) or PeriodicRun(name=job.name, runs=0, failures=0) for job in JOBS]
 
 
 # -- without a broker: a ticking thread in each serving process ------------------------------
