@@ -242,15 +242,15 @@ def wait(timeout: float | None = None) -> None:
 LOST = "The server restarted before this job finished; run it again."
 
 
-# With a broker, a task lost with its worker comes back after Redis's visibility timeout
-# (lms.worker), and the parts of a fanned-out job may wait in the queue behind a class's
-# gradings: a silent job is not lost until that timeout has passed.
-BROKER_REDELIVERY_SECONDS = 3600 + 300
+# Redis hands a task whose worker died to another worker after this long (lms.worker sets it).
+# So with a broker, and because a fanned-out job's parts may wait in the queue behind a class's
+# gradings, a silent job is not lost until that timeout (and a margin) has passed.
+BROKER_VISIBILITY_SECONDS = 3600
 
 
 def _running_stale_seconds() -> int:
     seconds = int(current_app.config.get("TASK_STALE_SECONDS", 300))
-    return max(seconds, BROKER_REDELIVERY_SECONDS) if uses_broker() else seconds
+    return max(seconds, BROKER_VISIBILITY_SECONDS + 300) if uses_broker() else seconds
 
 
 def _stale_clause():

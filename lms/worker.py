@@ -13,6 +13,7 @@ import time
 from celery import Celery, Task
 
 from lms.observability import TASK_SECONDS, TASKS
+from lms.tasks import BROKER_VISIBILITY_SECONDS
 
 celery = Celery("ripple")
 celery.conf.update(
@@ -22,7 +23,7 @@ celery.conf.update(
     worker_prefetch_multiplier=1,  # long simulation tasks: take one at a time
     task_default_queue="ripple",
     broker_connection_retry_on_startup=True,
-    broker_transport_options={"visibility_timeout": 3600},
+    broker_transport_options={"visibility_timeout": BROKER_VISIBILITY_SECONDS},
     # Our log handlers write to stderr; Celery's redirection of stderr into its logger would loop.
     worker_redirect_stdouts=False,
 )

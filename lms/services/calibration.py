@@ -135,10 +135,7 @@ def calibrate(job: BackgroundJob, calibration_id: int) -> object:
     """The background task: split the sweep into parts, then send them to the workers (with a
     broker: returns `tasks.FANNED_OUT`, the parts finish the job) or run them in turn."""
     calibration = db.session.get(CalibrationRun, calibration_id)
-    version = calibration.scenario_version
-    if version.fingerprint != calibration.fingerprint:
-        raise RuntimeError(STALE_AT_START)
-    scenario = parse_source(version.source_text)
+    scenario = _scenario_of(calibration, STALE_AT_START)
     found = engine.enumerate_paths(scenario, calibration.sample, calibration.seed)
     calibration.job_id = job.id  # an eager job runs before `start` links it
     parts = [
