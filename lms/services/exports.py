@@ -25,6 +25,7 @@ from lms.models import (
     Unit,
     User,
 )
+from lms.services.cells import csv_row, xlsx_row
 from lms.services.compliance import current_cycle, start_of
 
 BATCH = 2000
@@ -169,12 +170,12 @@ def rows(report: str, agency: Agency, today: date | None = None) -> Iterator[tup
 
 
 def stream_csv(report: str, agency: Agency) -> Iterator[str]:
-    """CSV text in chunks, header first."""
+    """CSV text in chunks, header first; text that starts like a formula is made plain."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(REPORTS[report].header)
     for count, row in enumerate(rows(report, agency), start=1):
-        writer.writerow(row)
+        writer.writerow(csv_row(row))
         if count % 500 == 0:
             yield buffer.getvalue()
             buffer.seek(0)
@@ -183,14 +184,15 @@ def stream_csv(report: str, agency: Agency) -> Iterator[str]:
 
 
 def xlsx_file(report: str, agency: Agency):
-    """An XLSX workbook in a temporary file (write-only mode: rows are not kept in memory)."""
+    """An XLSX workbook in a temporary file (write-only mode: rows are not kept in memory).
+    Text is always a string cell, never a formula."""
     from openpyxl import Workbook
 
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(REPORTS[report].title[:31])
     sheet.append(list(REPORTS[report].header))
     for row in rows(report, agency):
-        sheet.append(list(row))
+        sheet.append(xlsx_row(sheet, row))
     handle = tempfile.TemporaryFile()  # noqa: SIM115 (send_file closes it after the response)
     workbook.save(handle)
     handle.seek(0)

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from lms.extensions import db
 from lms.models import Certificate, Completion, CourseVersion, User
 from lms.services import certificates
+from lms.services.cells import csv_row
 
 
 @dataclass(frozen=True)
@@ -75,12 +76,6 @@ CSV_COLUMNS = (
 )
 
 
-def _cell(value) -> str:
-    text = "" if value is None else str(value)
-    # Spreadsheets run cells that start like a formula; make them plain text.
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 def transcript_csv(transcript: Transcript) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
@@ -88,9 +83,8 @@ def transcript_csv(transcript: Transcript) -> str:
     for row in transcript.rows:
         cert = row.certificate
         writer.writerow(
-            [
-                _cell(v)
-                for v in (
+            csv_row(
+                (
                     row.completion.completed_at.date().isoformat(),
                     row.course_title,
                     row.category,
@@ -100,6 +94,6 @@ def transcript_csv(transcript: Transcript) -> str:
                     cert.issued_on.isoformat() if cert else "",
                     cert.expires_on.isoformat() if cert and cert.expires_on else "",
                 )
-            ]
+            )
         )
     return out.getvalue()
