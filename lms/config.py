@@ -59,8 +59,10 @@ class Config:
     GRADE_IN_BACKGROUND = bool(CELERY_BROKER_URL)
     LOG_FORMAT = os.environ.get("LOG_FORMAT", "text")  # text | json
     LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
-    # When set, /metrics asks for "Authorization: Bearer <METRICS_TOKEN>".
+    # When set, /metrics asks for "Authorization: Bearer <METRICS_TOKEN>"; without it /metrics
+    # is refused unless METRICS_PUBLIC=true (a scraper on a private network).
     METRICS_TOKEN = os.environ.get("METRICS_TOKEN")
+    METRICS_PUBLIC = _bool("METRICS_PUBLIC", False)
     # Outgoing email for reminders; without MAIL_SERVER messages stay in the in-app outbox.
     MAIL_SERVER = os.environ.get("MAIL_SERVER")
     MAIL_PORT = int(os.environ.get("MAIL_PORT", "587"))

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Flask, render_template, request
+import math
+import time
+
+from flask import Flask, current_app, render_template, request
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
@@ -28,12 +31,42 @@ def wants_json() -> bool:
     return request.path.startswith("/api/") or (request.accept_mimetypes.best == "application/json")
 
 
-def render_error(status: int, title: str | None = None, detail: str | None = None):
+# When a 429 comes from no rate limiter that knows its window (a plain abort(429)).
+DEFAULT_RETRY_AFTER = 60
+
+
+def retry_after_seconds(error: Exception | None = None) -> int:
+    """Seconds until a refused request may be tried again, for the `Retry-After` header: the
+    window of the rate limit this request breached, else the error's own `retry_after`, else
+    DEFAULT_RETRY_AFTER."""
+    own = getattr(error, "retry_after", None)
+    if isinstance(own, int | float) and own > 0:
+        return math.ceil(own)
+    for limiter in current_app.extensions.get("limiter", ()):
+        try:
+            breached = limiter.current_limit
+            if breached is not None and breached.breached:
+                window = breached.limit.get_expiry()  # reset_at is rounded up a second
+                return max(1, min(window, math.ceil(breached.reset_at - time.time())))
+        except Exception:  # the counters' storage is away: fall back to the default
+            continue
+    return DEFAULT_RETRY_AFTER
+
+
+def render_error(status: int, title: str | None = None, detail: str | None = None, headers=None):
     default_title, default_detail = MESSAGES.get(status, MESSAGES[500])
     title, detail = title or default_title, detail or default_detail
     if wants_json():
-        return {"error": title, "detail": detail, "status": status}, status
-    return render_template("errors/error.html", status=status, title=title, detail=detail), status
+        return {"error": title, "detail": detail, "status": status}, status, headers or {}
+    page = render_template("errors/error.html", status=status, title=title, detail=detail)
+    return page, status, headers or {}
+
+
+def _wait_phrase(seconds: int) -> str:
+    if seconds < 90:
+        return f"{seconds} second{'s' if seconds != 1 else ''}"
+    minutes = math.ceil(seconds / 60)
+    return f"{minutes} minutes"
 
 
 def init_app(app: Flask) -> None:
@@ -50,6 +83,13 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
         db.session.rollback()
+        if error.code == 429:
+            seconds = retry_after_seconds(error)
+            return render_error(
+                429,
+                detail=f"Please wait {_wait_phrase(seconds)} and try again.",
+                headers={"Retry-After": str(seconds)},
+            )
         return render_error(error.code or 500)
 
     @app.errorhandler(OperationalError)

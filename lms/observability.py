@@ -9,6 +9,7 @@ report through one /metrics.
 
 from __future__ import annotations
 
+import hmac
 import logging
 import os
 import re
@@ -74,6 +75,24 @@ def configure_logging(app: Flask) -> None:
         logger.propagate = False
     app.logger.handlers = [handler]
     app.logger.setLevel(level)
+
+
+def metrics_refusal(authorization: str | None) -> str | None:
+    """Why a request for /metrics is refused (None: allowed). Metrics name every endpoint and
+    queue, so they are private: with METRICS_TOKEN set, the caller sends
+    `Authorization: Bearer <token>`; without one, they are refused unless METRICS_PUBLIC says
+    they may be public (a scraper on a private network)."""
+    from flask import current_app
+
+    token = current_app.config.get("METRICS_TOKEN")
+    if token:
+        sent = authorization or ""
+        if hmac.compare_digest(sent.encode(), f"Bearer {token}".encode()):
+            return None
+        return "Send the metrics token as `Authorization: Bearer <METRICS_TOKEN>`."
+    if current_app.config.get("METRICS_PUBLIC"):
+        return None
+    return "Metrics are private: set METRICS_TOKEN (and scrape with it) or METRICS_PUBLIC=true."
 
 
 def metrics_text() -> bytes:

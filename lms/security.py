@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, request
+from flask import Flask, request, session
 from flask.sessions import SecureCookieSessionInterface
 
 
@@ -31,6 +31,21 @@ def content_security_policy(frame_origins: list[str]) -> str:
     )
 
 
+def must_not_be_stored(response) -> bool:
+    """Whether a response may hold personal data that no browser or proxy cache should keep:
+    every page for a signed-in user, every download, and every API answer. Static assets are
+    the same for everyone and keep their caching."""
+    endpoint = request.endpoint or ""
+    if endpoint == "static" or endpoint.endswith(".static"):
+        return False
+    if "attachment" in response.headers.get("Content-Disposition", ""):
+        return True
+    if request.blueprint == "api":
+        return True
+    # The session says who is signed in without asking the database (which may be what failed).
+    return "_user_id" in session
+
+
 def init_app(app: Flask) -> None:
     app.session_interface = RippleSessionInterface()
     csp = content_security_policy(app.config["LMS_FRAME_ORIGINS"])
@@ -43,4 +58,6 @@ def init_app(app: Flask) -> None:
         response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
         if request.is_secure:
             response.headers["Strict-Transport-Security"] = "max-age=31536000"
+        if must_not_be_stored(response):
+            response.headers["Cache-Control"] = "no-store"
         return response

@@ -11,6 +11,7 @@ DB="ripple_load_$$"
 export DATABASE_URL="postgresql://postgres@127.0.0.1:5432/${DB}"
 export CELERY_BROKER_URL="redis://127.0.0.1:6379/8"
 export FLASK_APP=wsgi PYTHONPATH="$PWD" LOG_LEVEL=WARNING SECRET_KEY=load-test
+export METRICS_TOKEN="load-metrics-$$"  # /metrics is private; the scrape at the end sends it
 WORK=$(mktemp -d)
 pids=()
 cleanup() {
@@ -62,5 +63,5 @@ pids+=($!)
 .venv/bin/locust -f ops/locustfile.py --headless -u "$USERS" -r "${LOAD_SPAWN_RATE:-5}" -t "${SECONDS_TO_RUN}s" \
   --host "http://127.0.0.1:${PORT}" --only-summary --reset-stats --csv "$WORK/load" 2>&1 | tee "$WORK/locust.log" | grep -vE "^\[|gevent|greenlet" || true
 cat "$WORK/cpu.txt"
-curl -sf "http://127.0.0.1:${PORT}/metrics" >"$WORK/metrics.txt" || true
+curl -sf -H "Authorization: Bearer ${METRICS_TOKEN}" "http://127.0.0.1:${PORT}/metrics" >"$WORK/metrics.txt" || true
 echo "full results: $WORK/load_stats.csv"

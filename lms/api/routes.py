@@ -16,7 +16,7 @@ from werkzeug.exceptions import HTTPException
 from lms.access import public
 from lms.api import bp
 from lms.api.openapi import openapi_document
-from lms.errors import MESSAGES
+from lms.errors import MESSAGES, retry_after_seconds
 from lms.extensions import db
 from lms.services import api_records, api_tokens
 from lms.services.api_records import ApiInputError
@@ -44,9 +44,10 @@ def _http_error(error: HTTPException):
     detail = {
         404: "No such record for this token's agency.",
         405: "That method is not allowed on this resource.",
-        429: "Too many requests for this token; slow down and retry after a minute.",
+        429: "Too many requests for this token; slow down and retry after the Retry-After seconds.",
     }.get(error.code or 500, error.description or "")
-    return _error(error.code or 500, detail, headers={"Retry-After": "60"} if error.code == 429 else None)
+    retry = {"Retry-After": str(retry_after_seconds(error))} if error.code == 429 else None
+    return _error(error.code or 500, detail, headers=retry)
 
 
 @bp.errorhandler(ApiInputError)

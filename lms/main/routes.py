@@ -1,4 +1,4 @@
-from flask import Response, abort, current_app, render_template, request
+from flask import Response, current_app, render_template, request
 from flask_login import current_user
 from sqlalchemy import text
 
@@ -38,10 +38,14 @@ def readyz():
 @public
 def metrics():
     """Prometheus metrics: request latency, queue depth, task durations."""
-    from lms.observability import metrics_text, refresh_queue_depths
+    from lms.observability import metrics_refusal, metrics_text, refresh_queue_depths
 
-    token = current_app.config.get("METRICS_TOKEN")
-    if token and request.headers.get("Authorization") != f"Bearer {token}":
-        abort(401)
+    refusal = metrics_refusal(request.headers.get("Authorization"))
+    if refusal:
+        if current_app.config.get("METRICS_TOKEN"):
+            return Response(
+                refusal, 401, {"WWW-Authenticate": 'Bearer realm="metrics"'}, mimetype="text/plain"
+            )
+        return Response(refusal, 403, mimetype="text/plain")
     refresh_queue_depths()
     return Response(metrics_text(), mimetype="text/plain; version=0.0.4")

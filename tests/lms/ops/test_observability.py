@@ -38,20 +38,43 @@ def test_json_logs_name_the_request_user_and_agency(app, client, officer, sign_i
     assert access["level"] == "INFO"
 
 
-def test_metrics_report_request_latency_and_queue_depth(client):
+@pytest.fixture
+def metrics_token(app):
+    app.config["METRICS_TOKEN"] = "s3cret"
+    yield {"Authorization": "Bearer s3cret"}
+    app.config["METRICS_TOKEN"] = None
+
+
+def test_metrics_report_request_latency_and_queue_depth(client, metrics_token):
     client.get("/healthz")
-    text = client.get("/metrics").get_data(as_text=True)
+    text = client.get("/metrics", headers=metrics_token).get_data(as_text=True)
     assert 'ripple_request_seconds_bucket{endpoint="main.healthz"' in text
     assert "ripple_queue_depth" in text
 
 
-def test_metrics_can_require_a_token(app, client):
-    app.config["METRICS_TOKEN"] = "s3cret"
+def test_metrics_are_private_by_default(client, sign_in, officer):
+    response = client.get("/metrics")
+    assert response.status_code == 403
+    assert "METRICS_TOKEN" in response.get_data(as_text=True)
+    sign_in(officer)  # a session is no key to them either
+    assert client.get("/metrics").status_code == 403
+
+
+@pytest.mark.parametrize("authorization", [None, "Bearer wrong", "s3cret", "Bearer s3cret "])
+def test_metrics_with_a_token_want_exactly_that_token(client, metrics_token, authorization):
+    headers = {"Authorization": authorization} if authorization else {}
+    response = client.get("/metrics", headers=headers)
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+    assert client.get("/metrics", headers=metrics_token).status_code == 200
+
+
+def test_metrics_may_be_made_public(app, client):
+    app.config["METRICS_PUBLIC"] = True
     try:
-        assert client.get("/metrics").status_code == 401
-        assert client.get("/metrics", headers={"Authorization": "Bearer s3cret"}).status_code == 200
+        assert client.get("/metrics").status_code == 200
     finally:
-        app.config["METRICS_TOKEN"] = None
+        app.config["METRICS_PUBLIC"] = False
 
 
 def test_readyz_is_not_ready_until_migrations_are_applied(client):
@@ -81,5 +104,5 @@ def test_readyz_is_ready_on_a_migrated_database(tmp_path):
 
 
 @pytest.mark.parametrize("path", ["/healthz", "/readyz", "/metrics"])
-def test_probes_need_no_sign_in(client, path):
-    assert client.get(path).status_code in (200, 503)
+def test_probes_need_no_sign_in(client, metrics_token, path):
+    assert client.get(path, headers=metrics_token).status_code in (200, 503)
