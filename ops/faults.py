@@ -344,17 +344,32 @@ SCENARIOS = {
 }
 
 
+# A scenario's process exits 0 when it passed, SKIPPED when it could not run here (the automake
+# convention), anything else when it failed.
+SKIPPED = 77
+
+
+def outcome_of(returncode: int) -> str:
+    """What a scenario's exit status says: passed, skipped or failed."""
+    return {0: "passed", SKIPPED: "skipped"}.get(returncode, "failed")
+
+
+def closing_count(outcomes: list[str]) -> str:
+    """The closing line: a skipped scenario is counted as skipped, never as passed."""
+    return ", ".join(f"{outcomes.count(kind)} {kind}" for kind in ("passed", "failed", "skipped"))
+
+
 def main() -> int:
     if sys.argv[1:2] == ["--one"]:  # one scenario in a fresh process: its own config and broker
         name, database_url, workdir = sys.argv[2], sys.argv[3], Path(sys.argv[4])
         outcome = SCENARIOS[name](database_url, workdir)
         print(f"   result: {'PASS' if outcome else 'SKIP' if outcome is None else 'FAIL'}", flush=True)
-        return {True: 0, None: 0}.get(outcome, 1)
+        return {True: 0, None: SKIPPED}.get(outcome, 1)
     names = sys.argv[1:] or list(SCENARIOS)
     workdir = Path(tempfile.mkdtemp(prefix="ripple-faults-"))
     database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{workdir / 'faults.sqlite3'}"
     _prepare(database_url)
-    failed = 0
+    outcomes = []
     for name in names:
         print(f"== {name}", flush=True)
         result = subprocess.run(
@@ -362,9 +377,9 @@ def main() -> int:
             cwd=ROOT,
             env={**os.environ, "PYTHONPATH": str(ROOT), "LOG_LEVEL": "WARNING"},
         )
-        failed += result.returncode != 0
-    print(f"{len(names) - failed} passed, {failed} failed")
-    return 1 if failed else 0
+        outcomes.append(outcome_of(result.returncode))
+    print(closing_count(outcomes))
+    return 1 if "failed" in outcomes else 0
 
 
 if __name__ == "__main__":
