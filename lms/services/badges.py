@@ -11,6 +11,9 @@ import hashlib
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
+from sqlalchemy import select
+
+from lms.extensions import db
 from lms.models import Agency, Certificate, Course, CourseVersion
 
 CONTEXT = "https://w3id.org/openbadges/v2"
@@ -99,3 +102,25 @@ def issuer(agency: Agency, *, issuer_url: str, homepage: str, email: str) -> dic
         "url": homepage,
         "email": email,
     }
+
+
+def image_title(course_id: int) -> str | None:
+    """The title a course's public badge image shows, or None when there is no image to show.
+
+    The image is public and needs no code, so it exists only for a course that is published
+    and has issued at least one certificate still in force (not revoked): anything else (a
+    draft, another agency's unpublished work, a course nobody earned) answers exactly like a
+    missing course. The title is the newest published version's, never a draft's.
+    """
+    return db.session.scalar(
+        select(CourseVersion.title)
+        .where(
+            CourseVersion.course_id == course_id,
+            CourseVersion.status == "published",
+            select(Certificate.id)
+            .where(Certificate.course_id == course_id, Certificate.revoked_at.is_(None))
+            .exists(),
+        )
+        .order_by(CourseVersion.number.desc())
+        .limit(1)
+    )

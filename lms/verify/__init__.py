@@ -14,6 +14,12 @@ def verify_rate_limit() -> str:
     return current_app.config["VERIFY_RATE_LIMIT"]
 
 
+# Every public verification and badge URL (the page, the lookup, the assertion, badge class,
+# issuer and the badge image) draws on one budget per client address, so walking codes across
+# several of them costs the same as hammering one.
+public_budget = limiter.shared_limit(verify_rate_limit, scope="public-verification")
+
+
 @bp.record_once
 def _init_limiter(state) -> None:
     limiter.init_app(state.app)

@@ -15,7 +15,7 @@ from lms.access import public
 from lms.extensions import db
 from lms.models import Agency, Completion, Course, CourseVersion, User
 from lms.services import badges, catalog, certificates
-from lms.verify import bp, limiter, verify_rate_limit
+from lms.verify import bp, public_budget
 
 
 def _json(document: dict, status: int = 200) -> Response:
@@ -31,7 +31,7 @@ def _badge_url(agency_id: int, course_id: int) -> str:
 
 @bp.route("/verify/")
 @public
-@limiter.limit(verify_rate_limit)
+@public_budget
 def lookup():
     code = (request.args.get("code") or "").strip()
     if code:
@@ -41,7 +41,7 @@ def lookup():
 
 @bp.route("/verify/<code>")
 @public
-@limiter.limit(verify_rate_limit)
+@public_budget
 def certificate(code: str):
     cert = certificates.find_by_code(code)
     if cert is None:
@@ -62,7 +62,7 @@ def certificate(code: str):
 
 @bp.route("/badges/assertions/<code>")
 @public
-@limiter.limit(verify_rate_limit)
+@public_budget
 def assertion(code: str):
     cert = certificates.find_by_code(code)
     if cert is None:
@@ -102,7 +102,7 @@ def _offered(agency_id: int, course_id: int) -> tuple[Agency, Course, CourseVers
 
 @bp.route("/badges/agencies/<int:agency_id>/courses/<int:course_id>")
 @public
-@limiter.limit(verify_rate_limit)
+@public_budget
 def badge_class(agency_id: int, course_id: int):
     agency, course, version = _offered(agency_id, course_id)
     hours = certificates.hours_text(version.credit_hours)
@@ -123,17 +123,18 @@ def badge_class(agency_id: int, course_id: int):
 
 @bp.route("/badges/courses/<int:course_id>/image.svg")
 @public
+@public_budget
 def badge_image(course_id: int):
-    course = db.session.get(Course, course_id)
-    if course is None:
+    title = badges.image_title(course_id)
+    if title is None:
         abort(404)
-    svg = render_template("verify/badge.svg", title=course.title)
+    svg = render_template("verify/badge.svg", title=title)
     return Response(svg, mimetype="image/svg+xml", headers={"Cache-Control": "public, max-age=86400"})
 
 
 @bp.route("/badges/agencies/<int:agency_id>")
 @public
-@limiter.limit(verify_rate_limit)
+@public_budget
 def issuer(agency_id: int):
     agency = db.session.get(Agency, agency_id)
     if agency is None:
