@@ -9,6 +9,7 @@ at once instead of fixing one error per run.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,11 +17,15 @@ from typing import Any
 import yaml
 
 __all__ = [
+    "MAX_ALIASES",
+    "MAX_DEPTH",
+    "MAX_DOCUMENT_BYTES",
     "MISSING",
     "Document",
     "DocumentError",
     "Issue",
     "IssueCollector",
+    "check_limits",
     "format_path",
     "parse_yaml",
 ]
@@ -102,6 +107,164 @@ class Document:
             key = key[:-1]
 
 
+# --- limits checked before the YAML parser sees the text ---------------------------
+#
+# PyYAML's libyaml composer recurses once per nesting level in C: 30,000 "[" overflow the
+# C stack and kill the process (there is no Python exception to catch). Aliases can expand
+# a small text into billions of nodes. So one linear pass over the text bounds nesting,
+# aliases and size first. It errs on the side of counting too much: what it cannot place
+# (a quote that runs over lines, a bracket at the start of a continuation line) counts as
+# nesting, so a document passes only if the parser cannot nest deeper than the limit.
+
+MAX_DEPTH = 50  # a scenario or course file nests about 8 deep
+MAX_ALIASES = 100  # references to anchors (``*name``); the library and courses use none
+MAX_DOCUMENT_BYTES = 2_000_000  # the largest built-in course is ~90 kB
+
+_BLOCK_HEADER = re.compile(r"[|>][0-9+-]*[ \t]*(?:#.*)?$")
+
+
+def check_limits(text: str, *, max_bytes: int = MAX_DOCUMENT_BYTES) -> None:
+    """Raise ``DocumentError`` if ``text`` is too large, nests too deeply or has too many aliases.
+
+    One pass over the characters and no parser, so it is safe on any input. Nesting
+    counts flow collections (``[``, ``{``) and block indentation levels together; the
+    issue names the line where the limit is passed.
+    """
+    size = len(text.encode("utf-8", "surrogatepass"))
+    if size > max_bytes:
+        raise _limit_error(f"the document is {size:,} bytes; at most {max_bytes:,} are allowed", None)
+    scan = _LimitScan()
+    # only "\n" ends a line here: splitting on more (form feeds ...) than YAML does could
+    # forget indentation the parser still counts
+    for number, line in enumerate(text.split("\n"), 1):
+        scan.line(line.removesuffix("\r"), number)
+
+
+def _limit_error(message: str, line: int | None) -> DocumentError:
+    return DocumentError([Issue("(document)", message, line)])
+
+
+class _LimitScan:
+    """The state of ``check_limits`` between lines."""
+
+    def __init__(self) -> None:
+        self.flow = 0  # open flow collections
+        self.columns: list[int] = []  # block nesting: the columns of the open block nodes
+        self.quote = ""  # inside a quoted scalar that runs over lines
+        self.quote_base = 0  # flow depth where that quote started
+        self.block_scalar: int | None = None  # in a | or > block: lines indented past this
+        self.aliases = 0
+
+    def _check_depth(self, number: int) -> None:
+        if len(self.columns) + self.flow > MAX_DEPTH:
+            raise _limit_error(f"nesting deeper than {MAX_DEPTH} levels", number)
+
+    def line(self, line: str, number: int) -> None:
+        stripped = line.lstrip(" ")
+        indent = len(line) - len(stripped)
+        if self.block_scalar is not None:
+            if not stripped.strip(" \t") or indent > self.block_scalar:
+                return
+            self.block_scalar = None
+        end = len(line)
+        if self.quote:
+            i, self.flow, closed = _scan_quote(line, 0, self.quote, self.flow, self.quote_base)
+            self._check_depth(number)
+            if not closed:
+                return
+            self.quote = ""
+            at_start = False
+        else:
+            if not stripped or stripped.startswith("#"):
+                return
+            i = indent
+            if self.flow == 0:
+                while self.columns and self.columns[-1] > indent:
+                    self.columns.pop()
+            at_start = True  # where a node may begin
+        columns = self.columns
+        owner = indent - 1  # a block scalar's lines are those indented past its owner
+        node = indent  # where the last node began (a key, before its ":")
+        space_before = True
+        while i < end:
+            ch = line[i]
+            if ch == " " or ch == "\t":
+                space_before = True
+                i += 1
+                continue
+            if ch == "#" and space_before:
+                return  # a comment
+            space_before = False
+            nxt = line[i + 1] if i + 1 < end else " "
+            if at_start:
+                node = i
+                if self.flow == 0 and (not columns or i > columns[-1]):
+                    columns.append(i)
+                    self._check_depth(number)
+            if ch in "[{" and (self.flow or at_start):
+                self.flow += 1
+                self._check_depth(number)
+                at_start = True
+            elif ch in "]}" and self.flow:
+                self.flow -= 1
+                at_start = False
+            elif ch == ",":
+                at_start = True  # also in block context: counting too much is safe
+            elif ch == ":" and (nxt in " \t" or (self.flow and nxt in ",[]{}")):
+                at_start = True
+                owner = node
+            elif ch in "-?" and at_start and nxt in " \t":
+                owner = i
+            elif at_start and ch in "'\"":
+                after, flow, closed = _scan_quote(line, i + 1, ch, self.flow, self.flow)
+                if not closed:  # brackets inside may be structure after all: count them
+                    self.flow, self.quote, self.quote_base = flow, ch, self.flow
+                    self._check_depth(number)
+                    return
+                i, at_start = after, False
+                continue
+            elif at_start and ch == "*":
+                self.aliases += 1
+                if self.aliases > MAX_ALIASES:
+                    raise _limit_error(f"more than {MAX_ALIASES} aliases (*name)", number)
+                at_start = False
+            elif at_start and ch in "&!":
+                while i < end and line[i] not in " \t,[]{}":
+                    i += 1  # an anchor or a tag: the node follows
+                continue
+            elif at_start and self.flow == 0 and ch in "|>" and _BLOCK_HEADER.match(line, i):
+                self.block_scalar = owner
+                return
+            else:
+                at_start = False
+            i += 1
+
+
+def _scan_quote(line: str, i: int, quote: str, flow: int, base: int) -> tuple[int, int, bool]:
+    """Scan a quoted scalar from ``i``: (position after it, flow depth, closed on this line).
+
+    Brackets inside raise the flow depth (a caller that knows the quote closes on its
+    own line ignores that) and never close below ``base``.
+    """
+    end = len(line)
+    while i < end:
+        ch = line[i]
+        if ch == quote:
+            if quote == "'" and i + 1 < end and line[i + 1] == "'":
+                i += 2  # '' is an escaped quote
+                continue
+            return i + 1, flow, True
+        if ch == "\\" and quote == '"':
+            i += 2
+            continue
+        if ch in "[{":
+            flow += 1
+        elif ch in "]}" and flow > base:
+            flow -= 1
+        i += 1
+    return i, flow, False
+
+
 # The libyaml-backed SafeLoader composes ~15x faster and gives the same node graph
 # and marks; the pure-Python SafeLoader is the fallback where libyaml is missing.
 _BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -109,6 +272,15 @@ _BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 class _LineLoader(_BaseLoader):
     """SafeLoader whose composed node graph we walk ourselves."""
+
+
+# YAML 1.1 reads a float only with a dot ("1.0e+9"); "1e9" would be text. Read it as a
+# number (as YAML 1.2 does), so range checks see it and can say what is wrong.
+_LineLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9_]+)[eE][-+]?[0-9]+$"),
+    list("-+0123456789."),
+)
 
 
 def _construct_scalar(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> Any:
@@ -126,7 +298,13 @@ def _walk(loader: yaml.SafeLoader, node: yaml.Node, path: tuple, lines: dict) ->
         loader.flatten_mapping(node)  # resolves YAML merge keys (<<)
         result: dict[Any, Any] = {}
         for key_node, value_node in node.value:
-            key = _walk(loader, key_node, path + ("<key>",), {})
+            # a key is walked with lines of its own: only a scalar, so an alias to a huge
+            # collection cannot make the walk expand it outside the node count
+            key = (
+                _walk(loader, key_node, path + ("<key>",), {})
+                if isinstance(key_node, yaml.ScalarNode)
+                else []
+            )
             if isinstance(key, (list, dict)):
                 raise DocumentError(
                     [
@@ -161,10 +339,15 @@ def _walk(loader: yaml.SafeLoader, node: yaml.Node, path: tuple, lines: dict) ->
     return value
 
 
-def parse_yaml(text: str) -> Document:
-    """Parse one YAML document; syntax errors become a ``DocumentError`` with the line."""
+def parse_yaml(text: str, *, max_bytes: int = MAX_DOCUMENT_BYTES) -> Document:
+    """Parse one YAML document; syntax errors become a ``DocumentError`` with the line.
+
+    Every YAML text of the scenario and course formats comes through here, and
+    ``check_limits`` sees it before the parser does (size, nesting, aliases).
+    """
     if not isinstance(text, str):
         raise DocumentError([Issue("(document)", "expected YAML text", None)])
+    check_limits(text, max_bytes=max_bytes)
     loader = _LineLoader(text)
     try:
         try:

@@ -1,0 +1,152 @@
+"""Hostile YAML is refused before the parser sees it: size, nesting and aliases.
+
+PyYAML's C composer recurses once per nesting level, so 30,000 "[" kill the process
+with a segfault. Every YAML text goes through ``parse_yaml``, whose pre-scan answers
+such a text with a validation issue instead. The crash tests parse in a subprocess,
+so that without the pre-scan they fail instead of killing pytest.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import scenarios as engine
+from lms import course_format as cf
+from scenarios.yamlsource import MAX_ALIASES, MAX_DEPTH, DocumentError, check_limits, parse_yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+DEEP_FLOW = "[" * 30_000 + "]" * 30_000
+HOSTILE = {
+    "deep flow sequence": DEEP_FLOW,
+    "deep flow mapping": "{a: " * 30_000 + "}" * 30_000,
+    "deep value": "title: " + DEEP_FLOW,
+    "deep compact sequences": "- " * 30_000 + "x\n",
+    "deep indentation": "".join(" " * i + "- a:\n" for i in range(0, 4 * MAX_DEPTH, 2)),
+}
+
+
+def _issue(text: str, **kwargs):
+    with pytest.raises(DocumentError) as caught:
+        parse_yaml(text, **kwargs)
+    (issue,) = caught.value.issues
+    return issue
+
+
+@pytest.mark.parametrize("text", list(HOSTILE.values()), ids=list(HOSTILE))
+def test_deep_nesting_is_an_issue_with_its_line(text):
+    issue = _issue(text)
+    assert issue.path == "(document)"
+    assert issue.message == f"nesting deeper than {MAX_DEPTH} levels"
+    assert issue.line is not None
+
+
+def test_the_line_is_where_the_limit_is_passed():
+    text = "title: ok\nsummary: fine\nbriefing: " + "[" * (MAX_DEPTH + 5) + "\n"
+    assert _issue(text).line == 3
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a: [[1, 2], {b: [c]}]\n",
+        # brackets in text are not nesting: quoted, block scalars, comments, plain words
+        "a: '" + "[" * 200 + "'\nb: \"" + "{" * 200 + '"\n',
+        "a: |\n  " + "[" * 200 + "\n  more [[[[ text\nb: 1\n",
+        "- >-\n " + "[" * 200 + "\n- 2\n",
+        "a: 1  # " + "[" * 200 + "\n",
+        "title: Officer [" + "[" * 200 + " notes\n",
+        "label: it's fine [[[[[[[[ isn't it\n",
+    ],
+)
+def test_text_that_only_looks_deep_is_accepted(text):
+    parse_yaml(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # a bracket that closes inside a quote running over lines cannot hide later nesting
+        'a: ["x\n]]]]\n", ' + "[" * (MAX_DEPTH + 1) + "]" * (MAX_DEPTH + 1) + "]\n",
+        # nor can a quote-like character in a continuation line
+        "a: x\n  'y\nb: " + "[" * (MAX_DEPTH + 1) + "\nc: '\n",
+        # a block scalar ends where its owner's indentation comes back
+        "- k: |\n    text\n  o: " + "[" * (MAX_DEPTH + 1) + "\n",
+    ],
+)
+def test_nesting_behind_quotes_and_blocks_is_still_counted(text):
+    assert _issue(text).message == f"nesting deeper than {MAX_DEPTH} levels"
+
+
+def test_alias_bombs_are_refused():
+    levels = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    levels += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 12)]
+    issue = _issue("\n".join(levels) + "\n")
+    assert issue.message == f"more than {MAX_ALIASES} aliases (*name)"
+    assert issue.line == 12  # the 101st alias
+
+
+def test_an_alias_as_a_key_is_not_expanded():
+    text = "big: &big [" + ", ".join(["x"] * 50) + "]\n? *big\n: value\n"
+    assert _issue(text).message == "a mapping key must be a plain value"
+
+
+def test_size_is_limited_before_parsing():
+    issue = _issue("a: " + "x" * 100 + "\n", max_bytes=50)
+    assert issue.message == "the document is 104 bytes; at most 50 are allowed"
+    assert issue.line is None
+
+
+@pytest.mark.parametrize("path", [*engine.list_library(), *cf.builtin_course_paths()], ids=lambda p: p.name)
+def test_every_built_in_file_passes_the_limits(path):
+    check_limits(path.read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize(
+    "load", [engine.load_scenario, cf.load_course], ids=["scenario format", "course format"]
+)
+@pytest.mark.parametrize("text", [DEEP_FLOW, "title: " + DEEP_FLOW + "\n"], ids=["document", "title"])
+def test_both_formats_report_it_as_a_validation_issue(load, text):
+    with pytest.raises(DocumentError) as caught:
+        load(text)
+    assert [str(i) for i in caught.value.issues] == [
+        f"(document): nesting deeper than {MAX_DEPTH} levels (line 1)"
+    ]
+
+
+def _in_subprocess(code: str, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, *(("-c", code) if code else ()), *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.mark.parametrize("loader", ["scenarios.load_scenario", "lms.course_format.load_course"])
+def test_the_crash_input_does_not_kill_the_process(loader):
+    module, name = loader.rsplit(".", 1)
+    code = (
+        f"import sys; from {module} import {name}\n"
+        f"try:\n    {name}('[' * 30000 + ']' * 30000)\n"
+        "except ValueError as error:\n    print(error)\n"
+    )
+    done = _in_subprocess(code)
+    assert done.returncode == 0, (
+        f"killed by signal {-done.returncode}" if done.returncode < 0 else done.stderr
+    )
+    assert f"nesting deeper than {MAX_DEPTH} levels" in done.stdout
+
+
+def test_cli_validate_reports_it_and_exits_with_the_validation_code(tmp_path):
+    hostile = tmp_path / "hostile.yaml"
+    hostile.write_text(DEEP_FLOW + "\n", encoding="utf-8")
+    done = _in_subprocess("", "-m", "scenarios", "validate", str(hostile))
+    assert done.returncode == 1, (
+        f"killed by signal {-done.returncode}" if done.returncode < 0 else done.stderr
+    )
+    assert f"nesting deeper than {MAX_DEPTH} levels (line 1)" in done.stdout
