@@ -63,6 +63,8 @@ class Config:
     # is refused unless METRICS_PUBLIC=true (a scraper on a private network).
     METRICS_TOKEN = os.environ.get("METRICS_TOKEN")
     METRICS_PUBLIC = _bool("METRICS_PUBLIC", False)
+    # LTI login initiations per client address (each stores a state and a nonce).
+    LTI_LOGIN_RATE_LIMIT = os.environ.get("LTI_LOGIN_RATE_LIMIT", "30 per minute")
     # Outgoing email for reminders; without MAIL_SERVER messages stay in the in-app outbox.
     MAIL_SERVER = os.environ.get("MAIL_SERVER")
     MAIL_PORT = int(os.environ.get("MAIL_PORT", "587"))
@@ -121,5 +123,6 @@ class TestConfig(Config):
     PASSWORD_HASH_PROFILE = "CHEAPEST"  # fast tests; production keeps the strong default
     WTF_CSRF_ENABLED = False  # tests that check CSRF switch it back on
     VERIFY_RATE_LIMIT = "100000 per minute"  # the rate-limit test lowers it for itself
+    LTI_LOGIN_RATE_LIMIT = "100000 per minute"
     API_RATE_LIMIT = "100000 per minute"
     INTEGRATIONS_HTTP_TIMEOUT = 2.0

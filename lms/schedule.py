@@ -5,6 +5,7 @@
 | grade-sweep          | every 30 s     | grade attempts whose grading task was lost (worker killed)  |
 | deliveries           | every minute   | send queued LTI scores and xAPI statements that are due     |
 | stale-jobs           | every 5 min    | mark background jobs whose worker went away as failed        |
+| lti-states           | every 10 min   | delete expired LTI login states and nonces                  |
 | assignment-rules     | daily          | assign rule courses to joiners and movers                   |
 | certificate-renewals | daily          | assign renewal courses when a renewal window opens          |
 | reminders            | daily          | due-soon, overdue, escalation and expiry messages           |
@@ -87,6 +88,12 @@ def _stale_jobs(now: datetime) -> str:
     return f"{tasks.mark_stale_jobs()} job(s) marked lost"
 
 
+def _lti_states(now: datetime) -> str:
+    from lms.services.lti import purge_expired_states
+
+    return f"{purge_expired_states(now)} expired LTI state(s) deleted"
+
+
 def _assignment_rules(now: datetime) -> str:
     from lms.models import Agency
     from lms.services import rules
@@ -115,6 +122,7 @@ JOBS: tuple[Periodic, ...] = (
     Periodic("grade-sweep", _grade_sweep, every=timedelta(seconds=TICK_SECONDS)),
     Periodic("deliveries", _deliveries, every=timedelta(minutes=1)),
     Periodic("stale-jobs", _stale_jobs, every=timedelta(minutes=5)),
+    Periodic("lti-states", _lti_states, every=timedelta(minutes=10)),
     Periodic("assignment-rules", _assignment_rules, daily=True),
     Periodic("certificate-renewals", _certificate_renewals, daily=True),
     Periodic("reminders", _reminders, daily=True),

@@ -6,6 +6,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_user
 from pylti1p3.exception import LtiException
 
@@ -14,6 +15,7 @@ from lms.extensions import db
 from lms.lti import bp
 from lms.models import LtiKey, LtiLaunch, Role
 from lms.services import lti
+from lms.verify import limiter
 
 BAD_INPUT = (lti.LaunchError, LtiException, KeyError, ValueError, TypeError)
 
@@ -33,8 +35,13 @@ def jwks_json():
     return keys
 
 
+def _login_rate_limit() -> str:
+    return current_app.config["LTI_LOGIN_RATE_LIMIT"]
+
+
 @bp.route("/login", methods=["GET", "POST"])
 @public
+@limiter.limit(_login_rate_limit, key_func=get_remote_address)  # each login stores two rows
 def login():
     params = {
         key: value for key, value in (request.form if request.method == "POST" else request.args).items()

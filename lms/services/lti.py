@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -416,6 +416,10 @@ def login_redirect(params: dict[str, str]) -> str:
     ours = url_for("lti.launch", _external=True)
     if urlsplit(target)._replace(query="", fragment="").geturl() != ours:
         raise LaunchError("target_link_uri is not this tool's launch URL.")
+    # Anyone may call this URL: refuse an unregistered issuer or client id before anything
+    # (a state, a nonce, our first signing key) is written.
+    if DbToolConf()._row(params["iss"], params.get("client_id") or None) is None:
+        raise LaunchError("No active platform registration matches this issuer and client id.")
     request = _flask_request(params)
     session = _SessionService(request)
     login = _Login(request, DbToolConf(), session_service=session)
@@ -424,6 +428,17 @@ def login_redirect(params: dict[str, str]) -> str:
         return login.get_redirect_object(ours).get_redirect_url()
     except (OIDCException, LtiException) as error:
         raise LaunchError(str(error)) from error
+
+
+def purge_expired_states(now: datetime | None = None) -> int:
+    """Delete the OIDC states, nonces and launch data that have expired (a login whose launch
+    never came leaves two rows); returns how many. Flushes."""
+    result = db.session.execute(
+        delete(LtiLaunchState)
+        .where(LtiLaunchState.expires_at <= (now or utcnow()))
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount or 0
 
 
 @dataclass
