@@ -12,6 +12,7 @@ from lms import course_format as cf
 from lms.access import roles_required
 from lms.author import bp
 from lms.author.forms import DuplicateForm, ImportForm, NewCourseForm, NewScenarioForm, PublishForm
+from lms.downloads import attachment
 from lms.extensions import db
 from lms.models import Role, ScenarioVersion
 from lms.rendering import render_markdown
@@ -532,7 +533,7 @@ def export_course(course_id: int):
     return Response(
         authoring.export_text(version),
         mimetype="application/yaml",
-        headers={"Content-Disposition": f'attachment; filename="{course.slug}-v{version.number}.yaml"'},
+        headers={"Content-Disposition": attachment(f"{course.slug}-v{version.number}.yaml")},
     )
 
 

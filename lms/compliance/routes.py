@@ -22,6 +22,7 @@ from lms.access import agency_or_404, roles_required, scoped_or_404
 from lms.charts import bar_chart
 from lms.compliance import bp
 from lms.compliance.forms import AssignForm, FilterForm, MandateForm, RuleForm
+from lms.downloads import attachment
 from lms.extensions import db
 from lms.models import Agency, AssignmentRule, Course, Mandate, OutboxMessage, Role, RoleGrant, User
 from lms.services import compliance, exports, reminders, roster, rules
@@ -263,14 +264,14 @@ def export(agency_id: int, report: str, fmt: str):
         return Response(
             stream_with_context(exports.stream_csv(report, agency)),
             mimetype="text/csv",
-            headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+            headers={"Content-Disposition": attachment(filename)},
         )
-    return send_file(
+    response = send_file(
         exports.xlsx_file(report, agency),
-        as_attachment=True,
-        download_name=filename,
         mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     )
+    response.headers["Content-Disposition"] = attachment(filename)
+    return response
 
 
 @bp.route("/agencies/<int:agency_id>/outbox")

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from lms.access import roles_required, scoped_or_404
 from lms.course_format import BUILTIN_COURSES_DIR
+from lms.downloads import attachment
 from lms.extensions import db
 from lms.learn import bp
 from lms.learn.forms import CheckForm, LessonDoneForm, ReissueForm, RevokeForm
@@ -248,7 +249,7 @@ def certificate_pdf(certificate_id: int):
     return Response(
         pdf,
         mimetype="application/pdf",
-        headers={"Content-Disposition": f'attachment; filename="certificate-{cert.id}.pdf"'},
+        headers={"Content-Disposition": attachment(f"certificate-{cert.id}.pdf")},
     )
 
 
@@ -337,7 +338,7 @@ def _csv(person: User) -> Response:
     body = transcript.transcript_csv(transcript.transcript_for(person))
     filename = f"ripple-transcript-{person.badge_number or person.id}.csv"
     return Response(
-        body, mimetype="text/csv", headers={"Content-Disposition": f'attachment; filename="{filename}"'}
+        body, mimetype="text/csv", headers={"Content-Disposition": attachment(filename)}
     )
 
 
