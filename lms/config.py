@@ -86,8 +86,10 @@ class Config:
     # Integrations (LTI, xAPI, the API). The public address of this site, for xAPI activity
     # ids and the LTI tool configuration when no request is at hand (CLI); no trailing slash.
     PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "").rstrip("/")
-    # Requests per API token to /api/v1.
+    # Requests per API token to /api/v1 (counted once the token is verified), and failed
+    # authentications per client address before its requests are refused for the window.
     API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "300 per minute")
+    API_AUTH_FAILURE_LIMIT = os.environ.get("API_AUTH_FAILURE_LIMIT", "20 per minute")
     # Try queued grade and xAPI deliveries right after the request that queued them commits
     # (`flask integrations deliver` retries whatever is left).
     INTEGRATIONS_DELIVER_INLINE = _bool("INTEGRATIONS_DELIVER_INLINE", True)
@@ -125,4 +127,5 @@ class TestConfig(Config):
     VERIFY_RATE_LIMIT = "100000 per minute"  # the rate-limit test lowers it for itself
     LTI_LOGIN_RATE_LIMIT = "100000 per minute"
     API_RATE_LIMIT = "100000 per minute"
+    API_AUTH_FAILURE_LIMIT = "100000 per minute"
     INTEGRATIONS_HTTP_TIMEOUT = 2.0

@@ -9,18 +9,16 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask import current_app, g, jsonify, request
-from flask_limiter.util import get_remote_address
+from flask import g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from lms.access import public
-from lms.api import bp
+from lms.api import bp, rate_limits
 from lms.api.openapi import openapi_document
 from lms.errors import MESSAGES, retry_after_seconds
 from lms.extensions import db
 from lms.services import api_records, api_tokens
 from lms.services.api_records import ApiInputError
-from lms.verify import limiter
 
 
 def _error(status: int, detail: str, *, title: str | None = None, field: str | None = None, headers=None):
@@ -64,28 +62,35 @@ def _bearer() -> str | None:
     return value.strip() if scheme.lower() == "bearer" else None
 
 
-def _rate_key() -> str:
-    raw = _bearer() or ""
-    return "api:" + (raw[:13] if raw.startswith("rpl_") else get_remote_address())
-
-
-def _rate_limit() -> str:
-    return current_app.config["API_RATE_LIMIT"]
+def _too_many(detail: str, seconds: int):
+    return _error(429, f"{detail}; retry after {seconds} seconds.", headers={"Retry-After": str(seconds)})
 
 
 def token_required(scope: str):
-    """Require a valid, unrevoked bearer token holding `scope`; the token is `g.api_token`."""
+    """Require a valid, unrevoked bearer token holding `scope`; the token is `g.api_token`.
+
+    Rate limits (lms.api.rate_limits): an address that failed to authenticate too often is
+    refused before its token is looked up; a verified token spends its own budget.
+    """
 
     def decorate(view):
         @wraps(view)
         def wrapped(*args, **kwargs):
+            wait = rate_limits.failures_exhausted()
+            if wait is not None:
+                return _too_many("Too many failed authentications from this address", wait)
             token = api_tokens.authenticate(_bearer())
             if token is None:
+                rate_limits.note_failure()
                 return _error(
                     401,
                     "Send a valid API token as `Authorization: Bearer <token>`.",
                     headers={"WWW-Authenticate": 'Bearer realm="ripple"'},
                 )
+            wait = rate_limits.spend(token)
+            if wait is not None:
+                db.session.commit()  # keep last_used_at
+                return _too_many("Too many requests for this token", wait)
             if scope not in token.scopes:
                 db.session.commit()  # keep last_used_at
                 return _error(403, f"This token lacks the `{scope}` scope.", title="Forbidden")
@@ -95,7 +100,7 @@ def token_required(scope: str):
             return response
 
         wrapped.api_scope = scope
-        return public(limiter.limit(_rate_limit, key_func=_rate_key)(wrapped))
+        return public(wrapped)
 
     return decorate
 
