@@ -63,6 +63,8 @@ class Config:
     # is refused unless METRICS_PUBLIC=true (a scraper on a private network).
     METRICS_TOKEN = os.environ.get("METRICS_TOKEN")
     METRICS_PUBLIC = _bool("METRICS_PUBLIC", False)
+    # Uncached what-if projections (two Monte Carlo sweeps each) per signed-in user.
+    WHAT_IF_RATE_LIMIT = os.environ.get("WHAT_IF_RATE_LIMIT", "20 per minute")
     # LTI login initiations per client address (each stores a state and a nonce).
     LTI_LOGIN_RATE_LIMIT = os.environ.get("LTI_LOGIN_RATE_LIMIT", "30 per minute")
     # Outgoing email for reminders; without MAIL_SERVER messages stay in the in-app outbox.
@@ -125,6 +127,7 @@ class TestConfig(Config):
     PASSWORD_HASH_PROFILE = "CHEAPEST"  # fast tests; production keeps the strong default
     WTF_CSRF_ENABLED = False  # tests that check CSRF switch it back on
     VERIFY_RATE_LIMIT = "100000 per minute"  # the rate-limit test lowers it for itself
+    WHAT_IF_RATE_LIMIT = "100000 per minute"
     LTI_LOGIN_RATE_LIMIT = "100000 per minute"
     API_RATE_LIMIT = "100000 per minute"
     API_AUTH_FAILURE_LIMIT = "100000 per minute"

@@ -1,6 +1,6 @@
 """Playing scenarios, the debrief, and instructors' review of attempts."""
 
-from flask import abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 
 import scenarios as engine
@@ -11,6 +11,7 @@ from lms.play import bp
 from lms.play.forms import OverrideForm, decision_form
 from lms.services import attempts, debrief, scenario_library
 from lms.services.scoping import NotFound
+from lms.verify import limiter
 
 REVIEWERS = (Role.INSTRUCTOR, Role.COORDINATOR)
 
@@ -140,7 +141,31 @@ def debrief_page(attempt_id: int):
     )
 
 
+def _what_if_rate_limit() -> str:
+    return current_app.config["WHAT_IF_RATE_LIMIT"]
+
+
+def _what_if_by_user() -> str:
+    return f"user:{current_user.id}"
+
+
+def _what_if_costs_nothing() -> bool:
+    """The form alone, another's attempt (404), an unfinished one, or a projection already
+    made: none of them simulates anything, so none spends the user's what-if allowance."""
+    index = request.args.get("decision", type=int)
+    if index is None:
+        return True
+    try:
+        found = attempts.get_attempt(current_user, request.view_args["attempt_id"])
+    except NotFound:
+        return True
+    if found.status != "completed":
+        return True
+    return debrief.what_if_is_cached(found, index - 1, request.args.getlist("options"))
+
+
 @bp.route("/attempts/<int:attempt_id>/what-if")
+@limiter.limit(_what_if_rate_limit, key_func=_what_if_by_user, exempt_when=_what_if_costs_nothing)
 def what_if(attempt_id: int):
     found = _attempt_or_404(attempt_id)
     if found.status != "completed":

@@ -8,6 +8,8 @@ and debriefs read them from there (or, before that, simulate them once per proce
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -21,6 +23,8 @@ from lms.services.scenario_library import scenario_of
 REFERENCE_RUNS = 60
 REFERENCE_SEED = 20_261_123
 WHAT_IF_RUNS = 40
+# What-if projections kept per process: about 2 kB each, so the cache stays under a few MB.
+WHAT_IF_CACHE_SIZE = 1024
 BAND_SERIES = ("reach", "incidents", "police_trust")
 
 
@@ -423,26 +427,90 @@ class WhatIf:
     runs: int
 
 
+class _Projections:
+    """A bounded, thread-safe LRU of Monte Carlo metric means, keyed by what determines them."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self._items: OrderedDict[tuple, dict[str, float]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple) -> dict[str, float] | None:
+        with self._lock:
+            found = self._items.get(key)
+            if found is not None:
+                self._items.move_to_end(key)
+            return found
+
+    def put(self, key: tuple, means: dict[str, float]) -> None:
+        with self._lock:
+            self._items[key] = means
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
+# Runs are deterministic, so a projection is computed once per (scenario YAML, seed, path): the
+# attempt's own path, and each alternative asked for.
+_projections = _Projections(WHAT_IF_CACHE_SIZE)
+
+
+def _what_if_runs() -> int:
+    return current_app.config.get("SCENARIO_REFERENCE_RUNS") or WHAT_IF_RUNS
+
+
+def _projection_key(attempt: Attempt, path: list[list[str]]) -> tuple:
+    # What determines a run: the scenario's YAML, the seed and the path (not the attempt's id).
+    version = attempt.scenario_version
+    return (version.fingerprint, attempt.seed, _what_if_runs(), tuple(tuple(choice) for choice in path))
+
+
+def _alternative(choices: list[list[str]], index: int, option_ids: list[str]) -> list[list[str]]:
+    changed = [list(c) for c in choices]
+    if 0 <= index < len(changed):
+        changed[index] = list(dict.fromkeys(option_ids))
+    return changed
+
+
+def _projected(scenario: engine.Scenario, attempt: Attempt, path: list[list[str]]) -> dict[str, float]:
+    key = _projection_key(attempt, path)
+    means = _projections.get(key)
+    if means is None:
+        distribution = engine.monte_carlo(scenario, path, _what_if_runs(), attempt.seed)
+        means = {name: summary.mean for name, summary in distribution.metrics.items()}
+        _projections.put(key, means)
+    return means
+
+
+def what_if_is_cached(attempt: Attempt, index: int, option_ids: list[str]) -> bool:
+    """Whether `what_if(attempt, index, option_ids)` would simulate nothing (both projections
+    known): the cheap answers are not rate-limited."""
+    changed = _alternative(attempt.choices, index, option_ids)
+    return all(
+        _projections.get(_projection_key(attempt, path)) is not None for path in (attempt.choices, changed)
+    )
+
+
 def what_if(attempt: Attempt, index: int, option_ids: list[str]) -> WhatIf:
-    """Project the outcome had decision `index` gone differently (not graded)."""
+    """Project the outcome had decision `index` gone differently (not graded). Each projection
+    (about 0.2 s of CPU) is simulated once per process and then kept (`_projections`)."""
     scenario = scenario_of(attempt.scenario_version)
     choices = attempt.choices
     if not 0 <= index < len(choices):
         raise ValueError("Pick one of the decisions you made.")
-    changed = [list(c) for c in choices]
-    changed[index] = list(dict.fromkeys(option_ids))
+    changed = _alternative(choices, index, option_ids)
     problems = engine.validate_decisions(scenario, changed)
     if problems:
         raise ValueError("That alternative is not a valid choice: " + "; ".join(problems))
-    runs = current_app.config.get("SCENARIO_REFERENCE_RUNS") or WHAT_IF_RUNS
-    mine = engine.monte_carlo(scenario, choices, runs, attempt.seed)
-    theirs = engine.monte_carlo(scenario, changed, runs, attempt.seed)
+    runs = _what_if_runs()
+    mine = _projected(scenario, attempt, choices)
+    theirs = _projected(scenario, attempt, changed)
     point = scenario.decisions[index]
-    rows = [
-        (name, doc, mine.metrics[name].mean, theirs.metrics[name].mean)
-        for name, doc in engine.METRIC_DOCS.items()
-        if name in mine.metrics
-    ]
+    rows = [(name, doc, mine[name], theirs[name]) for name, doc in engine.METRIC_DOCS.items() if name in mine]
     return WhatIf(
         point,
         [point.option(o) for o in choices[index]],
