@@ -245,7 +245,7 @@ def openapi_document() -> dict[str, Any]:
                         "200": _ok("Person", "Updated"),
                         "201": _ok("Person", "Created"),
                         "409": {
-                            "description": "The email belongs to another account.",
+                            "description": "The email belongs to another person of the token's agency.",
                             "content": _ERRORS["400"]["content"],
                         },
                         **_ERRORS,

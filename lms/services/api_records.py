@@ -138,6 +138,7 @@ def get_person(token: ApiToken, person_id: int) -> User | None:
 
 
 PERSON_FIELDS = {"name", "email", "rank", "unit_code", "hire_date", "active"}
+EMAIL_NOT_USABLE = "`email` cannot be used for this person; give their own work address."
 
 
 def upsert_person(token: ApiToken, badge_number: str, body: Any) -> tuple[User, bool]:
@@ -175,11 +176,20 @@ def upsert_person(token: ApiToken, badge_number: str, body: Any) -> tuple[User, 
             ).normalized.lower()
         except EmailNotValidError:
             raise ApiInputError("`email` must be a valid email address.", "email") from None
-        other = db.session.scalar(
-            select(User.id).where(func.lower(User.email) == email, User.id != (person.id if person else -1))
-        )
-        if other is not None:
-            raise ApiInputError("Another account already uses that email address.", "email", status=409)
+        holder = db.session.execute(
+            select(User.agency_id, User.badge_number, User.name).where(
+                func.lower(User.email) == email, User.id != (person.id if person else -1)
+            )
+        ).first()
+        if holder is not None and holder.agency_id == token.agency_id:
+            who = f"badge {holder.badge_number}" if holder.badge_number else holder.name
+            raise ApiInputError(
+                f"That email address already belongs to {who} in this agency.", "email", status=409
+            )
+        if holder is not None:
+            # Another agency's (or the platform's) account: never attached, and never named, so
+            # the answer tells nothing about who is where (no 409, no owner).
+            raise ApiInputError(EMAIL_NOT_USABLE, "email")
         changes["email"] = email
     if "rank" in body:
         rank = body["rank"]

@@ -255,8 +255,15 @@ def plan(actor: User | None, agency: Agency, content: str) -> RosterPlan:
                 RowProblem(row.line, "supervisor_badge", "a person cannot supervise themselves")
             )
         if row.email in taken:
+            holder = taken[row.email]
             result.problems.append(
-                RowProblem(row.line, "email", f"{row.email} already belongs to another account")
+                RowProblem(
+                    row.line,
+                    "email",
+                    f"{row.email} already belongs to {holder}, who has no badge number, in this agency"
+                    if holder
+                    else f"{row.email} cannot be used for this person; give their own work address",
+                )
             )
         owner = by_email.get(row.email)
         if owner is not None and owner.badge_number != row.badge_number:
@@ -306,18 +313,24 @@ def plan(actor: User | None, agency: Agency, content: str) -> RosterPlan:
     return result
 
 
-def _emails_of_other_accounts(emails: list[str], agency_id: int) -> set[str]:
-    taken: set[str] = set()
+def _emails_of_other_accounts(emails: list[str], agency_id: int) -> dict[str, str | None]:
+    """Which of `emails` belong to an account the import cannot match by badge number: the
+    holder's name when it is this agency's own person without a badge number, None when the
+    account is another agency's or the platform's (whose holder is not shown, nor whether it
+    exists: the row only "cannot be used")."""
+    taken: dict[str, str | None] = {}
     for start in range(0, len(emails), 900):  # keep under every database's bound-parameter limit
         chunk = emails[start : start + 900]
-        taken.update(
-            db.session.scalars(
-                select(func.lower(User.email)).where(
-                    func.lower(User.email).in_(chunk),
-                    (User.agency_id != agency_id) | User.agency_id.is_(None),
-                )
+        for email, holder_agency, name in db.session.execute(
+            select(func.lower(User.email), User.agency_id, User.name).where(
+                func.lower(User.email).in_(chunk),
+                (User.agency_id != agency_id)
+                | User.agency_id.is_(None)
+                | User.badge_number.is_(None)
+                | (User.badge_number == ""),
             )
-        )
+        ):
+            taken[email] = name if holder_agency == agency_id else None
     return taken
 
 

@@ -132,7 +132,7 @@ def test_an_email_of_another_agencys_account_is_refused_without_naming_the_agenc
 ):
     stranger = make_user(make_agency("Elsewhere"), email="taken@elsewhere.test")
     _, plan = check(coordinator, units, roster(f"2003,Ann Lee,{stranger.email},,,,,"))
-    assert "already belongs to another account" in plan.problems[0].message
+    assert "cannot be used for this person" in plan.problems[0].message
     assert "Elsewhere" not in plan.problems[0].message
 
 
