@@ -96,6 +96,10 @@ class Config:
     # (`flask integrations deliver` retries whatever is left).
     INTEGRATIONS_DELIVER_INLINE = _bool("INTEGRATIONS_DELIVER_INLINE", True)
     INTEGRATIONS_HTTP_TIMEOUT = float(os.environ.get("INTEGRATIONS_HTTP_TIMEOUT", "5"))
+    # Outbound calls to LRSs and platforms reach public addresses only, over https; these hosts
+    # (names, ".domain" suffixes, addresses, networks) may be private and use http.
+    OUTBOUND_ALLOWED_HOSTS = os.environ.get("OUTBOUND_ALLOWED_HOSTS", "")
+    OUTBOUND_ALLOW_HTTP = _bool("OUTBOUND_ALLOW_HTTP", False)  # plain http to any public host
     # Days a replaced LTI signing key stays in our JWKS before it is retired.
     LTI_KEY_GRACE_DAYS = int(os.environ.get("LTI_KEY_GRACE_DAYS", "30"))
     # Periodic work (lms.schedule): daily jobs at this UTC time; the in-process ticker runs in
@@ -132,3 +136,4 @@ class TestConfig(Config):
     API_RATE_LIMIT = "100000 per minute"
     API_AUTH_FAILURE_LIMIT = "100000 per minute"
     INTEGRATIONS_HTTP_TIMEOUT = 2.0
+    OUTBOUND_ALLOWED_HOSTS = "127.0.0.1"  # the local test LRS and LTI platform

@@ -69,6 +69,13 @@ def _registration_form_page(agency, form, registration, error=None, status=200):
     ), status
 
 
+def _registration_refused(agency, form, registration, error: lti.RegistrationError):
+    if error.field and error.field in form:
+        form[error.field].errors = [error.detail]  # shown beside the field and in the summary
+        return _registration_form_page(agency, form, registration, status=400)
+    return _registration_form_page(agency, form, registration, str(error), 400)
+
+
 @bp.route("/agencies/<int:agency_id>/integrations/lti/new", methods=["GET", "POST"])
 @roles_required(*STAFF)
 def new_registration(agency_id: int):
@@ -79,7 +86,7 @@ def new_registration(agency_id: int):
             lti.save_registration(current_user, agency, _registration_input(form))
         except lti.RegistrationError as error:
             db.session.rollback()
-            return _registration_form_page(agency, form, None, str(error), 400)
+            return _registration_refused(agency, form, None, error)
         db.session.commit()
         flash("Platform registered. Give the platform the tool configuration shown here.", "success")
         return redirect(url_for("integrations.overview", agency_id=agency.id))
@@ -99,7 +106,7 @@ def edit_registration(agency_id: int, registration_id: int):
             lti.save_registration(current_user, agency, _registration_input(form), registration)
         except lti.RegistrationError as error:
             db.session.rollback()
-            return _registration_form_page(agency, form, registration, str(error), 400)
+            return _registration_refused(agency, form, registration, error)
         db.session.commit()
         flash("Registration saved.", "success")
         return redirect(url_for("integrations.overview", agency_id=agency.id))

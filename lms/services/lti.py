@@ -58,7 +58,7 @@ from lms.models import (
     User,
 )
 from lms.models.types import utcnow
-from lms.services import audit
+from lms.services import audit, outbound
 
 CLAIM = "https://purl.imsglobal.org/spec/lti/claim/"
 AGS_CLAIM = "https://purl.imsglobal.org/spec/lti-ags/claim/endpoint"
@@ -73,7 +73,12 @@ class LaunchError(ValueError):
 
 
 class RegistrationError(ValueError):
-    """Registration input that cannot be saved; the message is for the coordinator."""
+    """Registration input that cannot be saved; the message is for the coordinator. `field`
+    names the form field at fault when there is one, and `detail` says what is wrong with it."""
+
+    def __init__(self, message: str, *, field: str | None = None, detail: str | None = None):
+        super().__init__(message)
+        self.field, self.detail = field, detail or message
 
 
 # --- our signing keys -------------------------------------------------------------------------
@@ -159,6 +164,15 @@ def save_registration(
     ):
         if not _url_ok(url):
             raise RegistrationError(f"{label} must be an http(s) URL.")
+    # Ripple calls these two itself (the login URL is only where browsers are sent).
+    for field, label, url in (
+        ("auth_token_url", "Token URL", data.auth_token_url),
+        ("key_set_url", "Key-set URL", data.key_set_url),
+    ):
+        refused = outbound.check_url(url.strip())
+        if refused:
+            detail = f"Ripple will not call this address: {refused}."
+            raise RegistrationError(f"{label}: {detail}", field=field, detail=detail)
     if not data.issuer.strip() or not data.client_id.strip():
         raise RegistrationError("Issuer and client id are required.")
     deployment_ids = sorted({d.strip() for d in data.deployment_ids if d.strip()})
@@ -358,16 +372,9 @@ class _SessionService(SessionService):
 
 
 def _http() -> requests.Session:
-    timeout = current_app.config["INTEGRATIONS_HTTP_TIMEOUT"]
-
-    class _TimeoutSession(requests.Session):
-        def request(self, *args, **kwargs):
-            kwargs.setdefault("timeout", timeout)
-            return super().request(*args, **kwargs)
-
-    session = _TimeoutSession()
-    session.headers["User-Agent"] = "Ripple-LTI"
-    return session
+    """pylti1p3's session for key sets, tokens, AGS and NRPS: the outbound guard (public
+    addresses only, checked at connect time; INTEGRATIONS_HTTP_TIMEOUT; bounded answers)."""
+    return outbound.session(user_agent="Ripple-LTI")
 
 
 class _Login(FlaskOIDCLogin):
@@ -375,6 +382,23 @@ class _Login(FlaskOIDCLogin):
 
 
 class _Launch(FlaskMessageLaunch):
+    def fetch_public_key(self, key_set_url: str):
+        # pylti1p3's own version puts a non-JSON answer's body in the error shown to the person.
+        try:
+            response = self._requests_session.get(key_set_url)
+        except requests.RequestException as error:
+            raise LtiException(
+                f"The platform's key set could not be fetched: {outbound.describe(error)}"
+            ) from None
+        if not response.ok:
+            raise LtiException(
+                f"The platform's key set could not be fetched: {outbound.answered('platform', response)}"
+            )
+        try:
+            return response.json()
+        except ValueError:
+            raise LtiException("The platform's key set is not JSON.") from None
+
     def validate_state(self):
         # Checked in validate() against server-side state instead of a cookie.
         return self
@@ -745,7 +769,9 @@ def sync_roster(actor: User, launch: LtiLaunch) -> RosterSync:
     try:
         members = service.get_members()
     except (LtiException, requests.RequestException, ValueError) as error:
-        raise LaunchError(f"The platform's roster service failed: {error}") from error
+        raise LaunchError(
+            f"The platform's roster service failed: {outbound.describe(error, 'platform')}"
+        ) from error
     before = set(
         db.session.scalars(
             select(LtiUserLink.subject).where(LtiUserLink.registration_id == launch.registration_id)

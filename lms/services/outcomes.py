@@ -196,7 +196,7 @@ def deliver_grades(rows: list[GradeDelivery], *, now: datetime | None = None) ->
     import requests
     from pylti1p3.exception import LtiException, LtiServiceException
 
-    from lms.services import lti
+    from lms.services import lti, outbound
 
     now = now or utcnow()
     delivered = failed = 0
@@ -214,10 +214,8 @@ def deliver_grades(rows: list[GradeDelivery], *, now: datetime | None = None) ->
             ValueError,
             KeyError,
         ) as error:
-            detail = str(error)
-            if isinstance(error, LtiServiceException):
-                detail = f"platform answered {error.response.status_code}: {error.response.text[:200]}"
-            row.last_error = (detail or type(error).__name__)[:1000]
+            # The platform's status, never its body (see outbound.describe).
+            row.last_error = outbound.describe(error, "Platform")[:1000]
             row.next_try_at = now + xapi.backoff(row.tries)
             failed += 1
         else:

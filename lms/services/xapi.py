@@ -21,7 +21,7 @@ from sqlalchemy import select
 from lms.extensions import db
 from lms.models import Agency, LrsSettings, User, XapiStatement
 from lms.models.types import utcnow
-from lms.services import audit
+from lms.services import audit, outbound
 
 XAPI_VERSION = "1.0.3"
 VERBS = {
@@ -160,6 +160,9 @@ def save_settings(
     endpoint = (endpoint or "").strip().rstrip("/")
     if not endpoint.startswith(("https://", "http://")):
         raise LrsError("The LRS endpoint must be an http(s) URL, e.g. https://lrs.example.org/xapi.")
+    refused = outbound.check_url(endpoint)
+    if refused:
+        raise LrsError(f"Ripple will not call this address: {refused}.")
     settings = db.session.scalar(select(LrsSettings).where(LrsSettings.agency_id == agency.id))
     if settings is None:
         if not secret:
@@ -189,6 +192,7 @@ def backoff(tries: int) -> timedelta:
 
 
 def _send(settings: LrsSettings, row: XapiStatement, session: requests.Session) -> None:
+    # The guarded session checks the endpoint's addresses again now: DNS may have changed.
     response = session.put(
         settings.endpoint + "/statements",
         params={"statementId": row.statement_id},
@@ -199,7 +203,7 @@ def _send(settings: LrsSettings, row: XapiStatement, session: requests.Session) 
     )
     # 409: the LRS already holds this statement id (an earlier try got through).
     if response.status_code not in (200, 204, 409):
-        raise LrsError(f"LRS answered {response.status_code}: {response.text[:200]}")
+        raise LrsError(outbound.answered("LRS", response))  # never the body: it is the LRS's to say
 
 
 def deliver(rows: list[XapiStatement], *, now: datetime | None = None) -> tuple[int, int]:
@@ -207,7 +211,7 @@ def deliver(rows: list[XapiStatement], *, now: datetime | None = None) -> tuple[
     now = now or utcnow()
     delivered = failed = 0
     settings_by_agency: dict[int, LrsSettings | None] = {}
-    with requests.Session() as session:
+    with outbound.session(user_agent="Ripple-xAPI") as session:
         for row in rows:
             if row.status == "delivered":
                 continue
@@ -220,7 +224,7 @@ def deliver(rows: list[XapiStatement], *, now: datetime | None = None) -> tuple[
                     raise LrsError("The agency's LRS is switched off or not set up.")
                 _send(settings, row, session)
             except (requests.RequestException, LrsError) as error:
-                row.last_error = str(error)[:1000]
+                row.last_error = outbound.describe(error, "LRS")[:1000]
                 row.next_try_at = now + backoff(row.tries)
                 failed += 1
             else:

@@ -112,9 +112,9 @@ def test_a_failed_grade_delivery_is_queued_shown_and_retried(
     assert delivery.status == "pending" and delivery.tries == 1 and "503" in delivery.last_error
     staff = app.test_client()
     sign_in(coordinator, staff)
-    assert "gradebook down" in staff.get(f"/agencies/{agency.id}/integrations/deliveries").get_data(
-        as_text=True
-    )
+    page = staff.get(f"/agencies/{agency.id}/integrations/deliveries").get_data(as_text=True)
+    assert "Platform answered 503 Service Unavailable" in page
+    assert "gradebook down" not in page  # the platform's body is never shown
     platform.fail_scores = False
     staff.post(f"/agencies/{agency.id}/integrations/deliveries/retry")
     db.session.expire_all()
@@ -206,6 +206,34 @@ def test_instructor_syncs_the_course_roster(db, client, platform, registration, 
 
 
 # --- launches that must be refused ------------------------------------------------------------
+
+
+def test_a_key_set_that_is_not_json_is_refused_without_its_body(db, client, platform, registration, peer):
+    from tests.lms.integrations.conftest import SENTINEL
+
+    registration.key_set_url = peer.url + "/not-json"
+    db.session.commit()
+    response, _ = launch_as(client, platform)
+    _refused(response, "key set is not JSON")
+    assert SENTINEL not in response.get_data(as_text=True)
+
+
+def test_a_launch_is_refused_when_the_key_set_is_not_a_public_address(
+    client, platform, registration, allowed
+):
+    allowed("", http=True)  # the platform's key set at 127.0.0.1 is no longer allow-listed
+    response, _ = launch_as(client, platform)
+    _refused(response, "127.0.0.1 is a loopback address")
+
+
+def test_roster_sync_is_refused_when_the_platform_is_not_a_public_address(
+    db, client, platform, registration, allowed
+):
+    launch_as(client, platform, user_id="teacher-1", roles=(INSTRUCTOR,))
+    allowed("", http=True)
+    response = client.post("/lti/context/roster", follow_redirects=True)
+    assert "127.0.0.1 is a loopback address" in response.get_data(as_text=True)
+    assert set(db.session.scalars(db.select(LtiUserLink.subject))) == {"teacher-1"}
 
 
 def _refused(response, reason_fragment):
