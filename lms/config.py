@@ -65,6 +65,8 @@ class Config:
     METRICS_PUBLIC = _bool("METRICS_PUBLIC", False)
     # Uncached what-if projections (two Monte Carlo sweeps each) per signed-in user.
     WHAT_IF_RATE_LIMIT = os.environ.get("WHAT_IF_RATE_LIMIT", "20 per minute")
+    # Calibrations queued or running at once per agency (the platform library counts as one).
+    CALIBRATION_MAX_PER_AGENCY = int(os.environ.get("CALIBRATION_MAX_PER_AGENCY", "3"))
     # LTI login initiations per client address (each stores a state and a nonce).
     LTI_LOGIN_RATE_LIMIT = os.environ.get("LTI_LOGIN_RATE_LIMIT", "30 per minute")
     # Outgoing email for reminders; without MAIL_SERVER messages stay in the in-app outbox.

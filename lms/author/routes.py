@@ -265,8 +265,15 @@ def preview_scenario(scenario_id: int):
 def calibrate_scenario(scenario_id: int):
     record = _record_or_404(scenario_id)
     version = scenario_authoring.current_version(record)
-    calibration.start(current_user, version)
+    try:
+        _, started = calibration.start_or_join(current_user, version)
+    except calibration.CalibrationBusy as busy:
+        db.session.rollback()
+        flash(str(busy), "error")
+        return redirect(url_for("author.scenario_calibration", scenario_id=record.id))
     db.session.commit()
+    if not started:
+        flash("This draft is already being calibrated: here is its progress.", "info")
     return redirect(url_for("author.scenario_calibration", scenario_id=record.id))
 
 

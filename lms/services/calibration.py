@@ -33,6 +33,7 @@ import scenarios as engine
 from lms import tasks
 from lms.extensions import db
 from lms.models import (
+    Agency,
     BackgroundJob,
     CalibrationPart,
     CalibrationRun,
@@ -59,6 +60,9 @@ PART_PATHS = 2
 # While a part simulates, it beats its job at most this often (a job beats when it reports).
 HEARTBEAT_SECONDS = 15
 
+# A calibration is in flight while its job is one of these.
+IN_FLIGHT = ("queued", "running")
+
 STALE_AT_START = "the draft changed before the calibration started; calibrate it again"
 STALE_DURING = "the draft changed while it was being calibrated; calibrate it again"
 
@@ -70,10 +74,52 @@ def _setting(name: str, default: int, testing: int) -> int:
     return testing if current_app.testing else default
 
 
+class CalibrationBusy(Exception):
+    """The agency already has as many calibrations queued or running as it may."""
+
+
 def start(actor: User, version: ScenarioVersion) -> CalibrationRun:
-    """Queue a calibration of `version`'s YAML (usually the draft); returns it (flushed)."""
+    """Queue a calibration of `version`'s YAML (usually the draft), or join the one already
+    queued or running for that same YAML; returns it (flushed). See `start_or_join`."""
+    return start_or_join(actor, version)[0]
+
+
+def start_or_join(actor: User, version: ScenarioVersion) -> tuple[CalibrationRun, bool]:
+    """The calibration of `version`'s current YAML: the one already queued or running (and
+    False), else a new one, queued (and True). Flushes; raises CalibrationBusy when the
+    scenario's agency already has CALIBRATION_MAX_PER_AGENCY calibrations in flight.
+
+    Race-safe: the check and the insert happen under a row lock on the agency (the scenario,
+    for the platform library) held until the caller commits, so two requests at once make
+    one calibration, and the cap holds.
+    """
     runs = _setting("CALIBRATION_RUNS", 60, 3)
     sample = _setting("CALIBRATION_SAMPLE", 60, 6)
+    agency_id = version.scenario.agency_id
+    _lock_for_calibrating(agency_id, version.scenario_id)
+    tasks.mark_stale_jobs()  # a job whose worker went away neither blocks nor counts
+    running = db.session.scalar(
+        _in_flight()
+        .where(
+            CalibrationRun.scenario_version_id == version.id,
+            CalibrationRun.fingerprint == version.fingerprint,
+            CalibrationRun.runs == runs,
+            CalibrationRun.sample == sample,
+        )
+        .order_by(CalibrationRun.id.desc())
+        .limit(1)
+    )
+    if running is not None:
+        return running, False
+    limit = int(current_app.config.get("CALIBRATION_MAX_PER_AGENCY") or 3)
+    busy = db.session.scalar(
+        select(func.count()).select_from(_in_flight().where(_same_agency(agency_id)).subquery())
+    )
+    if busy >= limit:
+        raise CalibrationBusy(
+            f"{busy} calibrations of your agency's scenarios are already queued or running "
+            f"(at most {limit} at once). Try again when one of them has finished."
+        )
     calibration = CalibrationRun(
         agency_id=version.scenario.agency_id,
         scenario_version_id=version.id,
@@ -87,7 +133,37 @@ def start(actor: User, version: ScenarioVersion) -> CalibrationRun:
     db.session.flush()
     calibration.job = tasks.submit("calibrate", calibration.id)
     db.session.flush()
-    return calibration
+    return calibration, True
+
+
+def _in_flight():
+    return (
+        select(CalibrationRun)
+        .join(BackgroundJob, BackgroundJob.id == CalibrationRun.job_id)
+        .where(BackgroundJob.status.in_(IN_FLIGHT))
+    )
+
+
+def _same_agency(agency_id: int | None):
+    if agency_id is None:
+        return CalibrationRun.agency_id.is_(None)
+    return CalibrationRun.agency_id == agency_id
+
+
+def _lock_for_calibrating(agency_id: int | None, scenario_id: int) -> None:
+    """Take the row lock that serialises starting calibrations in one agency, until commit.
+
+    A no-op UPDATE rather than SELECT ... FOR UPDATE: it locks the row on PostgreSQL and takes
+    SQLite's write lock, so the check that follows sees any calibration committed before it.
+    """
+    # A column no foreign key refers to, so rows that point at the agency are not held up.
+    if agency_id is not None:
+        statement = update(Agency).where(Agency.id == agency_id).values(name=Agency.name)
+    else:
+        statement = (
+            update(ScenarioRecord).where(ScenarioRecord.id == scenario_id).values(title=ScenarioRecord.title)
+        )
+    db.session.execute(statement.execution_options(synchronize_session=False))
 
 
 def get_calibration(actor: User, calibration_id: int) -> CalibrationRun:
