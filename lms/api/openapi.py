@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import request
-
+from lms.public_urls import public_url
 from lms.services.api_records import DEFAULT_LIMIT, MAX_LIMIT
 from lms.services.api_tokens import SCOPES
 
@@ -180,7 +179,7 @@ def _list(summary: str, schema: str, scope: str, extra: list | None = None) -> d
 
 
 def openapi_document() -> dict[str, Any]:
-    server = request.url_root.rstrip("/") + "/api/v1"
+    server = public_url("api.openapi").removesuffix("/openapi.json")
     return {
         "openapi": "3.1.0",
         "info": {

@@ -16,6 +16,7 @@ from lms.learn import bp
 from lms.learn.forms import CheckForm, LessonDoneForm, ReissueForm, RevokeForm
 from lms.models import Agency, Assignment, Attempt, Certificate, Role, User
 from lms.navigation import register
+from lms.public_urls import public_url
 from lms.rendering import render_markdown
 from lms.services import certificates, learning, transcript
 from lms.services.scoping import scoped
@@ -229,7 +230,7 @@ def certificate(certificate_id: int):
         "learn/certificate.html",
         cert=cert,
         info=certificates.facts(cert, _agency_name(cert.agency_id)),
-        verify_url=url_for("verify.certificate", code=cert.code, _external=True),
+        verify_url=public_url("verify.certificate", code=cert.code),
         history=certificates.history(cert),
         manage=manage,
         revoke_form=RevokeForm(prefix="revoke") if manage else None,
@@ -244,7 +245,7 @@ def certificate_pdf(certificate_id: int):
     cert = _certificate_or_404(certificate_id)
     pdf = certificates.render_pdf(
         certificates.facts(cert, _agency_name(cert.agency_id)),
-        url_for("verify.certificate", code=cert.code, _external=True),
+        public_url("verify.certificate", code=cert.code),
     )
     return Response(
         pdf,
@@ -256,7 +257,7 @@ def certificate_pdf(certificate_id: int):
 @bp.route("/certificates/<int:certificate_id>/qr.svg")
 def certificate_qr(certificate_id: int):
     cert = _certificate_or_404(certificate_id)
-    svg = certificates.qr_svg(url_for("verify.certificate", code=cert.code, _external=True))
+    svg = certificates.qr_svg(public_url("verify.certificate", code=cert.code))
     return Response(svg, mimetype="image/svg+xml")
 
 
@@ -337,9 +338,7 @@ def transcript_page():
 def _csv(person: User) -> Response:
     body = transcript.transcript_csv(transcript.transcript_for(person))
     filename = f"ripple-transcript-{person.badge_number or person.id}.csv"
-    return Response(
-        body, mimetype="text/csv", headers={"Content-Disposition": attachment(filename)}
-    )
+    return Response(body, mimetype="text/csv", headers={"Content-Disposition": attachment(filename)})
 
 
 @bp.route("/transcript.csv")

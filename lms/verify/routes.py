@@ -14,6 +14,7 @@ from sqlalchemy import select
 from lms.access import public
 from lms.extensions import db
 from lms.models import Agency, Completion, Course, CourseVersion, User
+from lms.public_urls import public_url
 from lms.services import badges, catalog, certificates
 from lms.verify import bp, public_budget
 
@@ -26,7 +27,7 @@ def _json(document: dict, status: int = 200) -> Response:
 
 
 def _badge_url(agency_id: int, course_id: int) -> str:
-    return url_for("verify.badge_class", agency_id=agency_id, course_id=course_id, _external=True)
+    return public_url("verify.badge_class", agency_id=agency_id, course_id=course_id)
 
 
 @bp.route("/verify/")
@@ -56,7 +57,7 @@ def certificate(code: str):
         info=certificates.facts(cert, agency.name if agency else ""),
         today=date.today(),
         replaced=replacement is not None,
-        assertion_url=url_for("verify.assertion", code=cert.code, _external=True),
+        assertion_url=public_url("verify.assertion", code=cert.code),
     )
 
 
@@ -67,7 +68,7 @@ def assertion(code: str):
     cert = certificates.find_by_code(code)
     if cert is None:
         return _json({"error": "No certificate has this code."}, 404)
-    url = url_for("verify.assertion", code=cert.code, _external=True)
+    url = public_url("verify.assertion", code=cert.code)
     if cert.revoked_at is not None:
         return _json(badges.revoked_assertion(cert, assertion_url=url), 410)
     user = db.session.get(User, cert.user_id)
@@ -77,7 +78,7 @@ def assertion(code: str):
             user.email,
             assertion_url=url,
             badge_url=_badge_url(cert.agency_id, cert.course_id),
-            verify_url=url_for("verify.certificate", code=cert.code, _external=True),
+            verify_url=public_url("verify.certificate", code=cert.code),
         )
     )
 
@@ -111,12 +112,12 @@ def badge_class(agency_id: int, course_id: int):
             course,
             version,
             badge_url=_badge_url(agency.id, course.id),
-            image_url=url_for("verify.badge_image", course_id=course.id, _external=True),
+            image_url=public_url("verify.badge_image", course_id=course.id),
             criteria_narrative=(
                 f"Complete every required lesson, knowledge check and graded scenario of "
                 f"{version.title} ({hours}), passing each at its pass mark."
             ),
-            issuer_url=url_for("verify.issuer", agency_id=agency.id, _external=True),
+            issuer_url=public_url("verify.issuer", agency_id=agency.id),
         )
     )
 
@@ -142,8 +143,8 @@ def issuer(agency_id: int):
     return _json(
         badges.issuer(
             agency,
-            issuer_url=url_for("verify.issuer", agency_id=agency.id, _external=True),
-            homepage=url_for("verify.lookup", _external=True),
+            issuer_url=public_url("verify.issuer", agency_id=agency.id),
+            homepage=public_url("verify.lookup"),
             email=current_app.config["BADGE_ISSUER_EMAIL"],
         )
     )

@@ -1,0 +1,78 @@
+"""Absolute URLs that leave the site come from PUBLIC_BASE_URL, whatever Host a request claims."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from sqlalchemy import select
+
+from lms.models import Certificate
+from tests.lms.learning_fixtures import enrol, pass_course, publish
+
+SITE = "https://ripple.example.gov"
+FORGED = {"Host": "evil.example"}
+
+
+@pytest.fixture
+def public_site(app):
+    app.config["PUBLIC_BASE_URL"] = SITE
+    yield SITE
+    app.config["PUBLIC_BASE_URL"] = ""
+
+
+@pytest.fixture
+def cert(db, officer):
+    pass_course(officer, enrol(officer, publish()))
+    return db.session.scalar(select(Certificate))
+
+
+def _urls(text: str) -> set[str]:
+    return set(re.findall(r"https?://[^\s\"'<>]+", text))
+
+
+def _public_documents(cert) -> list[str]:
+    return [
+        f"/badges/assertions/{cert.code}",
+        f"/badges/agencies/{cert.agency_id}/courses/{cert.course_id}",
+        f"/badges/agencies/{cert.agency_id}",
+        f"/verify/{cert.code}",
+        "/api/v1/openapi.json",
+    ]
+
+
+@pytest.mark.parametrize(
+    "index", range(5), ids=["assertion", "badge class", "issuer", "verify page", "openapi"]
+)
+def test_public_documents_use_the_configured_address_not_the_host_header(client, cert, public_site, index):
+    path = _public_documents(cert)[index]
+    response = client.get(path, headers=FORGED)
+    assert response.status_code == 200
+    text = response.get_data(as_text=True)
+    urls = {url for url in _urls(text) if "w3id.org" not in url and "openapis.org" not in url}
+    assert urls, "the document has links of its own"
+    assert "evil.example" not in text
+    assert all(url.startswith(SITE + "/") for url in urls), urls
+
+
+def test_badge_ids_point_at_the_configured_site(client, cert, public_site):
+    doc = client.get(f"/badges/assertions/{cert.code}", headers=FORGED).get_json()
+    assert doc["id"] == f"{SITE}/badges/assertions/{cert.code}"
+    assert doc["badge"] == f"{SITE}/badges/agencies/{cert.agency_id}/courses/{cert.course_id}"
+    badge = client.get(doc["badge"].removeprefix(SITE), headers=FORGED).get_json()
+    assert badge["image"] == f"{SITE}/badges/courses/{cert.course_id}/image.svg"
+
+
+def test_certificate_links_and_qr_codes_use_the_configured_site(app, public_site):
+    """The certificate page, its PDF and QR code build the verify link with public_url."""
+    from lms.public_urls import public_url
+
+    with app.test_request_context("/learn/certificates/1", headers=FORGED):
+        assert public_url("verify.certificate", code="abc") == f"{SITE}/verify/abc"
+
+
+def test_without_a_configured_address_development_uses_the_request_address(client, cert):
+    doc = client.get(f"/badges/assertions/{cert.code}").get_json()
+    assert doc["id"] == f"http://localhost/badges/assertions/{cert.code}"
+    assert json.dumps(doc).count("http://localhost/") >= 3
