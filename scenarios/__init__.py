@@ -9,7 +9,15 @@ from pathlib import Path
 
 from .catalogue import OBJECTIVES, PARTNER_TYPES
 from .decisions import DecisionError, format_choose, parse_choose, validate_decisions
-from .engine import METRIC_DOCS, community_layout, monte_carlo, run_seeds, simulate
+from .engine import (
+    METRIC_DOCS,
+    EventBudgetExceeded,
+    community_layout,
+    event_budget,
+    monte_carlo,
+    run_seeds,
+    simulate,
+)
 from .grading import (
     ChoiceFeedback,
     Grade,
@@ -59,12 +67,14 @@ def list_library() -> list[Path]:
 __all__ = [
     "ACTIONS", "METRICS", "METRIC_DOCS", "OBJECTIVES", "PARTNER_TYPES",
     "Action", "ChoiceFeedback", "Clock", "Community", "DecisionError", "DecisionPoint",
-    "Distribution", "DocumentError", "Event", "Grade", "Grading", "Group", "Incident",
+    "Distribution", "DocumentError", "Event", "EventBudgetExceeded", "Grade", "Grading",
+    "Group", "Incident",
     "Issue", "MetricScore", "MetricSummary", "Observation", "Option", "Partner", "Police",
     "Retaliation", "Rumour", "Run", "Scenario", "ScenarioError", "Series", "Signal",
     "Tension", "Threshold",
     "PathSet", "all_paths", "count_paths", "enumerate_paths", "uses_partners",
-    "community_layout", "format_choose", "grade", "grade_attempt", "grade_each_run", "library_path",
+    "community_layout", "event_budget", "format_choose", "grade", "grade_attempt", "grade_each_run",
+    "library_path",
     "list_library", "load_scenario", "monte_carlo", "parse_choose", "pass_rate", "rubric_max",
     "run_seeds", "simulate", "validate_decisions",
 ]  # fmt: skip

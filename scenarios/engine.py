@@ -10,8 +10,14 @@ from concurrent.futures import ProcessPoolExecutor
 import numpy as np
 
 from .decisions import DecisionError, validate_decisions
+from .model.world import EventBudgetExceeded, event_budget
 from .results import Distribution, MetricSummary, Run
 from .schema import Scenario
+
+__all__ = [
+    "METRIC_DOCS", "EventBudgetExceeded", "community_layout", "event_budget", "monte_carlo",
+    "run_seeds", "simulate", "summarise",
+]  # fmt: skip
 
 METRIC_DOCS = {
     "incidents": "violent incidents in the horizon, the first one included",
@@ -42,7 +48,9 @@ def simulate(
     With ``stop_at_decision=k`` (0-based) the run stops just before decision
     point k is taken and ``run.observation`` is what the trainee sees there;
     only ``decisions[:k]`` are needed. The stopped run's events are a prefix of
-    the full run's. Raises ``DecisionError`` for decisions that do not fit.
+    the full run's. Raises ``DecisionError`` for decisions that do not fit, and
+    ``EventBudgetExceeded`` if the run needs more work than ``event_budget(scenario)``
+    (a scenario whose retaliation explodes), so no run can hang its process.
     """
     from .model.world import World
 

@@ -35,6 +35,34 @@ METRICS = (
 )
 
 
+# Every number has a finite range (NaN and infinity are refused everywhere), chosen from what
+# the model needs with headroom over the library; scenarios/README.md lists them all.
+MAX_HOURS = 24 * 60  # the longest horizon: every time in hours after the incident
+MAX_DECAY_HOURS = 24 * 365
+MAX_GROUPS = 50
+MAX_LINKS = 200
+MAX_PARTNERS = 50
+MAX_LEVELS = 20
+MAX_DECISIONS = 30
+MAX_ACTIONS = 20  # per option
+MAX_LATE_PATHS = 20
+MAX_RUNS = 10_000
+MAX_BASELINE_PER_DAY = 10.0  # background incidents per ordered pair of groups; the library uses 0.05
+# the values a metric can take, which bound its good and bad thresholds
+METRIC_RANGES = {
+    "incidents": (0.0, 1000.0),
+    "retaliations": (0.0, 1000.0),
+    "time_to_first_retaliation": (0.0, float(MAX_HOURS)),
+    "peak_reach": (0.0, 1.0),
+    "final_reach": (0.0, 1.0),
+    "peak_severity": (0.0, float(MAX_LEVELS)),
+    "corrected_fraction": (0.0, 1.0),
+    "mean_anger_end": (0.0, 1.0),
+    "peak_mean_anger": (0.0, 1.0),
+    "police_trust_end": (0.0, 1.0),
+}
+
+
 class ScenarioError(DocumentError):
     """A scenario document is invalid; ``.issues`` lists every problem."""
 
@@ -304,7 +332,7 @@ def _build(document) -> Scenario:
     if slug and not _slug_ok(slug):
         c.add(("slug",), "use lowercase letters, digits, '-' and '_' only")
     title = c.require(root, "title", (), str)
-    version = c.optional(root, "version", (), int, 1, min=1)
+    version = c.optional(root, "version", (), int, 1, min=1, max=1_000_000)
     summary = c.optional(root, "summary", (), str, "")
     briefing = c.optional(root, "briefing", (), str, "")
     objectives = []
@@ -346,7 +374,7 @@ def _build(document) -> Scenario:
         by,
         against,
         c.optional(inc_d, "text", ("incident",), str, "") or "",
-        c.optional(inc_d, "transfer_at_hours", ("incident",), float, None, min=0),
+        c.optional(inc_d, "transfer_at_hours", ("incident",), float, None, min=0, max=MAX_HOURS),
     )
 
     rumour = _rumour(c, root, gids)
@@ -358,7 +386,7 @@ def _build(document) -> Scenario:
     tension = Tension(
         c.optional(t_d, "anger_per_level", ("tension",), float, 0.05, min=0, max=1),
         c.optional(t_d, "anger_per_incident", ("tension",), float, 0.3, min=0, max=1),
-        c.optional(t_d, "decay_hours", ("tension",), float, 48.0, min=0.01),
+        c.optional(t_d, "decay_hours", ("tension",), float, 48.0, min=0.01, max=MAX_DECAY_HOURS),
     )
     retaliation = _retaliation(c, root, gids)
     if incident.by and incident.against and gids:
@@ -370,7 +398,7 @@ def _build(document) -> Scenario:
         c.optional(root, "police", (), dict, {}), ("police",), allowed=("delay_hours", "statement_reach")
     )
     police = Police(
-        c.optional(p_d, "delay_hours", ("police",), float, 0.5, min=0),
+        c.optional(p_d, "delay_hours", ("police",), float, 0.5, min=0, max=24 * 14),
         c.optional(p_d, "statement_reach", ("police",), float, 0.5, min=0, max=1),
     )
     grading = _grading(c, root)
@@ -381,6 +409,8 @@ def _build(document) -> Scenario:
         paths[key] = _path(c, root.get(key, MISSING), (key,), decisions, required)
     late: dict[str, list[list[str]]] = {}
     late_d = c.mapping(c.optional(root, "late_paths", (), dict, {}), ("late_paths",))
+    if len(late_d) > MAX_LATE_PATHS:
+        c.add(("late_paths",), f"allows at most {MAX_LATE_PATHS} paths, has {len(late_d)}")
     for name, value in late_d.items():
         late[str(name)] = _path(c, value, ("late_paths", str(name)), decisions, True)
 
@@ -426,7 +456,8 @@ def _community(c: IssueCollector, root: dict) -> tuple[list[Group], Community]:
     between = c.optional(d, "contacts_between", p, float, 1.0, min=0, max=200)
     groups: list[Group] = []
     seen: set = set()
-    for i, g in enumerate(c.sequence(c.require(d, "groups", p, list), p + ("groups",), min_len=1)):
+    groups_list = c.sequence(c.require(d, "groups", p, list), p + ("groups",), min_len=1, max_len=MAX_GROUPS)
+    for i, g in enumerate(groups_list[:MAX_GROUPS]):
         gp = p + ("groups", i)
         g = c.mapping(g, gp, allowed=("id", "name", "size", "role", "police_trust", "anger"))
         if not g:
@@ -447,7 +478,8 @@ def _community(c: IssueCollector, root: dict) -> tuple[list[Group], Community]:
         c.add(p + ("groups",), f"population {total} is too large (at most 200000)")
     gids = [g.id for g in groups]
     links = []
-    for i, link in enumerate(c.sequence(c.optional(d, "links", p, list, []), p + ("links",))):
+    links_list = c.sequence(c.optional(d, "links", p, list, []), p + ("links",), max_len=MAX_LINKS)
+    for i, link in enumerate(links_list[:MAX_LINKS]):
         lp = p + ("links", i)
         link = c.mapping(link, lp, allowed=("groups", "contacts"))
         pair = c.sequence(c.require(link, "groups", lp, list), lp + ("groups",), min_len=2, max_len=2)
@@ -462,7 +494,10 @@ def _community(c: IssueCollector, root: dict) -> tuple[list[Group], Community]:
 def _partners(c: IssueCollector, root: dict, gids: list[str]) -> list[Partner]:
     partners: list[Partner] = []
     seen: set = set()
-    for i, d in enumerate(c.sequence(c.optional(root, "partners", (), list, []), ("partners",))):
+    partners_list = c.sequence(
+        c.optional(root, "partners", (), list, []), ("partners",), max_len=MAX_PARTNERS
+    )
+    for i, d in enumerate(partners_list[:MAX_PARTNERS]):
         pp = ("partners", i)
         d = c.mapping(d, pp, allowed=("id", "type", "name", "delay_hours", "willingness", "groups"))
         if not d:
@@ -515,8 +550,11 @@ def _rumour(c: IssueCollector, root: dict, gids: list[str]) -> Rumour:
     levels = [
         str(x)
         for x in c.sequence(
-            c.optional(d, "levels", p, list, list(DEFAULT_LEVELS)), p + ("levels",), min_len=1
-        )
+            c.optional(d, "levels", p, list, list(DEFAULT_LEVELS)),
+            p + ("levels",),
+            min_len=1,
+            max_len=MAX_LEVELS,
+        )[:MAX_LEVELS]
     ] or list(DEFAULT_LEVELS)
     seed_group = c.optional(d, "seed_group", p, str, None)
     if seed_group is not None and gids:
@@ -527,7 +565,7 @@ def _rumour(c: IssueCollector, root: dict, gids: list[str]) -> Rumour:
     else:
         affects = [c.choice(g, p + ("affects", i), gids, what="group") for i, g in enumerate(affects)]
     return Rumour(
-        c.optional(d, "start_hours", p, float, 0.25, min=0),
+        c.optional(d, "start_hours", p, float, 0.25, min=0, max=MAX_HOURS),
         c.optional(d, "seeds", p, int, 3, min=0, max=10_000),
         seed_group,
         c.optional(d, "contact_rate", p, float, 1.0, min=0, max=1000),
@@ -550,8 +588,8 @@ def _retaliation(c: IssueCollector, root: dict, gids: list[str]) -> Retaliation:
     return Retaliation(
         tuple(g for g in groups if g),
         c.optional(d, "branching", p, float, 0.3, min=0, max=0.99),
-        c.optional(d, "decay_hours", p, float, 24.0, min=0.01),
-        c.optional(d, "baseline_per_day", p, float, 0.0, min=0),
+        c.optional(d, "decay_hours", p, float, 24.0, min=0.01, max=MAX_DECAY_HOURS),
+        c.optional(d, "baseline_per_day", p, float, 0.0, min=0, max=MAX_BASELINE_PER_DAY),
         c.optional(d, "anger_weight", p, float, 1.0, min=0, max=1),
         c.optional(d, "anger_reference", p, float, 0.4, min=0.01, max=1),
     )
@@ -583,20 +621,23 @@ def _grading(c: IssueCollector, root: dict) -> Grading:
         if c.choice(name, mp, METRICS, what="metric") is MISSING:
             continue
         spec = c.mapping(spec, mp, allowed=("good", "bad", "weight"))
-        good = c.require(spec, "good", mp, float)
-        bad = c.require(spec, "bad", mp, float)
+        lo, hi = METRIC_RANGES[name]
+        good = c.require(spec, "good", mp, float, min=lo, max=hi)
+        bad = c.require(spec, "bad", mp, float, min=lo, max=hi)
         if good is not MISSING and bad is not MISSING:
             if good == bad:
                 c.add(mp, "good and bad must differ")
             else:
-                outcomes[name] = Threshold(good, bad, c.optional(spec, "weight", mp, float, 1.0, min=0))
+                outcomes[name] = Threshold(
+                    good, bad, c.optional(spec, "weight", mp, float, 1.0, min=0, max=100)
+                )
     if ow > 0 and not outcomes and "outcomes" not in d:
         outcomes = {"retaliations": Threshold(0.0, 2.0, 1.0), "peak_reach": Threshold(0.1, 0.6, 1.0)}
     return Grading(
         c.optional(d, "pass_mark", p, float, 70.0, min=0, max=100),
         rw,
         ow,
-        c.optional(d, "runs", p, int, 200, min=1, max=100_000),
+        c.optional(d, "runs", p, int, 200, min=1, max=MAX_RUNS),
         c.optional(d, "horizon_hours", p, float, 72.0, min=0.1, max=24 * 60),
         c.optional(d, "sample_minutes", p, float, 30.0, min=1, max=24 * 60),
         outcomes,
@@ -608,13 +649,16 @@ def _decisions(c, root, gids, pids, partners, horizon) -> list[DecisionPoint]:
     seen: set = set()
     last_at = -1.0
     ptypes = {p.id: PARTNER_TYPES.get(p.type) for p in partners}
-    for i, d in enumerate(c.sequence(c.require(root, "decisions", (), list), ("decisions",), min_len=1)):
+    decisions_list = c.sequence(
+        c.require(root, "decisions", (), list), ("decisions",), min_len=1, max_len=MAX_DECISIONS
+    )
+    for i, d in enumerate(decisions_list[:MAX_DECISIONS]):
         dp = ("decisions", i)
         d = c.mapping(d, dp, allowed=("id", "at_hours", "prompt", "kind", "max_choices", "options"))
         if not d:
             continue
         did = _ident(c, d, dp, seen, "decision", default=f"d{i + 1}")
-        at = c.require(d, "at_hours", dp, float, min=0)
+        at = c.require(d, "at_hours", dp, float, min=0, max=MAX_HOURS)
         if at is not MISSING:
             if at < last_at:
                 c.add(
@@ -640,7 +684,10 @@ def _decisions(c, root, gids, pids, partners, horizon) -> list[DecisionPoint]:
                 for k, x in enumerate(c.optional(o, "objectives", op, list, []))
             ]
             actions = []
-            for k, raw in enumerate(c.sequence(c.optional(o, "actions", op, list, []), op + ("actions",))):
+            raw_actions = c.sequence(
+                c.optional(o, "actions", op, list, []), op + ("actions",), max_len=MAX_ACTIONS
+            )
+            for k, raw in enumerate(raw_actions[:MAX_ACTIONS]):
                 built = _action(c, raw, op + ("actions", k), gids, pids, ptypes)
                 if built is not None:
                     actions.append(built)

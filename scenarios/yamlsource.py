@@ -9,6 +9,7 @@ at once instead of fixing one error per run.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -332,7 +333,12 @@ def _walk(loader: yaml.SafeLoader, node: yaml.Node, path: tuple, lines: dict) ->
         return result
     if isinstance(node, yaml.SequenceNode):
         return [_walk(loader, item, path + (i,), lines) for i, item in enumerate(node.value)]
-    value = _construct_scalar(loader, node)
+    try:
+        value = _construct_scalar(loader, node)
+    except ValueError:  # e.g. a whole number of more than 4,300 digits
+        raise DocumentError(
+            [Issue(format_path(path), "cannot be read: a number this long is not allowed", lines[path])]
+        ) from None
     # dates and timestamps become strings: data stays JSON-friendly
     if not isinstance(value, (str, int, float, bool, type(None))):
         value = str(node.value)
@@ -527,13 +533,25 @@ class IssueCollector:
                 self.add(path, "must be a number, got NaN")
                 return fallback
             if lo is not None and value < lo:
-                self.add(path, f"must be at least {lo:g}, got {value:g}")
+                self.add(path, f"must be at least {_number_text(lo)}, got {_number_text(value)}")
                 return fallback
             if hi is not None and value > hi:
-                self.add(path, f"must be at most {hi:g}, got {value:g}")
+                self.add(path, f"must be at most {_number_text(hi)}, got {_number_text(value)}")
+                return fallback
+            if value in (math.inf, -math.inf):
+                self.add(path, f"must be a finite number, got {value}")
                 return fallback
             if types is float:
                 value = float(value)
         if choices is not None:
             return self.choice(value, path, choices, default=fallback)
         return value
+
+
+def _number_text(value: int | float) -> str:
+    """A number for a message: ``1e+09``, ``inf``; a huge whole number by its size."""
+    if isinstance(value, int) and abs(value) >= 10**15:
+        return f"a number of {len(str(abs(value)))} digits"
+    if isinstance(value, int) or (value.is_integer() and abs(value) < 10**15):
+        return str(int(value))
+    return f"{value:g}"

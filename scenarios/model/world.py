@@ -41,6 +41,50 @@ CORRECTION_SPAN_HOURS = 1.0
 CALMING = 0.5  # a corrected hearer's anger falls by CALMING x credibility of it
 
 
+# The event budget. A run's work is bounded by the scenario except for retaliation: a
+# Hawkes process whose anger multiplier lifts it past criticality (or a high baseline)
+# keeps adding incidents, each of which angers a whole group. So every run counts its
+# units of work (``model_events``) and stops with EventBudgetExceeded past a budget that
+# grows with the population, the horizon and the partners watching. The library's runs
+# use at most 7 units per person (about 1/30 of their budget; see scenarios/README.md).
+BUDGET_PER_UNIT = 20  # times the work a run is expected to need (below)
+BUDGET_FLOOR = 100_000
+
+
+def event_budget(scenario: Scenario) -> int:
+    """The most units of model work one run of ``scenario`` may use.
+
+    Expected work: tellings (at most twice the population, plus seeds), one look at every
+    group per sample, one report check per watched group per hour; the budget is
+    ``BUDGET_PER_UNIT`` times that, plus ``BUDGET_FLOOR``.
+    """
+    horizon = scenario.grading.horizon_hours
+    samples = math.floor(horizon * 60 / scenario.grading.sample_minutes) + 1
+    groups = len(scenario.groups)
+    watched = sum(len(p.reach) for p in scenario.partners)
+    expected = scenario.population + samples * groups + math.ceil(horizon / SIGNAL_EVERY_HOURS) * watched
+    return BUDGET_PER_UNIT * expected + BUDGET_FLOOR
+
+
+class EventBudgetExceeded(RuntimeError):
+    """A run needed more work than ``event_budget`` allows: the scenario explodes.
+
+    ``args`` are (budget, used, at_hours), so the error pickles across processes.
+    """
+
+    def __init__(self, budget: int, used: int, at_hours: float):
+        super().__init__(budget, used, at_hours)
+        self.budget, self.used, self.at_hours = budget, used, at_hours
+
+    def __str__(self) -> str:
+        return (
+            f"the simulation was stopped at hour {self.at_hours:.1f} after {self.used:,} model events, "
+            f"more than the {self.budget:,} a run of this scenario may use: incidents keep "
+            "multiplying. Lower retaliation.branching, baseline_per_day or anger_weight, or raise "
+            "retaliation.anger_reference."
+        )
+
+
 def tension_level(anger: float) -> int:
     return 0 if anger < 0.25 else 1 if anger < 0.4 else 2 if anger < 0.6 else 3
 
@@ -129,6 +173,7 @@ class World:
         # units of model work, for the benchmark: tellings, hazard checks, people reached
         # by a correction or calming, anger updates from incidents, group samples, partner checks
         self.model_events = 0
+        self.budget = event_budget(scenario)
 
         env = self.env
         env.process(self._incident_and_retaliation())
@@ -249,10 +294,16 @@ class World:
         old = self.anger[i] * math.exp(-(t - self.anger_t[i]) / self.tau)
         self._set_anger(i, t, min(1.0, old + delta * self.buffer[self.group_of[i]]), old)
 
+    def spend(self, units: int) -> None:
+        """Count units of model work; past the run's budget, stop it."""
+        self.model_events += units
+        if self.model_events > self.budget:
+            raise EventBudgetExceeded(self.budget, self.model_events, self.env.now)
+
     def anger_group(self, gid: str, delta: float, decision: int | None = None) -> None:
         t = self.env.now
         people = self.members[self.gindex[gid]]
-        self.model_events += len(people)
+        self.spend(len(people))
         for i in people:
             self.add_anger(i, t, delta)
 
@@ -260,7 +311,7 @@ class World:
         t = self.env.now
         people = self.members[self.gindex[gid]]
         reached = self.rng.sample(people, round(reach * len(people)))
-        self.model_events += len(reached)
+        self.spend(len(reached))
         for i in reached:
             old = self.anger[i] * math.exp(-(t - self.anger_t[i]) / self.tau)
             self._set_anger(i, t, old * (1.0 - fraction), old)
@@ -543,7 +594,7 @@ class World:
                 return
             yield env.timeout(dt)
             t = env.now
-            self.model_events += 1
+            self.spend(1)
             decay = math.exp(-(t - self.excite_t) / tau)
             rates = []
             for (a, b), e in zip(self.pairs, self.excite, strict=True):
