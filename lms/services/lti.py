@@ -58,6 +58,7 @@ from lms.models import (
     User,
 )
 from lms.models.types import utcnow
+from lms.public_urls import public_url
 from lms.services import audit, outbound
 
 CLAIM = "https://purl.imsglobal.org/spec/lti/claim/"
@@ -237,11 +238,11 @@ def registrations_of(agency: Agency) -> list[LtiRegistration]:
 def tool_configuration() -> dict[str, str]:
     """What a platform administrator copies into the platform when adding Ripple."""
     return {
-        "Login initiation URL": url_for("lti.login", _external=True),
-        "Launch / redirect URL": url_for("lti.launch", _external=True),
-        "Target link URI": url_for("lti.launch", _external=True),
-        "Deep-linking URL": url_for("lti.launch", _external=True),
-        "Public key-set (JWKS) URL": url_for("lti.jwks_json", _external=True),
+        "Login initiation URL": public_url("lti.login"),
+        "Launch / redirect URL": public_url("lti.launch"),
+        "Target link URI": public_url("lti.launch"),
+        "Deep-linking URL": public_url("lti.launch"),
+        "Public key-set (JWKS) URL": public_url("lti.jwks_json"),
     }
 
 
@@ -436,8 +437,8 @@ def login_redirect(params: dict[str, str]) -> str:
     """Validate an OIDC third-party login initiation; the URL to send the browser to."""
     if not params.get("iss") or not params.get("login_hint"):
         raise LaunchError("The login request lacks iss or login_hint.")
-    target = params.get("target_link_uri") or url_for("lti.launch", _external=True)
-    ours = url_for("lti.launch", _external=True)
+    target = params.get("target_link_uri") or public_url("lti.launch")
+    ours = public_url("lti.launch")
     if urlsplit(target)._replace(query="", fragment="").geturl() != ours:
         raise LaunchError("target_link_uri is not this tool's launch URL.")
     # Anyone may call this URL: refuse an unregistered issuer or client id before anything
@@ -695,7 +696,7 @@ def deep_link_response(launch: LtiLaunch, targets: list[str]) -> tuple[str, str]
     for entry in chosen:
         resource = (
             DeepLinkResource()
-            .set_url(url_for("lti.launch", _external=True))
+            .set_url(public_url("lti.launch"))
             .set_title(entry.title)
             .set_custom_params({"ripple_target": entry.target})
         )

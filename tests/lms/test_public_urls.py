@@ -76,3 +76,11 @@ def test_without_a_configured_address_development_uses_the_request_address(clien
     doc = client.get(f"/badges/assertions/{cert.code}").get_json()
     assert doc["id"] == f"http://localhost/badges/assertions/{cert.code}"
     assert json.dumps(doc).count("http://localhost/") >= 3
+
+
+def test_the_lti_tool_configuration_uses_the_configured_site(app, public_site):
+    from lms.services import lti
+
+    with app.test_request_context("/integrations", headers=FORGED):
+        urls = lti.tool_configuration().values()
+    assert all(url.startswith(SITE + "/lti/") for url in urls), urls
