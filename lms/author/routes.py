@@ -239,12 +239,16 @@ def preview_scenario(scenario_id: int):
             )
     index = len(decisions)
     run, result = None, None
-    if index < len(scenario.decisions):
-        run = engine.simulate(scenario, decisions, seed, stop_at_decision=index)
-    else:
-        runs = current_app.config.get("SCENARIO_GRADING_RUNS") or min(scenario.grading.runs, 100)
-        distribution = engine.monte_carlo(scenario, decisions, runs, seed)
-        result = engine.grade(scenario, decisions, distribution)
+    try:
+        if index < len(scenario.decisions):
+            run = engine.simulate(scenario, decisions, seed, stop_at_decision=index)
+        else:
+            runs = current_app.config.get("SCENARIO_GRADING_RUNS") or min(scenario.grading.runs, 100)
+            distribution = engine.monte_carlo(scenario, decisions, runs, seed)
+            result = engine.grade(scenario, decisions, distribution)
+    except engine.EventBudgetExceeded as problem:  # the draft's numbers make its runs explode
+        flash(f"This draft cannot be previewed: {problem}", "error")
+        return redirect(url_for("author.edit_scenario", scenario_id=record.id))
     return render_template(
         "author/scenario_preview.html",
         record=record,
