@@ -1,8 +1,9 @@
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import BooleanField, SelectField, StringField, SubmitField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import Length, Optional
 
+from lms.input import VisibleText
 from lms.models import Role
 
 
@@ -40,7 +41,7 @@ class RolesForm(FlaskForm):
 class StatusForm(FlaskForm):
     reason = TextAreaField(
         "Reason",
-        validators=[DataRequired("Give a reason; it is kept in the audit log."), Length(max=300)],
+        validators=[VisibleText("Give a reason; it is kept in the audit log."), Length(max=300)],
     )
     submit = SubmitField("Confirm")
 

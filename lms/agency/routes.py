@@ -6,6 +6,7 @@ from lms.access import agency_or_404, roles_required, scoped_or_404
 from lms.agency import bp
 from lms.agency.forms import ConfirmForm, RolesForm, RosterFilterForm, RosterUploadForm, StatusForm
 from lms.extensions import db
+from lms.input import page_arg, parse_id
 from lms.models import Agency, AuditEvent, Role, RosterImport, User
 from lms.services import accounts, compliance, roster, roster_import
 from lms.services.scoping import scoped
@@ -45,7 +46,7 @@ def people(agency_id: int):
     ]
     if not form.validate():
         return render_template("agency/people.html", agency=agency, form=form, result=None), 400
-    unit_id = int(form.unit.data) if form.unit.data else None
+    unit_id = parse_id(form.unit.data, "unit")  # a blank (or space) unit is no filter
     result = roster.search_people(
         current_user,
         agency,
@@ -53,7 +54,7 @@ def people(agency_id: int):
         unit_id=unit_id,
         role=form.role.data or "",
         status=form.status.data or "active",
-        page=request.args.get("page", 1, type=int),
+        page=page_arg(),
     )
     return render_template("agency/people.html", agency=agency, form=form, result=result)
 
@@ -121,7 +122,7 @@ def person_status(user_id: int):
 @roles_required(*STAFF)
 def audit_log(agency_id: int):
     agency = agency_or_404(agency_id)
-    page = max(1, request.args.get("page", 1, type=int))
+    page = page_arg()
     per_page = 50
     events = db.session.scalars(
         scoped(AuditEvent, current_user)

@@ -17,6 +17,7 @@ from lms.api import bp, rate_limits
 from lms.api.openapi import openapi_document
 from lms.errors import MESSAGES, retry_after_seconds
 from lms.extensions import db
+from lms.input import MAX_ID, BadInput, parse_id
 from lms.services import api_records, api_tokens
 from lms.services.api_records import ApiInputError
 
@@ -117,16 +118,10 @@ def _bool_arg(name: str) -> bool | None:
 
 
 def _int_arg(name: str) -> int | None:
-    raw = request.args.get(name)
-    if raw in (None, ""):
-        return None
     try:
-        value = int(raw)
-    except ValueError:
-        value = -1
-    if not 0 < value <= api_records.MAX_ID:
-        raise ApiInputError(f"`{name}` must be a positive whole number.", name)
-    return value
+        return parse_id(request.args.get(name), name)
+    except BadInput:
+        raise ApiInputError(f"`{name}` must be a whole number from 1 to {MAX_ID}.", name) from None
 
 
 def _paging() -> dict:

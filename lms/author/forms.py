@@ -3,11 +3,16 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, StringField
 from wtforms.validators import DataRequired, Length, Regexp
 
+from lms.input import FitsColumn
+from lms.models import Course, ScenarioRecord
+
 SLUG_HINT = "Lowercase letters, digits and hyphens, e.g. store-dispute-riverside."
 
 
 class NewScenarioForm(FlaskForm):
-    title = StringField("Title", validators=[DataRequired("Give the scenario a title."), Length(max=200)])
+    title = StringField(
+        "Title", validators=[DataRequired("Give the scenario a title."), FitsColumn(ScenarioRecord.title)]
+    )
     slug = StringField(
         "Slug",
         description=SLUG_HINT,
@@ -37,7 +42,9 @@ class PublishForm(FlaskForm):
 
 
 class NewCourseForm(FlaskForm):
-    title = StringField("Title", validators=[DataRequired("Give the course a title."), Length(max=200)])
+    title = StringField(
+        "Title", validators=[DataRequired("Give the course a title."), FitsColumn(Course.title)]
+    )
     slug = StringField(
         "Slug",
         description="Lowercase letters and digits joined by hyphens, e.g. partnership-basics.",

@@ -1,7 +1,9 @@
 from flask_wtf import FlaskForm
 from wtforms import DateField, DecimalField, IntegerField, SelectField, SelectMultipleField, StringField
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, InputRequired, NumberRange, Optional
 
+from lms.input import FitsColumn
+from lms.models import AssignmentRule, Mandate
 from lms.services.compliance import STATUSES
 from lms.services.rules import RECURRENCES
 
@@ -19,7 +21,7 @@ class FilterForm(FlaskForm):
 class RuleForm(FlaskForm):
     name = StringField(
         "Name of the rule",
-        validators=[Optional(), Length(max=200)],
+        validators=[Optional(), FitsColumn(AssignmentRule.name, required=False)],
         description="For example: “Annual partnership refresher, patrol”. Defaults to the course title.",
     )
     course = SelectField("Course", coerce=str, validators=[DataRequired("Choose a course.")])
@@ -59,7 +61,10 @@ class MandateForm(FlaskForm):
     cycle_start = DateField(
         "A cycle starts on", validators=[InputRequired("Enter the date a cycle starts, e.g. 1 January.")]
     )
-    category = StringField("Category with a minimum (optional)", validators=[Optional(), Length(max=100)])
+    category = StringField(
+        "Category with a minimum (optional)",
+        validators=[Optional(), FitsColumn(Mandate.category, required=False)],
+    )
     category_hours = DecimalField(
         "Minimum hours in that category",
         places=1,

@@ -24,6 +24,7 @@ from lms.compliance import bp
 from lms.compliance.forms import AssignForm, FilterForm, MandateForm, RuleForm
 from lms.downloads import attachment
 from lms.extensions import db
+from lms.input import page_arg, parse_id
 from lms.models import Agency, AssignmentRule, Course, Mandate, OutboxMessage, Role, RoleGrant, User
 from lms.services import compliance, exports, reminders, roster, rules
 from lms.services.scoping import scoped
@@ -60,11 +61,17 @@ def _filters(agency: Agency) -> tuple[FilterForm, compliance.Filters | None]:
     if not form.validate():
         return form, None
     return form, compliance.Filters(
-        course_id=int(form.course.data) if form.course.data else None,
-        rank=form.rank.data or None,
-        unit_id=int(form.unit.data) if form.unit.data else None,
+        course_id=_choice_id(form.course),
+        rank=(form.rank.data or "").strip() or None,
+        unit_id=_choice_id(form.unit),
         status=form.status.data or "",
     )
+
+
+def _choice_id(field) -> int | None:
+    """The id chosen in a select field; blank (even a space, which `Optional()` lets through)
+    is none. The field's choices already refused an unknown id."""
+    return parse_id(field.data, field.name)
 
 
 @bp.route("/agencies/<int:agency_id>/compliance")
@@ -121,7 +128,7 @@ def officers(agency_id: int):
         return render_template(
             "compliance/officers.html", agency=agency, form=form, rows=[], total=0, page=1
         ), 400
-    page = max(1, request.args.get("page", 1, type=int))
+    page = page_arg()
     rows, total = compliance.officers_in(
         agency, filters, direct_unit_only=False, limit=100, offset=(page - 1) * 100
     )
@@ -145,8 +152,8 @@ def rules_page(agency_id: int):
     if form.validate_on_submit():
         spec = rules.RuleSpec(
             name=form.name.data or "",
-            course_id=int(form.course.data),
-            unit_id=int(form.unit.data) if form.unit.data else None,
+            course_id=_choice_id(form.course),
+            unit_id=_choice_id(form.unit),
             ranks=form.ranks.data or [],
             due_on=form.due_on.data,
             due_days=form.due_days.data,
@@ -199,7 +206,7 @@ def assign(agency_id: int):
     form.officers.choices = [(str(p.id), f"{p.name} ({p.badge_number or 'no badge'})") for p in people]
     if form.validate_on_submit():
         chosen = [p for p in people if str(p.id) in set(form.officers.data)]
-        course = db.session.get(Course, int(form.course.data))
+        course = db.session.get(Course, _choice_id(form.course))
         try:
             created = rules.assign_manually(current_user, agency, course, chosen, form.due_on.data)
         except rules.RuleError as error:

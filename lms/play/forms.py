@@ -1,8 +1,9 @@
 from flask_wtf import FlaskForm
 from wtforms import DecimalField, RadioField, SelectMultipleField, TextAreaField, widgets
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
+from wtforms.validators import InputRequired, Length, NumberRange
 
 import scenarios as engine
+from lms.input import VisibleText
 
 
 class CheckboxesField(SelectMultipleField):
@@ -38,7 +39,7 @@ class OverrideForm(FlaskForm):
     reason = TextAreaField(
         "Reason for the change",
         validators=[
-            DataRequired("Give a reason; it is kept with the grade and in the audit log."),
+            VisibleText("Give a reason; it is kept with the grade and in the audit log."),
             Length(max=1000),
         ],
     )

@@ -95,7 +95,7 @@ def status(attempt_id: int):
     )
 
 
-@bp.route("/attempts/<int:attempt_id>/decisions/<int:index>", methods=["POST"])
+@bp.route("/attempts/<int:attempt_id>/decisions/<int(min=0):index>", methods=["POST"])
 def decide(attempt_id: int, index: int):
     found = _attempt_or_404(attempt_id)
     scenario, at = attempts.position(found)

@@ -19,22 +19,17 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import Select, func, or_, select
 
 from lms.extensions import db
+from lms.input import MAX_ID, BadInput, text_problem
 from lms.models import ApiToken, Assignment, Certificate, Completion, Role, RoleGrant, Unit, User
 from lms.services import audit
 from lms.services.scoping import scoped
 
 MAX_LIMIT = 200
 DEFAULT_LIMIT = 50
-MAX_ID = 2**63 - 1  # ids beyond BIGINT cannot exist; refuse them before the database does
 
 
-class ApiInputError(ValueError):
+class ApiInputError(BadInput):
     """Bad input from the client; `field` names the parameter or property at fault."""
-
-    def __init__(self, message: str, field: str | None = None, status: int = 400):
-        super().__init__(message)
-        self.field = field
-        self.status = status
 
 
 @dataclass
@@ -147,8 +142,7 @@ def upsert_person(token: ApiToken, badge_number: str, body: Any) -> tuple[User, 
     Changes only the fields given; a new person needs name and email and becomes an officer.
     """
     badge_number = (badge_number or "").strip()
-    if not badge_number or len(badge_number) > 32:
-        raise ApiInputError("The badge number must be 1 to 32 characters.", "badge_number")
+    _check_text(User.badge_number, badge_number, "badge_number", required=True)
     if not isinstance(body, dict):
         raise ApiInputError("The request body must be a JSON object.")
     unknown = sorted(set(body) - PERSON_FIELDS)
@@ -163,8 +157,9 @@ def upsert_person(token: ApiToken, badge_number: str, body: Any) -> tuple[User, 
     changes: dict[str, Any] = {}
     if "name" in body:
         name = body["name"]
-        if not isinstance(name, str) or not name.strip() or len(name.strip()) > 200:
-            raise ApiInputError("`name` must be a non-empty string of at most 200 characters.", "name")
+        if not isinstance(name, str):
+            raise ApiInputError("`name` must be a string.", "name")
+        _check_text(User.name, name.strip(), "name")
         changes["name"] = name.strip()
     if "email" in body:
         email = body["email"]
@@ -193,9 +188,11 @@ def upsert_person(token: ApiToken, badge_number: str, body: Any) -> tuple[User, 
         changes["email"] = email
     if "rank" in body:
         rank = body["rank"]
-        if rank is not None and (not isinstance(rank, str) or len(rank) > 64):
-            raise ApiInputError("`rank` must be a string of at most 64 characters, or null.", "rank")
-        changes["rank"] = rank.strip() or None if isinstance(rank, str) else None
+        if rank is not None and not isinstance(rank, str):
+            raise ApiInputError("`rank` must be a string, or null.", "rank")
+        rank = rank.strip() or None if isinstance(rank, str) else None
+        _check_text(User.rank, rank, "rank")
+        changes["rank"] = rank
     if "unit_code" in body:
         code = body["unit_code"]
         if code is None:
@@ -235,6 +232,13 @@ def upsert_person(token: ApiToken, badge_number: str, body: Any) -> tuple[User, 
         agency_id=token.agency_id,
     )
     return person, created
+
+
+def _check_text(column, value: str | None, field: str, *, required: bool | None = None) -> None:
+    """The same limits as the roster import: those of the column the value is stored in."""
+    problem = text_problem(column, value, required=required)
+    if problem:
+        raise ApiInputError(f"`{field}` {problem}.", field)
 
 
 def _plain(value: Any) -> Any:

@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 import scenarios as engine
 from lms import course_format
 from lms.extensions import db
+from lms.input import visible_text
 from lms.models import Assignment, Attempt, AttemptDecision, AttemptGrade, Role, ScenarioVersion, User
 from lms.models.types import utcnow
 from lms.services import audit, outcomes
@@ -357,8 +358,8 @@ def override_grade(actor: User, attempt: Attempt, *, score: float, reason: str) 
         raise PlayError("You cannot override the grade of your own attempt.")
     if attempt.status != "completed" or attempt.grade is None:
         raise PlayError("Only a finished, graded attempt can have its grade overridden.")
-    reason = (reason or "").strip()
-    if not reason:
+    reason = visible_text(reason)
+    if not reason:  # (spaces, a NUL or a zero-width space are not a reason)
         raise PlayError("Give a reason for the new grade; it is kept with the grade and in the audit log.")
     if not 0 <= score <= 100:
         raise PlayError("The score must be between 0 and 100.")

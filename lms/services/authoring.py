@@ -354,6 +354,8 @@ def _free_slug(data: dict, base: str) -> str:
 
 
 def _move(sequence: list, index: int, direction: str) -> None:
+    if direction not in ("up", "down"):
+        raise AuthoringError(f'"{direction[:40]}" is not a direction; use up or down.')
     target = index - 1 if direction == "up" else index + 1
     if not 0 <= target < len(sequence):
         raise AuthoringError("It is already at that end.")
@@ -420,16 +422,15 @@ def structure_change(action: str, form: dict) -> Callable[[dict], None]:
                 module["summary"] = summary
             else:
                 module.pop("summary", None)
-            objectives = [
-                int(x) for x in (form.getlist(f"{parts[1]}-objectives") if hasattr(form, "getlist") else [])
-            ]
+            objectives = _objective_numbers(
+                form.getlist(f"{parts[1]}-objectives") if hasattr(form, "getlist") else []
+            )
             if objectives:
                 module["objectives"] = sorted(set(objectives))
             else:
                 module.pop("objectives", None)
         elif verb == "move-module" and len(parts) == 3:
-            index = next(i for i, m in enumerate(modules) if m["slug"] == parts[1])
-            _move(modules, index, parts[2])
+            _move(modules, modules.index(_module(data, parts[1])), parts[2])
         elif verb == "delete-module" and len(parts) == 2:
             modules.remove(_module(data, parts[1]))
         elif verb == "add-item" and len(parts) == 2:
@@ -446,6 +447,17 @@ def structure_change(action: str, form: dict) -> Callable[[dict], None]:
             raise AuthoringError("Unknown action.")
 
     return change
+
+
+def _objective_numbers(values: list[str]) -> list[int]:
+    """The teaching objectives ticked for a module: their numbers (1, 2, ...) in the course."""
+    numbers = []
+    for value in values:
+        text = value.strip()
+        if not (text.isascii() and text.isdigit() and 0 < int(text[:6]) <= 1000):
+            raise AuthoringError(f'"{text[:40]}" is not the number of a teaching objective.')
+        numbers.append(int(text))
+    return numbers
 
 
 def new_item(data: dict, kind: str, scenario: str | None = None) -> dict:

@@ -18,6 +18,7 @@ from html import escape
 from sqlalchemy import select
 
 from lms.extensions import db
+from lms.input import text_problem, visible_text
 from lms.models import Assignment, Certificate, Completion, CourseVersion, User
 from lms.models.types import utcnow
 from lms.services import audit, catalog
@@ -121,7 +122,7 @@ def find_by_code(code: str) -> Certificate | None:
 
 
 def _clean_reason(reason: str | None) -> str:
-    reason = (reason or "").strip()
+    reason = visible_text(reason)
     if not reason:
         raise CertificateError("Reason: give a reason; it is shown on the verification page.")
     if len(reason) > REASON_MAX:
@@ -155,8 +156,9 @@ def reissue(actor: User, certificate: Certificate, *, recipient_name: str, reaso
     name = (recipient_name or "").strip()
     if not name:
         raise CertificateError("Name on the certificate: enter the name to print.")
-    if len(name) > 200:
-        raise CertificateError("Name on the certificate: use at most 200 characters.")
+    problem = text_problem(Certificate.recipient_name, name)
+    if problem:
+        raise CertificateError(f"Name on the certificate: it {problem}.")
     if certificate.revoked_at is not None:
         raise CertificateError("A revoked certificate cannot be reissued; reissue its replacement instead.")
     revoke(actor, certificate, f"Replaced by a corrected certificate: {reason}")

@@ -19,6 +19,7 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import func, select
 
 from lms.extensions import db
+from lms.input import control_character, text_problem
 from lms.models import Agency, Role, RoleGrant, RosterImport, Unit, User
 from lms.models.types import utcnow
 from lms.services import audit
@@ -36,6 +37,16 @@ ALIASES = {
     "hired": "hire_date",
 }
 TRACKED = ("name", "email", "rank", "unit_id", "supervisor_id", "hire_date", "active")
+# The column each text column of the file is stored in (or matched against): the dry run checks
+# the same limits the database has (length, required), so apply never meets a surprise.
+STORED_IN = {
+    "badge_number": User.badge_number,
+    "name": User.name,
+    "email": User.email,
+    "rank": User.rank,
+    "unit": Unit.code,
+    "supervisor_badge": User.badge_number,
+}
 MAX_ROWS = 50_000
 
 
@@ -141,9 +152,11 @@ def read_rows(content: str) -> tuple[list[RosterRow], list[RowProblem]]:
     rows, problems = [], []
     seen_badges: dict[str, int] = {}
     seen_emails: dict[str, int] = {}
+    read_up_to = reader.line_num
     try:
         for record in reader:
-            line = reader.line_num
+            # The line the row starts on: a quoted cell may span several.
+            line, read_up_to = read_up_to + 1, reader.line_num
             if not any(cell.strip() for cell in record):
                 continue
             if len(rows) + len(problems) >= MAX_ROWS:
@@ -156,20 +169,16 @@ def read_rows(content: str) -> tuple[list[RosterRow], list[RowProblem]]:
                 )
                 continue
             values = {name: cell.strip() for name, cell in zip(names, record, strict=True)}
-            row_problems: list[RowProblem] = []
-            for column in REQUIRED:
-                if not values[column]:
-                    row_problems.append(RowProblem(line, column, "is empty"))
+            row_problems = _cell_problems(line, values)
+            flagged = {problem.column for problem in row_problems}  # checked no further
             badge, email = values["badge_number"], values["email"]
-            if badge and len(badge) > 32:
-                row_problems.append(RowProblem(line, "badge_number", "is longer than 32 characters"))
             if badge in seen_badges:
                 row_problems.append(
                     RowProblem(
                         line, "badge_number", f'duplicate badge "{badge}" (also on line {seen_badges[badge]})'
                     )
                 )
-            if email:
+            if email and "email" not in flagged:
                 try:
                     email = validate_email(
                         email, check_deliverability=False, test_environment=True
@@ -186,18 +195,16 @@ def read_rows(content: str) -> tuple[list[RosterRow], list[RowProblem]]:
                             RowProblem(line, "email", f"{email} is also on line {seen_emails[email]}")
                         )
             hire = None
-            if values.get("hire_date"):
+            if values.get("hire_date") and "hire_date" not in flagged:
                 try:
                     hire = _parse_date(values["hire_date"])
                 except ValueError as error:
                     row_problems.append(RowProblem(line, "hire_date", str(error)))
             status = (values.get("status") or "active").lower()
-            if status not in ("active", "inactive"):
+            if status not in ("active", "inactive") and "status" not in flagged:
                 row_problems.append(
                     RowProblem(line, "status", f'"{values["status"]}" must be active or inactive')
                 )
-            if len(values["name"]) > 200:
-                row_problems.append(RowProblem(line, "name", "is longer than 200 characters"))
             if row_problems:
                 problems.extend(row_problems)
             else:
@@ -213,13 +220,34 @@ def read_rows(content: str) -> tuple[list[RosterRow], list[RowProblem]]:
     return rows, problems
 
 
+def _cell_problems(line: int, values: dict[str, str]) -> list[RowProblem]:
+    """Every cell is one line without control characters; text cells fit their column."""
+    problems = []
+    for column, value in values.items():
+        if column in STORED_IN:
+            problem = text_problem(STORED_IN[column], value, required=column in REQUIRED)
+        else:
+            bad = control_character(value, single_line=True)
+            problem = f"contains a line break or control character ({bad})" if bad else None
+        if problem:
+            problems.append(RowProblem(line, column or "row", problem))
+    return problems
+
+
 def decode(raw: bytes) -> str:
     try:
-        return raw.decode("utf-8-sig")
+        text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         raise RosterFileError(
             "The file is not UTF-8 text. Save it from your spreadsheet as “CSV UTF-8”."
         ) from error
+    for number, line in enumerate(text.split("\n"), start=1):  # (splitlines would drop \x0b ...)
+        bad = control_character(line)
+        if bad:
+            raise RosterFileError(
+                f"line {number}: contains a control character ({bad}); this is not a CSV file."
+            )
+    return text
 
 
 def plan(actor: User | None, agency: Agency, content: str) -> RosterPlan:
@@ -341,7 +369,8 @@ def check(actor: User | None, agency: Agency, filename: str, raw: bytes) -> tupl
     record = RosterImport(
         agency_id=agency.id,
         uploaded_by_id=actor.id if actor else None,
-        filename=filename[:255] or "roster.csv",
+        filename="".join(c for c in filename if not control_character(c, single_line=True))[:255]
+        or "roster.csv",
         content=content,
         sha256=hashlib.sha256(raw).hexdigest(),
         status="checked",

@@ -1,0 +1,251 @@
+"""Bad input answers a clear 400 (or 404 for an id that cannot exist), never a 500.
+
+One place for the checks every request needs, so a route cannot forget them:
+
+- `IdConverter` replaces Flask's `<int:...>`: ids are INTEGER columns, so a path id outside
+  1..2^31-1 matches no route (404) instead of reaching the database.
+- `parse_id` and `page_number` read ids and page numbers from forms and query strings: a blank
+  filter is no filter, a bad id is a `BadInput` naming the field, a page is clamped.
+- `check_request` (before every request) refuses NUL and the other C0 control characters
+  (tab, CR and LF are allowed: multi-line fields need them) in the query string, the form
+  fields, the URL's path parts and JSON strings, and bounds a JSON body's size and nesting
+  before anything parses it. Uploaded files are checked by their importers after decoding.
+- `text_problem` checks one single-line value against the column it will be stored in
+  (length, required, no line breaks), deriving the limits from the model; `FitsColumn` is the
+  same check as a form validator.
+- `visible_text` tells whether a reason says anything at all.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from typing import Any
+
+from flask import Flask, render_template, request
+from sqlalchemy import String
+from werkzeug.routing import IntegerConverter
+from wtforms.validators import StopValidation, ValidationError
+
+MAX_ID = 2**31 - 1  # every id column is an INTEGER
+MAX_PAGE = 100_000  # far past any real list; keeps OFFSET well inside every database's range
+MAX_JSON_BYTES = 1_000_000
+MAX_JSON_DEPTH = 32
+
+# C0 controls except tab, LF and CR; DEL; lone surrogates (which no database can store).
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+_LINE_BREAK = re.compile("[\r\n\x0b\x0c\x85\u2028\u2029]")
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_JSON_NOT_BRACKET = re.compile(rb"[^\[\]{}]+")
+
+
+class BadInput(ValueError):
+    """Input the request cannot be served with; `field` names the form field, query
+    parameter or JSON property at fault."""
+
+    def __init__(self, message: str, field: str | None = None, status: int = 400):
+        super().__init__(message)
+        self.field = field
+        self.status = status
+
+
+class IdConverter(IntegerConverter):
+    """`<int:...>` for every route: a whole number from 1 (or `min`) to 2^31-1."""
+
+    def __init__(self, map, fixed_digits: int = 0, min: int | None = 1, max: int | None = MAX_ID):
+        super().__init__(map, fixed_digits=fixed_digits, min=min, max=max)
+
+
+def parse_id(raw: Any, field: str) -> int | None:
+    """A record id from a form field or query parameter: blank is None (no filter); anything
+    but a whole number from 1 to 2^31-1 is a `BadInput` naming `field`."""
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return None
+    text = raw.strip() if isinstance(raw, str) else raw
+    if isinstance(text, bool) or not (
+        isinstance(text, int) or (isinstance(text, str) and text.isascii() and text.isdigit())
+    ):
+        raise BadInput(f"“{field}” must be the number of a record (a whole number).", field)
+    value = int(text)
+    if not 1 <= value <= MAX_ID:
+        raise BadInput(f"“{field}” must be a whole number from 1 to {MAX_ID}.", field)
+    return value
+
+
+def page_number(raw: Any) -> int:
+    """A page number from a query string, clamped to 1..MAX_PAGE (anything unreadable is 1):
+    a page link is never worth an error, and a huge one must not reach OFFSET."""
+    text = raw.strip() if isinstance(raw, str) else ""
+    if not (text.isascii() and text.isdigit()):
+        return 1
+    return min(max(1, int(text[:7])), MAX_PAGE)
+
+
+def page_arg(name: str = "page") -> int:
+    return page_number(request.args.get(name))
+
+
+def control_character(text: str, *, single_line: bool = False) -> str | None:
+    """The first character of `text` that may not be stored (as U+XXXX), or None. Single-line
+    values (names, badge numbers, emails, titles ...) may not hold line breaks either."""
+    found = _CONTROL.search(text) or (_LINE_BREAK.search(text) if single_line else None)
+    return f"U+{ord(found.group()):04X}" if found else None
+
+
+def visible_text(text: str | None) -> str:
+    """`text` stripped of surrounding whitespace, or "" when it has no visible character at
+    all (only spaces, control or format characters): such a reason is no reason."""
+    stripped = (text or "").strip()
+    if any(unicodedata.category(c)[0] not in "CZ" for c in stripped):
+        return stripped
+    return ""
+
+
+def _column(attribute):
+    return attribute.property.columns[0] if hasattr(attribute, "property") else attribute
+
+
+def column_length(attribute) -> int | None:
+    """The length limit of a String(n) column (None if it has none)."""
+    column_type = _column(attribute).type
+    return column_type.length if isinstance(column_type, String) else None
+
+
+def text_problem(attribute, value: str | None, *, required: bool | None = None) -> str | None:
+    """What is wrong with storing the single-line `value` in `attribute`'s column, in words
+    ("is longer than 64 characters"), or None. Required unless the column is nullable."""
+    column = _column(attribute)
+    if required is None:
+        required = not column.nullable
+    if value is None or not value.strip():
+        return "is empty" if required else None
+    bad = control_character(value, single_line=True)
+    if bad:
+        return f"contains a line break or control character ({bad})"
+    limit = column_length(column)
+    if limit is not None and len(value) > limit:
+        return f"is longer than {limit} characters ({len(value):,})"
+    return None
+
+
+class FitsColumn:
+    """Form validator: the value fits the model column it is stored in (see `text_problem`)."""
+
+    def __init__(self, attribute, *, required: bool | None = None):
+        self.attribute = attribute
+        self.required = required
+        limit = column_length(attribute)
+        self.field_flags = {"maxlength": limit} if limit else {}
+
+    def __call__(self, form, field) -> None:
+        if not isinstance(field.data, str):
+            return
+        problem = text_problem(self.attribute, field.data.strip(), required=self.required)
+        if problem:
+            raise ValidationError(f"This {problem}.")
+
+
+class VisibleText:
+    """Form validator for a required reason: it must say something visible (see `visible_text`)."""
+
+    def __init__(self, message: str):
+        self.message = message
+        self.field_flags = {"required": True}
+
+    def __call__(self, form, field) -> None:
+        if not visible_text(field.data if isinstance(field.data, str) else ""):
+            raise StopValidation(self.message)
+
+
+# --- the request-level guard --------------------------------------------------------------------
+
+
+def _refuse(field: str, where: str, bad: str) -> BadInput:
+    return BadInput(
+        f"The {where} “{field[:60]}” contains a control character ({bad}); remove it and try again.",
+        field[:60],
+    )
+
+
+def _json_depth(raw: bytes) -> int:
+    """The deepest nesting of arrays and objects in a JSON text, without parsing it
+    (brackets inside strings do not count); linear in the size."""
+    brackets = _JSON_NOT_BRACKET.sub(b"", _JSON_STRING.sub(b"", raw))
+    depth = deepest = 0
+    for byte in brackets:
+        depth += 1 if byte in b"[{" else -1
+        if depth > deepest:
+            deepest = depth
+            if deepest > MAX_JSON_DEPTH:
+                break
+    return deepest
+
+
+def _json_strings(value: Any, path: str = ""):
+    if isinstance(value, str):
+        yield path, value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            where = f"{path}.{key}" if path else str(key)
+            yield where, key
+            yield from _json_strings(item, where)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _json_strings(item, f"{path}[{index}]")
+
+
+def check_json_body(raw: bytes) -> None:
+    """Refuse a JSON body that is too large, too deeply nested, or holds a control character
+    in a string, before the view parses it. Malformed JSON is left to the view to report."""
+    if len(raw) > MAX_JSON_BYTES:  # (a longer body announced up front is refused unread)
+        raise BadInput(f"The JSON body is larger than {MAX_JSON_BYTES:,} bytes.", "body", status=413)
+    if _json_depth(raw) > MAX_JSON_DEPTH:
+        raise BadInput(f"The JSON body is nested more than {MAX_JSON_DEPTH} levels deep.", "body")
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        return
+    for path, text in _json_strings(body):
+        bad = control_character(text)
+        if bad:
+            raise _refuse(path or "body", "JSON property", bad)
+
+
+def check_request() -> None:
+    """Before every request: no control characters in any text the request carries."""
+    for where, values in (("query parameter", request.args), ("form field", request.form)):
+        for name, items in values.lists():
+            for text in (name, *items):
+                bad = control_character(text)
+                if bad:
+                    raise _refuse(name, where, bad)
+    for name, value in (request.view_args or {}).items():
+        if isinstance(value, str):
+            bad = control_character(value, single_line=True)
+            if bad:
+                raise _refuse(name, "address part", bad)
+    if request.is_json and request.content_length != 0:
+        if (request.content_length or 0) > MAX_JSON_BYTES:
+            raise BadInput(f"The JSON body is larger than {MAX_JSON_BYTES:,} bytes.", "body", status=413)
+        check_json_body(request.get_data(cache=True))
+
+
+def init_app(app: Flask) -> None:
+    app.url_map.converters["int"] = IdConverter
+    app.before_request(check_request)
+
+    @app.errorhandler(BadInput)
+    def bad_input(error: BadInput):
+        from lms.errors import wants_json
+        from lms.extensions import db
+
+        db.session.rollback()
+        title = "That file is too large" if error.status == 413 else "Invalid request"
+        if wants_json():
+            body = {"error": title, "detail": str(error), "status": error.status}
+            if error.field:
+                body["field"] = error.field
+            return body, error.status
+        page = render_template("errors/error.html", status=error.status, title=title, detail=str(error))
+        return page, error.status
