@@ -186,3 +186,25 @@ def library(db):
 def store_dispute(library):
     """The smallest library scenario, published."""
     return library["store-dispute"]
+
+
+@pytest.fixture(autouse=True)
+def _outbound_names_resolve_without_dns(monkeypatch):
+    """The outbound guard (lms/services/outbound.py) resolves names when a form saves a URL and
+    when it connects; in tests no name goes to DNS: addresses and localhost resolve as usual,
+    any other name is unknown (tests/lms/integrations adds a hosts table on top)."""
+    import socket
+
+    from lms.services import outbound
+
+    system = outbound.resolve
+
+    def resolve(host, port):
+        try:
+            socket.inet_aton(host)  # 127.0.0.1, 2130706433 ...: parsed, not looked up
+        except OSError:
+            if host != "localhost" and outbound._as_ip(host) is None:  # noqa: SLF001
+                raise socket.gaierror(socket.EAI_NONAME, f"{host} is not resolved in tests") from None
+        return system(host, port)
+
+    monkeypatch.setattr(outbound, "resolve", resolve)
