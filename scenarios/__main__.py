@@ -1,6 +1,6 @@
 """Command line: ``python -m scenarios validate|run|paths``.
 
-Exit codes: 0 ok, 1 invalid scenario or decisions, 2 usage.
+Exit codes: 0 ok, 1 invalid scenario or decisions (or runs past the event budget), 2 usage.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 from .decisions import DecisionError, format_choose, parse_choose
-from .engine import monte_carlo
+from .engine import EventBudgetExceeded, monte_carlo
 from .grading import grade, grade_each_run
 from .paths import all_paths, enumerate_paths  # noqa: F401  (all_paths: kept importable here)
 from .schema import Scenario, ScenarioError, load_scenario
@@ -220,6 +220,9 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except DecisionError as exc:
         print(f"invalid decisions: {exc}", file=sys.stderr)
+        return 1
+    except EventBudgetExceeded as exc:  # valid numbers whose runs explode
+        print(f"{getattr(args, 'file', '')}: {exc}", file=sys.stderr)
         return 1
     except BrokenPipeError:  # output piped into head or similar
         sys.stderr.close()

@@ -72,3 +72,13 @@ def test_library_runs_use_a_small_part_of_their_budget(path):
             world.env.run(until=scenario.grading.horizon_hours + 1e-9)
             # measured over every path and 60 seeds: at most 7 units per person, 1/20 of the budget
             assert world.model_events * 10 < budget
+
+
+@pytest.mark.parametrize("command", ["run", "paths"])
+def test_the_cli_reports_the_budget_and_exits_1(tmp_path, capsys, command):
+    from scenarios.__main__ import main
+
+    hostile = tmp_path / "exploding.yaml"
+    hostile.write_text(EXPLODING, encoding="utf-8")
+    assert main([command, str(hostile), "--runs", "2", "--quiet"]) == 1
+    assert "the simulation was stopped at hour" in capsys.readouterr().err
