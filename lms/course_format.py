@@ -12,6 +12,14 @@ the document and its line, e.g.::
 ``dump_course`` writes a ``CourseSpec`` back to YAML such that
 ``load_course(dump_course(spec)) == spec``.
 
+Limits. Before the YAML is parsed, ``scenarios.yamlsource.check_limits`` refuses a
+text of more than 2,000,000 bytes, nesting deeper than 50 levels or with more than 100
+aliases (``*name``), with the line where the limit is passed. Every number has a
+finite range (``.inf`` and ``.nan`` are refused; ``1e3`` is a number): ``credit_hours``
+0-1000, ``certificate_valid_months`` 1-600, ``renewal.window_days`` 1-3650,
+``max_attempts`` (the course's ``attempt_policy`` and an item's) 1-100, a knowledge
+check's ``pass_mark`` 0-100, an item's ``minutes`` 1-1000.
+
 Item kinds and question kinds are registries (``ITEM_KINDS``,
 ``QUESTION_KINDS``): adding a kind means adding one entry there, with its parser
 and the keys it owns. Scoring of knowledge checks lives here too, as pure
