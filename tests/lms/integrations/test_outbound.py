@@ -199,6 +199,26 @@ def test_localhost_by_the_system_resolver_is_refused_at_connect(peer, allowed):
     assert peer.hits == []
 
 
+@pytest.mark.parametrize(
+    ("allow_list", "http", "reached"),
+    [
+        ("127.0.0.0/8", False, False),  # the address is listed, the name is not: https only
+        ("127.0.0.0/8", True, True),
+        ("lrs.partner.test", False, True),
+    ],
+)
+def test_plain_http_is_refused_at_send_time_unless_allowed(peer, hosts, allowed, allow_list, http, reached):
+    allowed(allow_list, http=http)
+    hosts["lrs.partner.test"] = ["127.0.0.1"]
+    with outbound.session() as session:
+        if reached:
+            assert session.get(f"http://lrs.partner.test:{peer.port}/ok").ok
+        else:
+            with pytest.raises(outbound.OutboundRefused, match="https"):
+                session.get(f"http://lrs.partner.test:{peer.port}/ok")
+    assert peer.hits == (["/ok"] if reached else [])
+
+
 def test_an_allow_listed_name_may_reach_its_private_address(peer, hosts, allowed):
     allowed("lrs.partner.test")
     hosts["lrs.partner.test"] = ["127.0.0.1"]
