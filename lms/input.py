@@ -73,6 +73,14 @@ def parse_id(raw: Any, field: str) -> int | None:
     return value
 
 
+def id_or_none(raw: Any) -> int | None:
+    """`parse_id` for where a bad id simply finds nothing (a hand-written launch target)."""
+    try:
+        return parse_id(raw, "id")
+    except BadInput:
+        return None
+
+
 def page_number(raw: Any) -> int:
     """A page number from a query string, clamped to 1..MAX_PAGE (anything unreadable is 1):
     a page link is never worth an error, and a huge one must not reach OFFSET."""

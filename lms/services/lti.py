@@ -41,6 +41,7 @@ from pylti1p3.tool_config.abstract import ToolConfAbstract
 from sqlalchemy import delete, select
 
 from lms.extensions import db
+from lms.input import id_or_none
 from lms.models import (
     Agency,
     Assignment,
@@ -606,7 +607,8 @@ def handle_launch(claims: dict[str, Any], registration: LtiRegistration) -> Laun
     target = parse_target(launch.target)
     redirect_to = url_for("lti.context_page")
     if target is not None and target[0] in ("course", "module"):
-        course = db.session.get(Course, int(target[1][0])) if target[1][0].isdigit() else None
+        course_id = id_or_none(target[1][0])  # a hand-set target may name an id no column holds
+        course = db.session.get(Course, course_id) if course_id else None
         if (
             course is None
             or course.agency_id not in (None, registration.agency_id)
