@@ -57,6 +57,10 @@ __all__ = [
     "DEFAULT_PASS_MARK",
     "FORMAT_VERSION",
     "ITEM_KINDS",
+    "MAX_BRIEFING_CHARS",
+    "MAX_FEEDBACK_CHARS",
+    "MAX_INLINE_CHARS",
+    "MAX_LESSON_CHARS",
     "OBJECTIVES",
     "QUESTION_KINDS",
     "AttemptPolicy",
@@ -75,6 +79,7 @@ __all__ = [
     "dump_course",
     "load_builtin_courses",
     "load_course",
+    "markdown_length_problem",
     "score_check",
     "score_question",
 ]
@@ -83,6 +88,13 @@ FORMAT_VERSION = 1
 DEFAULT_PASS_MARK = 80
 COUNTS = ("best", "latest")  # which attempt counts towards completion
 MAX_TEXT_BYTES = 2_000_000  # an exported course is far smaller; refuse anything huge
+# The longest Markdown each kind of field may hold. Rendering is linear in the text, so these
+# bound what a page or a preview costs; the longest built-in lesson is under 4,000 characters.
+# Scenario authoring applies the briefing and feedback limits to scenarios.
+MAX_LESSON_CHARS = 20_000  # a lesson's body, a scenario item's intro, one preview request
+MAX_BRIEFING_CHARS = 10_000  # a scenario's briefing
+MAX_FEEDBACK_CHARS = 4_000  # feedback on an option or a choice, a question's explanation
+MAX_INLINE_CHARS = 1_000  # a question's prompt, a choice's text, an item of an ordering question
 BUILTIN_COURSES_DIR = Path(__file__).resolve().parent / "content" / "courses"
 
 _SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -315,8 +327,23 @@ class _Context:
 
 def _text(c: IssueCollector, d: dict, key: str, path: Path_, *, required: bool = True) -> Any:
     if required:
-        return c.require(d, key, path, str)
-    return c.optional(d, key, path, str)
+        return _markdown(c, c.require(d, key, path, str), path + (key,), MAX_LESSON_CHARS)
+    return _markdown(c, c.optional(d, key, path, str), path + (key,), MAX_LESSON_CHARS)
+
+
+def _markdown(c: IssueCollector, value: Any, path: Path_, limit: int) -> Any:
+    """`value` as it is, with an issue if it is Markdown longer than its field allows."""
+    problem = markdown_length_problem(value, limit)
+    if problem:
+        c.add(path, problem)
+    return value
+
+
+def markdown_length_problem(text: Any, limit: int) -> str | None:
+    """What is wrong with `text` if it is longer than `limit` characters, else None."""
+    if not isinstance(text, str) or len(text) <= limit:
+        return None
+    return f"is {len(text):,} characters long; at most {limit:,} are allowed"
 
 
 def _choices(c: IssueCollector, d: dict, path: Path_, *, exactly_one: bool) -> dict[str, Any]:
@@ -332,9 +359,11 @@ def _choices(c: IssueCollector, d: dict, path: Path_, *, exactly_one: bool) -> d
         m = c.mapping(entry, epath, allowed=("text", "correct", "feedback"))
         if not isinstance(entry, dict):
             continue
-        text = c.require(m, "text", epath, str)
+        text = _markdown(c, c.require(m, "text", epath, str), epath + ("text",), MAX_INLINE_CHARS)
         correct = c.optional(m, "correct", epath, bool, False)
-        feedback = c.optional(m, "feedback", epath, str)
+        feedback = _markdown(
+            c, c.optional(m, "feedback", epath, str), epath + ("feedback",), MAX_FEEDBACK_CHARS
+        )
         if text is MISSING:
             continue
         if text in seen:
@@ -378,6 +407,7 @@ def _parse_ordering(c: IssueCollector, d: dict, path: Path_) -> dict[str, Any]:
         if not value.strip():
             c.add(spath + (i,), "must not be empty")
             continue
+        _markdown(c, value, spath + (i,), MAX_INLINE_CHARS)
         if value in seen:
             c.add(spath + (i,), f"repeats item {seen[value]}; every item of an ordering must be different")
         seen.setdefault(value, i)
@@ -783,8 +813,10 @@ def _question(c: IssueCollector, entry: Any, path: Path_) -> QuestionSpec | None
     if qid is not MISSING and not _QUESTION_ID.match(qid):
         c.add(path + ("id",), f'"{qid}" is not a valid question id: use letters, digits, "-" and "_"')
         qid = MISSING
-    prompt = c.require(entry, "prompt", path, str)
-    explanation = c.optional(entry, "explanation", path, str)
+    prompt = _markdown(c, c.require(entry, "prompt", path, str), path + ("prompt",), MAX_INLINE_CHARS)
+    explanation = _markdown(
+        c, c.optional(entry, "explanation", path, str), path + ("explanation",), MAX_FEEDBACK_CHARS
+    )
     fields = kind.parse(c, entry, path) if kind is not None else {}
     if kind is None or qid is MISSING or prompt is MISSING:
         return None

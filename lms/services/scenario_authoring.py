@@ -22,13 +22,14 @@ import yaml
 from sqlalchemy import select
 
 import scenarios as engine
+from lms.course_format import MAX_BRIEFING_CHARS, MAX_FEEDBACK_CHARS, markdown_length_problem
 from lms.extensions import db
 from lms.models import CalibrationRun, ScenarioRecord, ScenarioVersion, User
 from lms.models.types import utcnow
 from lms.services import audit
 from lms.services.scenario_library import parse_source, visible_records
 from lms.services.scoping import NotFound, get_scoped, scoped
-from scenarios.yamlsource import DocumentError, Issue, parse_yaml
+from scenarios.yamlsource import DocumentError, Issue, format_path, parse_yaml
 
 MAX_SOURCE_BYTES = 200_000  # a library scenario is ~12 kB
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,79}$")
@@ -95,10 +96,27 @@ def validate_text(text: Any) -> list[Issue]:
     if "\x00" in text:
         return [Issue("(document)", "contains a NUL character", None)]
     try:
-        engine.load_scenario(text if "\n" in text else text + "\n")
+        scenario = engine.load_scenario(text if "\n" in text else text + "\n")
     except engine.ScenarioError as error:
         return error.issues or [Issue("(document)", "invalid scenario", None)]
-    return []
+    return _markdown_issues(scenario)
+
+
+def _markdown_issues(scenario: engine.Scenario) -> list[Issue]:
+    """The briefing and option feedback (Markdown shown to trainees) that are too long."""
+    fields: list[tuple[tuple, str, int]] = [(("briefing",), scenario.briefing, MAX_BRIEFING_CHARS)]
+    for point in scenario.decisions:
+        for j, option in enumerate(point.options):
+            fields.append(
+                (("decisions", point.index, "options", j, "feedback"), option.feedback, MAX_FEEDBACK_CHARS)
+            )
+    issues = []
+    for path, text, limit in fields:
+        problem = markdown_length_problem(text, limit)
+        if problem:
+            line = parse_yaml(scenario.source_text).line_of(path) if scenario.source_text else None
+            issues.append(Issue(format_path(path), problem, line))
+    return issues
 
 
 def _parse(text: str) -> engine.Scenario:
