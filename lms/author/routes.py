@@ -15,7 +15,7 @@ from lms.author.forms import DuplicateForm, ImportForm, NewCourseForm, NewScenar
 from lms.downloads import attachment
 from lms.extensions import db
 from lms.models import Role, ScenarioVersion
-from lms.rendering import render_markdown
+from lms.rendering import MarkdownTooLong, render_preview
 from lms.services import authoring, calibration, scenario_authoring
 from lms.services.scenario_authoring import AuthoringError
 from lms.services.scoping import NotFound
@@ -494,7 +494,10 @@ def edit_item(course_id: int, item_slug: str):
     if request.method == "POST":
         action = request.form.get("action", "save")
         if action == "preview":
-            preview = render_markdown(request.form.get("body", ""))
+            try:
+                preview = render_preview(request.form.get("body", ""))
+            except MarkdownTooLong as problem:
+                issues = [engine.Issue("body", str(problem), None)]
         else:
             target = url_for("author.edit_item", course_id=course.id, item_slug=item_slug)
             response, issues = _apply(
@@ -552,4 +555,7 @@ def export_course(course_id: int):
 @roles_required(*AUTHORS)
 def markdown_preview():
     """The lesson editor's live preview: sanitised HTML of the Markdown posted."""
-    return jsonify({"html": str(render_markdown(request.form.get("body", "")[:200_000]))})
+    try:
+        return jsonify({"html": str(render_preview(request.form.get("body", "")))})
+    except MarkdownTooLong as problem:
+        return jsonify({"error": str(problem), "field": "body"}), 413

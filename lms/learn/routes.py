@@ -17,7 +17,6 @@ from lms.learn.forms import CheckForm, LessonDoneForm, ReissueForm, RevokeForm
 from lms.models import Agency, Assignment, Attempt, Certificate, Role, User
 from lms.navigation import register
 from lms.public_urls import public_url
-from lms.rendering import render_markdown
 from lms.services import certificates, learning, transcript
 from lms.services.scoping import scoped
 
@@ -123,7 +122,6 @@ def _render_item(assignment: Assignment, item_slug: str, *, status: int = 200, *
         "own": assignment.user_id == current_user.id,
         "previous": p.items[order[index - 1]] if index > 0 else None,
         "following": p.items[order[index + 1]] if index + 1 < len(order) else None,
-        "render_markdown": render_markdown,
     }
     if item.kind == "knowledge_check":
         attempts = learning.check_attempts(assignment, item.slug)

@@ -18,7 +18,10 @@
           method: "POST", body: body, credentials: "same-origin",
           headers: { "X-CSRFToken": token ? token.value : "" }
         }).then(function (response) { return response.json(); })
-          .then(function (data) { target.innerHTML = data.html; })  // sanitised by the server (nh3)
+          .then(function (data) {
+            if (data.error) target.textContent = data.error;  // e.g. longer than a lesson may be
+            else target.innerHTML = data.html;  // sanitised by the server (nh3)
+          })
           .catch(function () {});
       }, 400);
     });

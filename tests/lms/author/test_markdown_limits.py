@@ -1,5 +1,5 @@
-"""Every Markdown field has a maximum length, checked where text is saved or imported, with a
-message naming the field; nothing is stored when a field is over."""
+"""Every Markdown field has a maximum length, checked where text is previewed, saved or imported,
+with a message naming the field; nothing is stored when a field is over."""
 
 from __future__ import annotations
 
@@ -25,6 +25,47 @@ def _too_long(limit: int) -> str:
 
 def _yaml(data: dict) -> str:
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=10**9)
+
+
+# --- the lesson editor -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("length", "status"), [(cf.MAX_LESSON_CHARS, 200), (OVER, 413)])
+def test_the_live_preview_refuses_text_over_the_lesson_limit(client, sign_in, instructor, length, status):
+    sign_in(instructor)
+    response = client.post("/author/markdown-preview", data={"body": "`" * length})
+    assert response.status_code == status
+    if status == 413:
+        assert response.json == {
+            "error": f"The lesson text {_too_long(cf.MAX_LESSON_CHARS)}; shorten it to see the preview.",
+            "field": "body",
+        }
+
+
+@pytest.fixture
+def course(db, instructor):
+    made = authoring.create_course(instructor, slug="my-course", title="My course")
+    db.session.commit()
+    return made
+
+
+def _lesson(course):
+    return cf.course_from_data(authoring.working_version(course).content).modules[0].items[0]
+
+
+@pytest.mark.parametrize("action", ["preview", "save"])
+def test_the_lesson_editor_refuses_a_body_over_the_limit(db, client, sign_in, instructor, course, action):
+    sign_in(instructor)
+    lesson = _lesson(course)
+    response = client.post(
+        f"/author/courses/{course.id}/items/{lesson.slug}",
+        data={"action": action, "title": "T", "body": "[" * OVER, "required": "y"},
+    )
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "body</code>" in page and _too_long(cf.MAX_LESSON_CHARS) in page
+    db.session.expire_all()
+    assert _lesson(course).body == lesson.body
 
 
 # --- course import -------------------------------------------------------------------------
