@@ -46,9 +46,9 @@ CALMING = 0.5  # a corrected hearer's anger falls by CALMING x credibility of it
 # keeps adding incidents, each of which angers a whole group. So every run counts its
 # units of work (``model_events``) and stops with EventBudgetExceeded past a budget that
 # grows with the population, the horizon and the partners watching. The library's runs
-# use at most 7 units per person (about 1/30 of their budget; see scenarios/README.md).
-BUDGET_PER_UNIT = 20  # times the work a run is expected to need (below)
-BUDGET_FLOOR = 100_000
+# use at most 14 units per person (under 1/30 of their budget; see scenarios/README.md).
+BUDGET_PER_UNIT = 50  # times the work a run is expected to need (below)
+BUDGET_FLOOR = 250_000
 
 
 def event_budget(scenario: Scenario) -> int:
@@ -594,7 +594,7 @@ class World:
                 return
             yield env.timeout(dt)
             t = env.now
-            self.spend(1)
+            self.spend(len(self.pairs))  # a hazard check looks at every pair
             decay = math.exp(-(t - self.excite_t) / tau)
             rates = []
             for (a, b), e in zip(self.pairs, self.excite, strict=True):
