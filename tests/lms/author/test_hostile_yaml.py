@@ -17,9 +17,10 @@ from sqlalchemy import func, select
 
 import scenarios as engine
 from lms import course_format as cf
-from lms.models import Course, ScenarioVersion
-from lms.services import authoring, calibration, scenario_authoring
+from lms.models import Attempt, AttemptDecision, Course, ScenarioVersion
+from lms.services import attempts, authoring, calibration, scenario_authoring
 from lms.services.scenario_authoring import AuthoringError
+from lms.services.scenario_library import scenario_of
 from scenarios.yamlsource import MAX_DEPTH
 from tests.lms.learning_fixtures import course_data
 
@@ -184,3 +185,20 @@ def test_previewing_an_exploding_draft_shows_the_budget_message(client, sign_in,
     assert response.status_code == 200
     assert "the simulation was stopped at hour" in page
     assert engine.load_scenario(_draft_text(exploding)).slug == "store-dispute"
+
+
+def test_the_grade_sweep_grades_the_rest_when_one_scenario_explodes(db, exploding, instructor, store_dispute):
+    """Published without calibration, an exploding scenario fails its own grading only."""
+    version = scenario_authoring.publish(instructor, exploding, without_calibration=True)
+    db.session.commit()
+    stuck = attempts.start_direct(instructor, version)
+    fine = attempts.start_direct(instructor, store_dispute)
+    for attempt in (stuck, fine):  # finished, as if the last decision's task was lost
+        for index, choice in enumerate(scenario_of(attempt.scenario_version).expert_path):
+            db.session.add(AttemptDecision(attempt=attempt, index=index, option_ids=list(choice)))
+        attempt.status = "grading"
+    db.session.commit()
+    attempts.grade_all_pending()
+    db.session.expire_all()
+    assert db.session.get(Attempt, fine.id).status == "completed"
+    assert db.session.get(Attempt, stuck.id).status == "grading"
