@@ -20,7 +20,7 @@ HOSTILE_BADGES = [
     "x;filename*=UTF-8''evil.exe",
     "../../etc/passwd",
     "a\\b/c:d*e?f<g>h|i",
-    "tab\tand\x00nul",
+    "tab\tand\x07bell",
 ]
 
 
