@@ -577,6 +577,34 @@ def _read(path_or_text: str | bytes | PathLike[str]) -> str:
     return path_or_text
 
 
+# Keys whose values are one line: a YAML escape ("\n", "\0") must not put a line break or a
+# control character into a title or slug (NUL cannot be stored in PostgreSQL; C0 characters
+# break XLSX exports). Multi-line text (bodies, summaries, feedback) may hold tabs and breaks.
+_ONE_LINE_KEYS = frozenset({"slug", "title", "category", "kind", "scenario", "course", "counts", "id"})
+# The characters lms.input refuses in every request (this module imports nothing of lms).
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+_LINE_BREAK = re.compile("[\r\n\x85\u2028\u2029]")
+
+
+def _control_characters(c: IssueCollector, value: Any, path: tuple = ()) -> None:
+    if isinstance(value, str):
+        control = _CONTROL.search(value)
+        line_break = _LINE_BREAK.search(value) if path and path[-1] in _ONE_LINE_KEYS else None
+        if control:
+            c.add(
+                path,
+                f"contains a control character (U+{ord(control.group()):04X}), which is not allowed in text",
+            )
+        elif line_break:
+            c.add(path, f"must be on one line (it contains U+{ord(line_break.group()):04X})")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _control_characters(c, item, (*path, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _control_characters(c, item, (*path, index))
+
+
 def _build(document: Document, known_scenarios: Iterable[str] | None) -> CourseSpec:
     c = IssueCollector(document, CourseFormatError)
     data = document.data
@@ -595,6 +623,7 @@ def _build(document: Document, known_scenarios: Iterable[str] | None) -> CourseS
         )
         c.raise_if_any()  # the rest would be read under the wrong rules
     c.mapping(data, (), allowed=_TOP_KEYS)
+    _control_characters(c, data)
 
     ctx = _Context(None if known_scenarios is None else frozenset(known_scenarios))
     slug = _slug(c, data, "slug", ())

@@ -24,6 +24,7 @@ from sqlalchemy import select
 import scenarios as engine
 from lms.course_format import MAX_BRIEFING_CHARS, MAX_FEEDBACK_CHARS, markdown_length_problem
 from lms.extensions import db
+from lms.input import text_problem
 from lms.models import CalibrationRun, ScenarioRecord, ScenarioVersion, User
 from lms.models.types import utcnow
 from lms.services import audit
@@ -99,7 +100,18 @@ def validate_text(text: Any) -> list[Issue]:
         scenario = engine.load_scenario(text if "\n" in text else text + "\n")
     except engine.ScenarioError as error:
         return error.issues or [Issue("(document)", "invalid scenario", None)]
-    return _markdown_issues(scenario)
+    return _stored_text_issues(scenario) + _markdown_issues(scenario)
+
+
+def _stored_text_issues(scenario: engine.Scenario) -> list[Issue]:
+    """The title and slug are stored in columns and shown in lists and exports: one line that
+    fits the column, without control characters (a YAML escape such as "\\0" makes them)."""
+    issues = []
+    for name, column in (("slug", ScenarioRecord.slug), ("title", ScenarioRecord.title)):
+        problem = text_problem(column, getattr(scenario, name))
+        if problem:
+            issues.append(Issue(name, problem, None))
+    return issues
 
 
 def _markdown_issues(scenario: engine.Scenario) -> list[Issue]:

@@ -528,3 +528,75 @@ def test_the_roles_are_untouched_by_a_bad_request(db, staff, officer):
     response = staff.post(f"/people/{officer.id}/roles", data={"officer": "y", "instructor": "y\x00"})
     assert response.status_code == 400
     assert not _fresh(db, User, officer.id).has_role(Role.INSTRUCTOR)
+
+
+# --- course files --------------------------------------------------------------------------------
+
+
+def _course_file(instructor, db, **replace) -> str:
+    from lms import course_format as cf
+
+    course = authoring.create_course(instructor, slug="source", title="Source course")
+    db.session.commit()
+    text = cf.dump_course(cf.course_from_data(authoring.working_version(course).content))
+    for old, new in replace.items():
+        assert old in text
+        text = text.replace(old, new, 1)
+    return text.replace("slug: source", "slug: imported", 1)
+
+
+@pytest.mark.parametrize("escape", ["\\0", "\\x01", "\\e", "\\x7f", "\\n", "\\r"])
+def test_an_imported_course_title_with_an_escaped_control_or_line_break_is_refused(db, instructor, escape):
+    from lms.models import Course
+
+    text = _course_file(instructor, db, **{"title: Source course": f'title: "Source{escape}course"'})
+    with pytest.raises(authoring.AuthoringError) as refused:
+        authoring.import_text(instructor, text.encode())
+    issues = [(issue.path, issue.line) for issue in refused.value.issues]
+    assert issues == [("title", text.splitlines().index(f'title: "Source{escape}course"') + 1)]
+    assert _count(db, Course, Course.slug == "imported") == 0
+
+
+@pytest.mark.parametrize("escape", ["\\0", "\\x1b"])
+def test_an_imported_lesson_body_with_an_escaped_control_is_refused(db, instructor, escape):
+    text = _course_file(instructor, db)
+    body_line = next(line for line in text.splitlines() if line.strip().startswith("body:"))
+    text = text.replace(body_line, body_line.split("body:")[0] + f'body: "Read{escape}this"', 1)
+    with pytest.raises(authoring.AuthoringError) as refused:
+        authoring.import_text(instructor, text.encode())
+    assert [issue.path.rsplit(".", 1)[-1] for issue in refused.value.issues] == ["body"]
+
+
+def test_line_breaks_and_tabs_in_an_imported_lesson_body_are_fine(db, instructor):
+    text = _course_file(instructor, db)
+    body_line = next(line for line in text.splitlines() if line.strip().startswith("body:"))
+    text = text.replace(body_line, body_line.split("body:")[0] + 'body: "Read\\tthis\\n\\nand that"', 1)
+    course, _ = authoring.import_text(instructor, text.encode())
+    assert course.slug == "imported"
+
+
+@pytest.mark.parametrize(
+    ("title", "status"), [("Two\nlines", 400), ("Carriage\rreturn", 400), ("One line", 302)]
+)
+def test_a_course_title_set_in_the_settings_must_be_on_one_line(
+    db, client, sign_in, instructor, course, title, status
+):
+    content = authoring.working_version(course).content
+    before = json.dumps(content, sort_keys=True)
+    settings = {"title": title, "summary": content["summary"], "category": content["category"]}
+    response = sign_in(instructor).post(f"/author/courses/{course.id}/settings", data=settings)
+    assert response.status_code == status
+    db.session.expire_all()
+    changed = json.dumps(authoring.working_version(course).content, sort_keys=True) != before
+    assert changed == (status == 302)
+
+
+@pytest.mark.parametrize("escape", ["\\0", "\\x01", "\\n", "\\r"])
+def test_a_scenario_title_with_an_escaped_control_or_line_break_is_refused(store_dispute, escape):
+    from lms.services import scenario_authoring
+
+    title_line = next(line for line in store_dispute.source_text.splitlines() if line.startswith("title:"))
+    text = store_dispute.source_text.replace(title_line, f'title: "Store{escape}dispute"', 1)
+    issues = scenario_authoring.validate_text(text)
+    assert [issue.path for issue in issues] == ["title"]
+    assert "control character" in issues[0].message
