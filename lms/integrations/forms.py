@@ -3,6 +3,8 @@ from wtforms import BooleanField, PasswordField, SelectMultipleField, StringFiel
 from wtforms.validators import URL, DataRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from lms.input import FitsColumn
+from lms.models import ApiToken, LrsSettings, LtiRegistration
 from lms.services.api_tokens import SCOPES
 
 _URL = [
@@ -14,12 +16,17 @@ _URL = [
 
 class RegistrationForm(FlaskForm):
     name = StringField(
-        "Name", validators=[Optional(), Length(max=200)], description="e.g. “County academy Moodle”."
+        "Name",
+        validators=[Optional(), FitsColumn(LtiRegistration.name, required=False)],
+        description="e.g. “County academy Moodle”.",
     )
     issuer = StringField(
-        "Issuer (platform id)", validators=[DataRequired("Enter the issuer."), Length(max=255)]
+        "Issuer (platform id)",
+        validators=[DataRequired("Enter the issuer."), FitsColumn(LtiRegistration.issuer)],
     )
-    client_id = StringField("Client id", validators=[DataRequired("Enter the client id."), Length(max=255)])
+    client_id = StringField(
+        "Client id", validators=[DataRequired("Enter the client id."), FitsColumn(LtiRegistration.client_id)]
+    )
     deployment_ids = TextAreaField(
         "Deployment ids",
         validators=[DataRequired("Enter at least one deployment id."), Length(max=4000)],
@@ -40,7 +47,9 @@ class LrsForm(FlaskForm):
         validators=_URL,
         description="The xAPI base URL; statements go to <endpoint>/statements.",
     )
-    key = StringField("Key (username)", validators=[DataRequired("Enter the key."), Length(max=255)])
+    key = StringField(
+        "Key (username)", validators=[DataRequired("Enter the key."), FitsColumn(LrsSettings.key)]
+    )
     secret = PasswordField(
         "Secret",
         validators=[Optional(), Length(max=255)],
@@ -55,7 +64,7 @@ class LrsForm(FlaskForm):
 class TokenForm(FlaskForm):
     name = StringField(
         "Name",
-        validators=[DataRequired("Name the token."), Length(max=200)],
+        validators=[DataRequired("Name the token."), FitsColumn(ApiToken.name)],
         description="The system that will use it.",
     )
     scopes = SelectMultipleField(

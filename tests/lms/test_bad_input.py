@@ -600,3 +600,49 @@ def test_a_scenario_title_with_an_escaped_control_or_line_break_is_refused(store
     issues = scenario_authoring.validate_text(text)
     assert [issue.path for issue in issues] == ["title"]
     assert "control character" in issues[0].message
+
+
+SINGLE_LINE_FORMS = {
+    "scenario title": (
+        "/author/scenarios/new",
+        {"title": "Two{}lines", "slug": "two-lines"},
+        "ScenarioRecord",
+    ),
+    "rule name": (
+        "/agencies/{agency}/rules",
+        {
+            "name": "Two{}lines",
+            "course": "{course}",
+            "due_days": "30",
+            "due_from": "assignment",
+            "recurrence": "none",
+        },
+        "AssignmentRule",
+    ),
+    "API token name": (
+        "/agencies/{agency}/integrations/tokens",
+        {"name": "Two{}lines", "scopes": "people:read"},
+        "ApiToken",
+    ),
+    "LRS key": (
+        "/agencies/{agency}/integrations/lrs",
+        {"endpoint": "https://lrs.example.test/xapi", "key": "Two{}lines", "secret": "s"},
+        "LrsSettings",
+    ),
+}
+
+
+@pytest.mark.parametrize("line_break", LINE_BREAKS)
+@pytest.mark.parametrize("form", sorted(SINGLE_LINE_FORMS))
+def test_single_line_form_fields_refuse_line_breaks(db, client, sign_in, make_user, agency, form, line_break):
+    import lms.models
+
+    url, data, model_name = SINGLE_LINE_FORMS[form]
+    model = getattr(lms.models, model_name)
+    author = make_user(agency, (Role.COORDINATOR, Role.INSTRUCTOR, Role.OFFICER))
+    course = publish()
+    fields = {key: value.format(line_break, course=course.id) for key, value in data.items()}
+    response = sign_in(author).post(url.format(agency=agency.id), data=fields)
+    assert response.status_code == 400
+    assert "one line" in response.get_data(as_text=True) or "line break" in response.get_data(as_text=True)
+    assert _count(db, model) == 0
