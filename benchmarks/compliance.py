@@ -80,7 +80,7 @@ def build(db, today: date):
     ranks = ["Officer"] * 6 + ["Corporal", "Sergeant"]
     db.session.execute(insert(User), [
         {"agency_id": agency.id, "email": f"o{i}@big.test", "name": f"Officer {i}", "badge_number": str(i),
-         "rank": rng.choice(ranks), "unit_id": units[i % len(units)].id, "active": True, "session_epoch": 0,
+         "rank": rng.choice(ranks), "unit_id": units[i % len(units)].id, "active": True,
          "created_at": datetime.now(UTC)} for i in range(OFFICERS)
     ])  # fmt: skip
     user_ids = [row[0] for row in db.session.execute(db.select(User.id).where(User.agency_id == agency.id))]
@@ -174,9 +174,13 @@ def main() -> None:
         coordinator = User(agency_id=agency.id, email="coord@big.test", name="Coordinator", password_hash="x")
         coordinator.role_grants = [RoleGrant(role=Role.COORDINATOR.value)]
         db.session.add(coordinator)
+        db.session.flush()
+        from lms.services import sessions
+
+        token = sessions.start(coordinator).token  # a session record, as signing in makes
         db.session.commit()
         session_id, agency_id, unit_id, division_id = (
-            coordinator.get_id(),
+            token,
             agency.id,
             units[0].id,
             units[0].parent_id,

@@ -10,10 +10,11 @@ from __future__ import annotations
 from functools import wraps
 
 from flask import Flask, abort, current_app, request, session
-from flask_login import current_user
+from flask_login import current_user, login_user, logout_user
 
-from lms.extensions import db, login_manager
+from lms.extensions import login_manager
 from lms.models import Role, User
+from lms.services import sessions
 
 
 def public(view):
@@ -39,15 +40,35 @@ def roles_required(*roles: Role):
 
 
 @login_manager.user_loader
-def load_user(session_id: str) -> User | None:
-    try:
-        user_id, epoch = (int(part) for part in session_id.split(":"))
-    except ValueError:
+def load_user(token: str) -> User | None:
+    """The person whose live session record the cookie's token names (see services/sessions)."""
+    row = sessions.find_live(token)
+    if row is None:
         return None
-    user = db.session.get(User, user_id)
-    if user is None or user.session_epoch != epoch:
-        return None
-    return user
+    sessions.touch(row)
+    row.user.current_session = row
+    return row.user
+
+
+def sign_in(user: User, *, via: str) -> None:
+    """Sign `user` in for this browser: a fresh cookie (no fixation) naming a new session record.
+
+    Every way of signing in (password, LTI launch) goes through here; the caller commits.
+    """
+    session.clear()
+    session.permanent = True
+    user.current_session = sessions.start(
+        user, via=via, user_agent=request.user_agent.string, address=request.remote_addr
+    )
+    login_user(user)
+
+
+def sign_out(reason: str = "signed-out") -> None:
+    """End this browser's session record and forget the cookie; the caller commits."""
+    if current_user.is_authenticated and current_user.current_session is not None:
+        sessions.end(current_user.current_session, reason)
+    logout_user()
+    session.clear()
 
 
 def init_app(app: Flask) -> None:
@@ -58,11 +79,15 @@ def init_app(app: Flask) -> None:
 
     @app.before_request
     def require_sign_in():
-        session.permanent = True  # idle timeout: PERMANENT_SESSION_LIFETIME, refreshed per request
+        session.permanent = True  # the cookie's own expiry; the session record is what counts
         if request.endpoint is None:
             return None  # unknown URL: let the 404 handler answer
         view = current_app.view_functions.get(request.endpoint)
-        if request.endpoint == "static" or getattr(view, "is_public", False):
+        if request.endpoint == "static":
+            return None
+        if getattr(view, "is_public", False):
+            if "_user_id" in session:
+                current_user._get_current_object()  # check the session before the view writes anything
             return None
         if not current_user.is_authenticated:
             return login_manager.unauthorized()

@@ -35,8 +35,10 @@ class Config:
     SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-not-secret-change-me")
     SQLALCHEMY_DATABASE_URI = database_url()
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
-    # Sessions expire after this much inactivity; each request refreshes the cookie.
+    # Sessions end after this much inactivity, and in any case this long after sign-in; both
+    # are enforced on the server-side session record (the cookie's own expiry only follows).
     SESSION_IDLE_MINUTES = int(os.environ.get("SESSION_IDLE_MINUTES", "30"))
+    SESSION_MAX_HOURS = float(os.environ.get("SESSION_MAX_HOURS", "12"))
     PERMANENT_SESSION_LIFETIME = timedelta(minutes=SESSION_IDLE_MINUTES)
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
@@ -46,8 +48,10 @@ class Config:
     WTF_CSRF_TIME_LIMIT = None  # the session lifetime bounds the token already
     # argon2 parameters by name: OWASP (default), RFC_9106_LOW_MEMORY, RFC_9106_HIGH_MEMORY.
     PASSWORD_HASH_PROFILE = os.environ.get("PASSWORD_HASH_PROFILE", "OWASP")
-    # Sign-in lockout policy.
+    # Sign-in limits (services/accounts.py, SignInPolicy): failures per email from one client
+    # address, and per client address across all emails, within LOGIN_LOCK_MINUTES.
     LOGIN_MAX_FAILURES = int(os.environ.get("LOGIN_MAX_FAILURES", "5"))
+    LOGIN_ADDRESS_MAX_FAILURES = int(os.environ.get("LOGIN_ADDRESS_MAX_FAILURES", "20"))
     LOGIN_LOCK_MINUTES = int(os.environ.get("LOGIN_LOCK_MINUTES", "15"))
     # Space-separated origins of the learning platforms allowed to frame Ripple (LTI launches).
     LMS_FRAME_ORIGINS = os.environ.get("LMS_FRAME_ORIGINS", "").split()

@@ -6,6 +6,7 @@
 | deliveries           | every minute   | send queued LTI scores and xAPI statements that are due     |
 | stale-jobs           | every 5 min    | mark background jobs whose worker went away as failed        |
 | lti-states           | every 10 min   | delete expired LTI login states and nonces                  |
+| sign-in-records      | every 10 min   | delete ended and expired sessions and spent sign-in counters |
 | assignment-rules     | daily          | assign rule courses to joiners and movers                   |
 | certificate-renewals | daily          | assign renewal courses when a renewal window opens          |
 | reminders            | daily          | due-soon, overdue, escalation and expiry messages           |
@@ -88,6 +89,14 @@ def _stale_jobs(now: datetime) -> str:
     return f"{tasks.mark_stale_jobs()} job(s) marked lost"
 
 
+def _sign_in_records(now: datetime) -> str:
+    from lms.services import accounts, sessions
+
+    policy = accounts.SignInPolicy.from_config(current_app.config)
+    removed, counters = sessions.purge(now), accounts.purge_throttles(now, policy)
+    return f"{removed} session(s), {counters} sign-in counter(s) removed"
+
+
 def _lti_states(now: datetime) -> str:
     from lms.services.lti import purge_expired_states
 
@@ -123,6 +132,7 @@ JOBS: tuple[Periodic, ...] = (
     Periodic("deliveries", _deliveries, every=timedelta(minutes=1)),
     Periodic("stale-jobs", _stale_jobs, every=timedelta(minutes=5)),
     Periodic("lti-states", _lti_states, every=timedelta(minutes=10)),
+    Periodic("sign-in-records", _sign_in_records, every=timedelta(minutes=10)),
     Periodic("assignment-rules", _assignment_rules, daily=True),
     Periodic("certificate-renewals", _certificate_renewals, daily=True),
     Periodic("reminders", _reminders, daily=True),

@@ -17,6 +17,7 @@ starts what it needs and stops it again.
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -30,8 +31,13 @@ ROOT = Path(__file__).resolve().parent.parent
 BROKER = "redis://127.0.0.1:6379/9"
 
 
+_SECRET_KEY = secrets.token_hex(32)  # for every process this run starts
+
+
 def _env(database_url: str, broker: str | None = BROKER) -> dict:
     env = {**os.environ, "DATABASE_URL": database_url, "FLASK_APP": "wsgi", "PYTHONPATH": str(ROOT)}
+    env.setdefault("SECRET_KEY", _SECRET_KEY)  # the app refuses to start without a real one
+    env.setdefault("PUBLIC_BASE_URL", "http://127.0.0.1")  # ... and without its public address
     if broker:
         env["CELERY_BROKER_URL"] = broker
     else:
@@ -280,8 +286,12 @@ def postgres_restart(database_url: str, workdir: Path) -> bool | None:
         coordinator = db.session.scalar(db.select(User).where(User.email == "coordinator@riverside.test"))
         instructor = db.session.scalar(db.select(User).where(User.email == "instructor@riverside.test"))
         version = latest_published(instructor.agency_id, "store-dispute")
-        player = _Player(app, version.id, scenario_of(version).expert_path, instructor.get_id())
-        session_id = coordinator.get_id()
+        from lms.services import sessions
+
+        # Session records, as signing in makes (the cookie holds the record's token).
+        instructor_token, session_id = sessions.start(instructor).token, sessions.start(coordinator).token
+        db.session.commit()
+        player = _Player(app, version.id, scenario_of(version).expert_path, instructor_token)
     client = app.test_client()
     with client.session_transaction() as session:
         session["_user_id"] = session_id

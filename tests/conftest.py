@@ -128,8 +128,13 @@ def sign_in(client):
     """Act as `user` in `client` without a password round trip (the auth tests do that)."""
 
     def act_as(user, test_client=None):
+        from lms.extensions import db
+        from lms.services import sessions
+
+        record = sessions.start(user, via="password")  # a real session record, as signing in makes
+        db.session.commit()
         with (test_client or client).session_transaction() as session:
-            session["_user_id"] = user.get_id()
+            session["_user_id"] = record.token
             session["_fresh"] = True
         return test_client or client
 

@@ -1,13 +1,13 @@
 from urllib.parse import urlsplit
 
-from flask import current_app, flash, redirect, render_template, request, session, url_for
-from flask_login import current_user, login_user, logout_user
+from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
 
-from lms.access import public
+from lms.access import public, sign_in, sign_out
 from lms.auth import bp
-from lms.auth.forms import ChangePasswordForm, SignInForm
+from lms.auth.forms import ChangePasswordForm, SignInForm, SignOutEverywhereForm
 from lms.extensions import db
-from lms.services import accounts
+from lms.services import accounts, sessions
 
 
 def _safe_next(target: str | None) -> str:
@@ -15,6 +15,10 @@ def _safe_next(target: str | None) -> str:
     if target and target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc:
         return target
     return url_for("main.index")
+
+
+def _minutes(n: int) -> str:
+    return f"{n} minute{'s' if n != 1 else ''}"
 
 
 @bp.route("/sign-in", methods=["GET", "POST"])
@@ -28,20 +32,23 @@ def login():
         result = accounts.authenticate(
             form.email.data,
             form.password.data,
-            max_failures=current_app.config["LOGIN_MAX_FAILURES"],
-            lock_minutes=current_app.config["LOGIN_LOCK_MINUTES"],
+            address=request.remote_addr,
+            policy=accounts.SignInPolicy.from_config(current_app.config),
         )
-        db.session.commit()
         if result.outcome == "ok":
-            session.clear()  # a fresh session on sign-in (no fixation)
-            session.permanent = True
-            login_user(result.user)
+            sign_in(result.user, via="password")
+            db.session.commit()
             return redirect(_safe_next(request.args.get("next")))
+        db.session.commit()  # the failure counts, whatever else the request does
         error = {
             "invalid": "That email and password do not match an account. Check both and try again.",
             "locked": (
-                "Too many failed sign-ins with this email address. For your security, sign-in "
-                f"is paused for {result.minutes_left} minute{'s' if result.minutes_left != 1 else ''}."
+                "Too many failed sign-ins with this email address from your network. For your "
+                f"security, sign-in is paused for {_minutes(result.minutes_left)}."
+            ),
+            "address-locked": (
+                "Too many failed sign-ins from your network address. For your security, sign-in "
+                f"from it is paused for {_minutes(result.minutes_left)}."
             ),
             "inactive": "This account is deactivated. Please contact your agency's training coordinator.",
         }[result.outcome]
@@ -52,10 +59,20 @@ def login():
 @bp.route("/sign-out", methods=["POST"])
 @public
 def logout():
-    logout_user()
-    session.clear()
+    sign_out()
+    db.session.commit()
     flash("You have signed out.", "info")
     return redirect(url_for("auth.login"))
+
+
+def _password_page(form, status=200):
+    return render_template(
+        "auth/password.html",
+        form=form,
+        everywhere=SignOutEverywhereForm(),
+        live=sessions.live_for(current_user),
+        current=current_user.current_session,
+    ), status
 
 
 @bp.route("/password", methods=["GET", "POST"])
@@ -63,14 +80,31 @@ def change_password():
     form = ChangePasswordForm()
     if form.validate_on_submit():
         try:
-            accounts.change_password(current_user, form.current_password.data, form.new_password.data)
+            accounts.change_password(
+                current_user,
+                form.current_password.data,
+                form.new_password.data,
+                policy=accounts.SignInPolicy.from_config(current_app.config),
+            )
         except accounts.AccountError as error:
+            db.session.commit()  # only the failure count: nothing else was changed
             form[error.field or "new_password"].errors.append(str(error))
-            return render_template("auth/password.html", form=form), 400
-        else:
-            db.session.commit()
-            login_user(current_user._get_current_object())  # keep this session valid under the new epoch
-            flash("Your password has been changed. Other sessions were signed out.", "success")
-            return redirect(url_for("main.index"))
-    status = 400 if form.errors else 200
-    return render_template("auth/password.html", form=form), status
+            return _password_page(form, 400)
+        # Every session ended with the change; this browser goes on in a new one.
+        previous = current_user.current_session
+        sign_in(current_user._get_current_object(), via=previous.via if previous else "password")
+        db.session.commit()
+        flash("Your password has been changed. Your other sessions were signed out.", "success")
+        return redirect(url_for("main.index"))
+    return _password_page(form, 400 if form.errors else 200)
+
+
+@bp.route("/sign-out-everywhere", methods=["POST"])
+def sign_out_everywhere():
+    if not SignOutEverywhereForm().validate_on_submit():
+        return redirect(url_for("auth.change_password"))
+    sessions.end_all(current_user, "signed-out-everywhere")
+    sign_out("signed-out-everywhere")
+    db.session.commit()
+    flash("You have signed out everywhere, on this device too.", "info")
+    return redirect(url_for("auth.login"))

@@ -7,10 +7,10 @@ from urllib.parse import urlsplit
 
 from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_limiter.util import get_remote_address
-from flask_login import current_user, login_user
+from flask_login import current_user
 from pylti1p3.exception import LtiException
 
-from lms.access import public, roles_required
+from lms.access import public, roles_required, sign_in
 from lms.extensions import db
 from lms.lti import bp
 from lms.models import LtiKey, LtiLaunch, Role
@@ -62,9 +62,8 @@ def launch():
         result = lti.handle_launch(claims, registration)
     except BAD_INPUT as error:
         return _rejected("launch", error)
+    sign_in(result.user, via="lti")  # a new session record; never inherits an earlier session
     db.session.commit()
-    session.clear()  # a new sign-in never inherits an earlier session
-    login_user(result.user)
     presentation = claims.get(lti.CLAIM + "launch_presentation") or {}
     origin = urlsplit(registration.auth_login_url)
     session["lti"] = {

@@ -26,7 +26,7 @@ from lms.models.integrations import (
     XapiStatement,
 )
 from lms.models.operations import PeriodicRun
-from lms.models.people import Agency, Role, RoleGrant, SignInThrottle, Unit, User
+from lms.models.people import Agency, Role, RoleGrant, SignInThrottle, Unit, User, UserSession
 from lms.models.scenarios import Attempt, AttemptDecision, AttemptGrade, ScenarioRecord, ScenarioVersion
 
 __all__ = [
@@ -66,5 +66,6 @@ __all__ = [
     "SignInThrottle",
     "Unit",
     "User",
+    "UserSession",
     "XapiStatement",
 ]

@@ -103,8 +103,6 @@ class User(UserMixin, db.Model):
     hire_date: Mapped[date | None] = mapped_column(Date)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     password_hash: Mapped[str | None] = mapped_column(String(255))
-    # Bumped on password change so other sessions of this person stop working.
-    session_epoch: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     agency: Mapped[Agency | None] = relationship()
@@ -128,25 +126,62 @@ class User(UserMixin, db.Model):
     def is_active(self) -> bool:  # Flask-Login refuses inactive users
         return self.active
 
+    # The UserSession this request was signed in with (set by the user loader and at sign-in).
+    current_session = None  # a UserSession; not a column
+
     def get_id(self) -> str:
-        # The epoch makes a password change sign out every other session.
-        return f"{self.id}:{self.session_epoch}"
+        # Flask-Login keeps this in the signed cookie: the session record's secret token, never
+        # the user id, so ending the record ends every copy of the cookie.
+        if self.current_session is None or self.current_session.token is None:
+            raise RuntimeError("sign in through lms.access.sign_in, which creates a session record")
+        return self.current_session.token
 
     def __repr__(self) -> str:
         return f"<User {self.email}>"
 
 
-class SignInThrottle(db.Model):
-    """Failed sign-ins per email address tried, whether or not such an account exists.
+class UserSession(db.Model):
+    """One signed-in session: the cookie holds a random token, this row its SHA-256.
 
-    Keyed by a hash of the address so the lockout message cannot tell an attacker which
-    emails have accounts.
+    Checked on every request (one primary-key lookup), so ending the row (sign-out, password
+    or role change, deactivation, sign out everywhere) ends every copy of the cookie, and the
+    idle and absolute limits are enforced here rather than by the cookie's own expiry.
+    """
+
+    __tablename__ = "user_sessions"
+
+    # SHA-256 of the cookie's token: a stolen copy of this table signs nobody in.
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)  # the absolute lifetime
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    end_reason: Mapped[str | None] = mapped_column(String(32))
+    via: Mapped[str] = mapped_column(String(16), default="password")  # password | lti
+    user_agent: Mapped[str | None] = mapped_column(String(255))
+    address: Mapped[str | None] = mapped_column(String(64))
+
+    user: Mapped[User] = relationship(lazy="joined")
+
+    # The cookie's token, known only in the request that created the row (never stored).
+    token = None
+
+
+class SignInThrottle(db.Model):
+    """Failed password checks counted per key, kept server-side so every worker shares them.
+
+    `key` is a SHA-256 of the scope and what is counted: the email address tried from one
+    client address ("pair", whether or not the account exists, so a lock reveals nothing), the
+    client address across all emails ("address"), or a signed-in user's current-password
+    checks ("password").
     """
 
     __tablename__ = "sign_in_throttles"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    email_key: Mapped[str] = mapped_column(String(64), unique=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    scope: Mapped[str] = mapped_column(String(16))
     failures: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    last_failure_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_failure_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)

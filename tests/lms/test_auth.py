@@ -46,8 +46,17 @@ def test_missing_or_malformed_fields_are_named(client, field, value):
     assert b"There is a problem" in response.data
 
 
+ATTACKER = "203.0.113.9"
+OWNER = "198.51.100.7"
+
+
+def from_address(client, address):
+    client.environ_base["REMOTE_ADDR"] = address
+    return client
+
+
 @pytest.mark.parametrize("known", [True, False], ids=["existing-email", "unknown-email"])
-def test_five_failures_lock_the_email_for_fifteen_minutes(client, officer, known):
+def test_five_failures_lock_the_email_from_that_address_for_fifteen_minutes(client, officer, known):
     email = officer.email if known else "ghost@example.test"
     for _ in range(4):
         assert post_sign_in(client, email, "nope").status_code == 401
@@ -59,13 +68,87 @@ def test_five_failures_lock_the_email_for_fifteen_minutes(client, officer, known
     assert b"Too many failed sign-ins" in locked.data
 
 
+def test_a_lock_reads_the_same_whether_or_not_the_email_has_an_account(client, officer):
+    def locked_page(email):
+        for _ in range(5):
+            post_sign_in(client, email, "nope")
+        return post_sign_in(client, email, "nope").data.replace(email.encode(), b"EMAIL")
+
+    assert locked_page(officer.email) == locked_page("ghost@example.test")
+
+
+def test_an_attackers_failures_do_not_lock_the_owner_out(app, client, officer):
+    attacker = from_address(client, ATTACKER)
+    for _ in range(app.config["LOGIN_MAX_FAILURES"] + 3):
+        post_sign_in(attacker, officer.email, "guess")
+    assert post_sign_in(attacker, officer.email, TEST_PASSWORD).status_code == 401
+    owner = from_address(app.test_client(), OWNER)
+    assert post_sign_in(owner, officer.email, TEST_PASSWORD).status_code == 302
+
+
+def test_failures_from_one_address_are_limited_across_all_emails(app, client, officer, monkeypatch):
+    monkeypatch.setitem(app.config, "LOGIN_ADDRESS_MAX_FAILURES", 6)
+    attacker = from_address(client, ATTACKER)
+    for n in range(6):  # one guess each at six accounts: no single email reaches its limit
+        assert post_sign_in(attacker, f"person{n}@example.test", "guess").status_code == 401
+    refused = post_sign_in(attacker, officer.email, TEST_PASSWORD)
+    assert refused.status_code == 401
+    assert b"from your network address" in refused.data
+    assert (
+        post_sign_in(from_address(app.test_client(), OWNER), officer.email, TEST_PASSWORD).status_code == 302
+    )
+
+
+def test_signing_in_to_ones_own_account_buys_no_more_guesses(app, client, make_user, agency, monkeypatch):
+    monkeypatch.setitem(app.config, "LOGIN_ADDRESS_MAX_FAILURES", 4)
+    own = make_user(agency)
+    attacker = from_address(client, ATTACKER)
+    for n in range(4):
+        post_sign_in(attacker, f"person{n}@example.test", "guess")
+        if n < 3:
+            assert post_sign_in(attacker, own.email, TEST_PASSWORD).status_code == 302
+            attacker.post("/auth/sign-out")
+    assert b"from your network address" in post_sign_in(attacker, own.email, TEST_PASSWORD).data
+
+
 def test_lock_ends_after_its_time(client, db, officer):
     for _ in range(5):
         post_sign_in(client, officer.email, "nope")
-    throttle = db.session.scalars(db.select(SignInThrottle)).one()
-    throttle.locked_until = utcnow() - timedelta(seconds=1)
+    for throttle in db.session.scalars(db.select(SignInThrottle)):
+        if throttle.locked_until is not None:
+            throttle.locked_until = utcnow() - timedelta(seconds=1)
     db.session.commit()
     assert post_sign_in(client, officer.email, TEST_PASSWORD).status_code == 302
+
+
+def test_failures_older_than_the_window_are_forgotten(app, client, db, officer):
+    for _ in range(4):
+        post_sign_in(client, officer.email, "nope")
+    for throttle in db.session.scalars(db.select(SignInThrottle)):
+        throttle.last_failure_at = utcnow() - timedelta(minutes=app.config["LOGIN_LOCK_MINUTES"])
+    db.session.commit()
+    assert b"do not match an account" in post_sign_in(client, officer.email, "nope").data
+
+
+def change_password(client, current, new="a much longer new passphrase"):
+    return client.post(
+        "/auth/password", data={"current_password": current, "new_password": new, "confirm_password": new}
+    )
+
+
+def test_wrong_current_passwords_pause_password_changes(app, client, db, officer, sign_in):
+    before = officer.password_hash
+    sign_in(officer)
+    for _ in range(app.config["LOGIN_MAX_FAILURES"] - 1):
+        assert b"current password is not correct" in change_password(client, "guess").data
+    assert b"changing the password is paused for 15 minutes" in change_password(client, "guess").data
+    # Paused: even the right current password is refused, from any session of the person.
+    other = sign_in(officer, app.test_client())
+    response = change_password(other, TEST_PASSWORD)
+    assert response.status_code == 400
+    assert b"changing the password is paused" in response.data
+    db.session.refresh(officer)
+    assert officer.password_hash == before
 
 
 def test_deactivated_account_is_told_to_contact_the_coordinator(client, db, officer):
@@ -205,7 +288,7 @@ def test_a_hash_made_under_other_parameters_is_upgraded_at_sign_in(app, db, offi
     db.session.commit()
     try:
         accounts.use_hash_profile("OWASP")
-        result = accounts.authenticate(officer.email, TEST_PASSWORD, max_failures=5, lock_minutes=15)
+        result = accounts.authenticate(officer.email, TEST_PASSWORD, address="127.0.0.1")
         db.session.commit()
     finally:
         accounts.use_hash_profile("CHEAPEST")
