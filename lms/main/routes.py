@@ -38,14 +38,14 @@ def readyz():
 @public
 def metrics():
     """Prometheus metrics: request latency, queue depth, task durations."""
+    from lms.errors import render_error
     from lms.observability import metrics_refusal, metrics_text, refresh_queue_depths
 
     refusal = metrics_refusal(request.headers.get("Authorization"))
     if refusal:
         if current_app.config.get("METRICS_TOKEN"):
-            return Response(
-                refusal, 401, {"WWW-Authenticate": 'Bearer realm="metrics"'}, mimetype="text/plain"
-            )
-        return Response(refusal, 403, mimetype="text/plain")
+            headers = {"WWW-Authenticate": 'Bearer realm="metrics"'}
+            return render_error(401, "Metrics need their token", refusal, headers=headers)
+        return render_error(403, "Metrics are private", refusal)
     refresh_queue_depths()
     return Response(metrics_text(), mimetype="text/plain; version=0.0.4")
