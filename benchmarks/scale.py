@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -63,6 +64,9 @@ def main() -> None:
 # --- the Celery measurement (run in the child) -------------------------------------------
 
 
+_SECRET_KEY = secrets.token_hex(32)  # the web-less app and its Celery workers refuse a short one
+
+
 def _env(database: str) -> dict[str, str]:
     return {
         **os.environ,
@@ -70,7 +74,8 @@ def _env(database: str) -> dict[str, str]:
         "FLASK_APP": "wsgi",
         "DATABASE_URL": f"{PG_SERVER}/{database}",
         "CELERY_BROKER_URL": BROKER,
-        "SECRET_KEY": "bench-scale-not-secret",
+        "SECRET_KEY": os.environ.get("SECRET_KEY") or _SECRET_KEY,
+        "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL") or "http://127.0.0.1",
         "CALIBRATION_RUNS": str(RUNS),
         "CALIBRATION_SAMPLE": str(SAMPLE),
         "LOG_LEVEL": "WARNING",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from lms.config import INSTANCE_DIR, Config
+from lms.config import INSTANCE_DIR, Config, settle_secret_key
 from lms.extensions import csrf, db, login_manager, migrate
 
 
@@ -17,6 +17,7 @@ def create_app(config: type | dict | None = None) -> Flask:
         app.config.update(config)
     elif config is not None:
         app.config.from_object(config)
+    settle_secret_key(app.config)  # refuses to start on a missing, short or public SECRET_KEY
     INSTANCE_DIR.mkdir(exist_ok=True)
 
     if app.config["TRUSTED_PROXIES"]:

@@ -7,6 +7,7 @@ sets at least SECRET_KEY and DATABASE_URL (see README, "Running in production").
 from __future__ import annotations
 
 import os
+import secrets
 from datetime import timedelta
 from pathlib import Path
 
@@ -32,7 +33,10 @@ def database_url() -> str:
 
 
 class Config:
-    SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-not-secret-change-me")
+    # Signs session cookies and CSRF tokens: at least 32 random bytes. When unset, the `flask`
+    # command (so `make run`) makes one in SECRET_KEY_FILE; anything else refuses to start.
+    SECRET_KEY = os.environ.get("SECRET_KEY") or None
+    SECRET_KEY_FILE = INSTANCE_DIR / "secret_key"
     SQLALCHEMY_DATABASE_URI = database_url()
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     # Sessions end after this much inactivity, and in any case this long after sign-in; both
@@ -116,6 +120,65 @@ class Config:
     )
     # The sweep grades attempts whose grading task has waited this long (a lost task).
     GRADE_SWEEP_AFTER_SECONDS = int(os.environ.get("GRADE_SWEEP_AFTER_SECONDS", "60"))
+
+
+# Keys that are public (the old built-in default) and the shortest key accepted.
+PUBLIC_SECRET_KEYS = frozenset({"dev-only-not-secret-change-me"})
+MIN_SECRET_KEY_BYTES = 32
+
+
+class SecretKeyError(RuntimeError):
+    """The app was asked to start without a secret SECRET_KEY."""
+
+
+def _flask_command() -> bool:
+    # Every `flask` command (run, db upgrade, seed-demo ...) sets this before loading the app;
+    # RIPPLE_ENV=development opts in elsewhere (a Celery worker beside `make run`).
+    return os.environ.get("FLASK_RUN_FROM_CLI") == "true" or os.environ.get("RIPPLE_ENV") == "development"
+
+
+def instance_secret_key(path: Path) -> str:
+    """The key kept in `path`, made once (random, mode 0600) if the file does not exist."""
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    draft = path.with_name(f".{path.name}.{os.getpid()}")
+    descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(secrets.token_hex(32) + "\n")
+    try:
+        os.link(draft, path)  # atomic: of two processes starting at once, the first key wins
+    except FileExistsError:
+        pass
+    finally:
+        draft.unlink()
+    return path.read_text().strip()
+
+
+def settle_secret_key(config) -> None:
+    """Make sure the app signs with a secret key, or refuse to start (SecretKeyError).
+
+    Tests (TESTING) bring their own. Without SECRET_KEY, the `flask` command uses the instance
+    key; gunicorn, Celery and anything else that imports the app must be given one.
+    """
+    if config.get("TESTING"):
+        return
+    key = config.get("SECRET_KEY")
+    if not key:
+        if not _flask_command():
+            raise SecretKeyError(
+                "SECRET_KEY is not set. Set it to a long random value, e.g. "
+                "`python -c 'import secrets; print(secrets.token_hex(32))'`; only the flask "
+                "command (`make run`) makes its own, in instance/secret_key."
+            )
+        key = config["SECRET_KEY"] = instance_secret_key(Path(config["SECRET_KEY_FILE"]))
+    if key in PUBLIC_SECRET_KEYS:
+        raise SecretKeyError("SECRET_KEY is the public development value; set a long random one.")
+    if len(key.encode() if isinstance(key, str) else key) < MIN_SECRET_KEY_BYTES:
+        raise SecretKeyError(
+            f"SECRET_KEY is too short: use at least {MIN_SECRET_KEY_BYTES} random bytes "
+            "(e.g. 64 hex digits from `python -c 'import secrets; print(secrets.token_hex(32))'`)."
+        )
 
 
 class TestConfig(Config):
