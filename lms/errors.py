@@ -62,6 +62,12 @@ def render_error(status: int, title: str | None = None, detail: str | None = Non
     return page, status, headers or {}
 
 
+def _limit_message(error: Exception) -> str | None:
+    """The explanation a rate limit was given (`@limiter.limit(..., error_message=...)`), if any."""
+    message = getattr(getattr(error, "limit", None), "error_message", None)
+    return message() if callable(message) else message
+
+
 def _wait_phrase(seconds: int) -> str:
     if seconds < 90:
         return f"{seconds} second{'s' if seconds != 1 else ''}"
@@ -85,9 +91,10 @@ def init_app(app: Flask) -> None:
         db.session.rollback()
         if error.code == 429:
             seconds = retry_after_seconds(error)
+            why = _limit_message(error)
             return render_error(
                 429,
-                detail=f"Please wait {_wait_phrase(seconds)} and try again.",
+                detail=f"{why + ' ' if why else ''}Please wait {_wait_phrase(seconds)} and try again.",
                 headers={"Retry-After": str(seconds)},
             )
         return render_error(error.code or 500)

@@ -165,7 +165,13 @@ def _what_if_costs_nothing() -> bool:
 
 
 @bp.route("/attempts/<int:attempt_id>/what-if")
-@limiter.limit(_what_if_rate_limit, key_func=_what_if_by_user, exempt_when=_what_if_costs_nothing)
+@limiter.limit(
+    _what_if_rate_limit,
+    key_func=_what_if_by_user,
+    exempt_when=_what_if_costs_nothing,
+    error_message="You have asked for many new projections in a short time; "
+    "the ones you have already seen still open at once.",
+)
 def what_if(attempt_id: int):
     found = _attempt_or_404(attempt_id)
     if found.status != "completed":
