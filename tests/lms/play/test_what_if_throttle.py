@@ -103,3 +103,42 @@ def test_uncached_what_ifs_are_rate_limited_per_user_and_cached_ones_are_not(
     # What costs nothing is still answered: a projection already made, and the form itself.
     assert client.get(url, query_string={"decision": n1, "options": o1}).status_code == 200
     assert client.get(url).status_code == 200
+
+
+def test_one_persons_spent_allowance_leaves_anothers_alone(
+    client,
+    app,
+    sign_in,
+    make_user,
+    agency,
+    instructor,
+    finished_attempt,
+    db,
+    store_dispute,
+    two_what_ifs_per_minute,
+):
+    from lms.models import Role
+    from lms.services import attempts
+
+    colleague = make_user(agency, roles=(Role.INSTRUCTOR,))
+    theirs = attempts.start_direct(colleague, store_dispute)
+    for index, choice in enumerate(scenario_of(store_dispute).expert_path):
+        attempts.decide(colleague, theirs, index, choice)
+    db.session.commit()
+
+    sign_in(instructor)
+    url = f"/play/attempts/{finished_attempt.id}/what-if"
+    codes = [
+        client.get(url, query_string={"decision": n, "options": o}).status_code
+        for n, o in alternatives(finished_attempt)[:3]
+    ]
+    assert codes == [200, 200, 429]
+    other = app.test_client()
+    sign_in(colleague, other)
+    number, option = alternatives(theirs)[0]
+    assert (
+        other.get(
+            f"/play/attempts/{theirs.id}/what-if", query_string={"decision": number, "options": option}
+        ).status_code
+        == 200
+    )
