@@ -121,6 +121,10 @@ MAX_DEPTH = 50  # a scenario or course file nests about 8 deep
 MAX_ALIASES = 100  # references to anchors (``*name``); the library and courses use none
 MAX_DOCUMENT_BYTES = 2_000_000  # the largest built-in course is ~90 kB
 
+# "[a: b]" nests a mapping in the sequence without a bracket of its own: every bracket
+# counts as two levels
+_FLOW_LEVELS = 2
+_LINE_BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
 _BLOCK_HEADER = re.compile(r"[|>][0-9+-]*[ \t]*(?:#.*)?$")
 
 
@@ -135,10 +139,10 @@ def check_limits(text: str, *, max_bytes: int = MAX_DOCUMENT_BYTES) -> None:
     if size > max_bytes:
         raise _limit_error(f"the document is {size:,} bytes; at most {max_bytes:,} are allowed", None)
     scan = _LimitScan()
-    # only "\n" ends a line here: splitting on more (form feeds ...) than YAML does could
-    # forget indentation the parser still counts
-    for number, line in enumerate(text.split("\n"), 1):
-        scan.line(line.removesuffix("\r"), number)
+    # exactly YAML's line breaks: splitting on fewer would hide lines from the scan, on
+    # more (form feeds ...) would forget indentation the parser still counts
+    for number, line in enumerate(_LINE_BREAK.split(text), 1):
+        scan.line(line, number)
 
 
 def _limit_error(message: str, line: int | None) -> DocumentError:
@@ -184,7 +188,7 @@ class _LimitScan:
                     self.columns.pop()
             at_start = True  # where a node may begin
         columns = self.columns
-        owner = indent - 1  # a block scalar's lines are those indented past its owner
+        owner = indent  # a block scalar's lines are those indented past its owner
         node = indent  # where the last node began (a key, before its ":")
         space_before = True
         while i < end:
@@ -203,11 +207,11 @@ class _LimitScan:
                     columns.append(i)
                     self._check_depth(number)
             if ch in "[{" and (self.flow or at_start):
-                self.flow += 1
+                self.flow += _FLOW_LEVELS
                 self._check_depth(number)
                 at_start = True
             elif ch in "]}" and self.flow:
-                self.flow -= 1
+                self.flow -= _FLOW_LEVELS
                 at_start = False
             elif ch == ",":
                 at_start = True  # also in block context: counting too much is safe
@@ -216,6 +220,12 @@ class _LimitScan:
                 owner = node
             elif ch in "-?" and at_start and nxt in " \t":
                 owner = i
+                if ch == "-" and self.flow == 0 and columns[-1] == i and columns[-2:-1] != [i]:
+                    columns.append(i)  # "key:" then "- item" below it: a sequence in the same column
+                    self._check_depth(number)
+            elif ch in "-." and at_start and i == 0 and line[:3] == ch * 3 and line[3:4] in ("", " ", "\t"):
+                i += 3  # a document marker: a node may follow "---"
+                continue
             elif at_start and ch in "'\"":
                 after, flow, closed = _scan_quote(line, i + 1, ch, self.flow, self.flow)
                 if not closed:  # brackets inside may be structure after all: count them
@@ -259,9 +269,9 @@ def _scan_quote(line: str, i: int, quote: str, flow: int, base: int) -> tuple[in
             i += 2
             continue
         if ch in "[{":
-            flow += 1
+            flow += _FLOW_LEVELS
         elif ch in "]}" and flow > base:
-            flow -= 1
+            flow -= _FLOW_LEVELS
         i += 1
     return i, flow, False
 

@@ -150,3 +150,51 @@ def test_cli_validate_reports_it_and_exits_with_the_validation_code(tmp_path):
         f"killed by signal {-done.returncode}" if done.returncode < 0 else done.stderr
     )
     assert f"nesting deeper than {MAX_DEPTH} levels (line 1)" in done.stdout
+
+
+# Random texts from YAML's indicators, breaks and indentation: whatever the parser makes of
+# them, the pre-scan never counts less nesting than the parser's events reach (before any
+# syntax error, since the composer recurses as the events come).
+PIECES = [
+    "[", "]", "{", "}", ",", ": ", ":", "- ", "-", "? ", "'", '"', "#", " #", "|", ">", "|-",
+    "\n", "\n  ", "\n    ", "\n      ", " ", "  ", "a", "key", "&x ", "*x", "!t ", "\\", "''",
+    "\t", "\r\n", "--- ", "...", "\x0c", "\u2028", "\x85",
+]  # fmt: skip
+
+
+def _event_depth(text: str) -> int:
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(text)
+    depth = deepest = 0
+    try:
+        while (event := loader.get_event()) is not None and not isinstance(event, yaml.StreamEndEvent):
+            if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+                depth += 1
+                deepest = max(deepest, depth)
+            elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+                depth -= 1
+    except yaml.YAMLError:
+        pass
+    finally:
+        loader.dispose()
+    return deepest
+
+
+def test_the_pre_scan_never_counts_less_nesting_than_the_parser(monkeypatch):
+    import random
+
+    import scenarios.yamlsource as yamlsource
+
+    rng = random.Random(13)
+    checked = 0
+    for _ in range(20_000):
+        text = "".join(rng.choice(PIECES) for _ in range(rng.randint(1, 60)))
+        depth = _event_depth(text)
+        if depth < 2:
+            continue
+        monkeypatch.setattr(yamlsource, "MAX_DEPTH", depth - 1)
+        with pytest.raises(DocumentError, match="nesting deeper|aliases"):
+            check_limits(text)
+        checked += 1
+    assert checked > 300, checked
