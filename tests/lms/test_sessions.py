@@ -260,3 +260,32 @@ def test_the_periodic_job_purges_ended_and_expired_sessions(app, db, officer, co
     db.session.commit()
     assert summary.startswith("3 session(s)")
     assert list(db.session.scalars(select(UserSession.id))) == [live_id]
+
+
+def test_the_periodic_job_purges_spent_sign_in_counters_and_keeps_live_ones(app, db):
+    from lms import schedule
+    from lms.models import SignInThrottle
+
+    now = utcnow()
+    window = timedelta(minutes=app.config["LOGIN_LOCK_MINUTES"])
+    db.session.add_all(
+        [
+            SignInThrottle(key="spent", scope="pair", failures=3, last_failure_at=now - window),
+            SignInThrottle(
+                key="lock-over", scope="pair", failures=0, locked_until=now, last_failure_at=now - window
+            ),
+            SignInThrottle(key="counting", scope="pair", failures=2, last_failure_at=now - window / 2),
+            SignInThrottle(
+                key="locked",
+                scope="address",
+                failures=0,
+                locked_until=now + window,
+                last_failure_at=now - window,
+            ),
+        ]
+    )
+    db.session.commit()
+    job = next(job for job in schedule.JOBS if job.name == "sign-in-records")
+    assert job.run(now).endswith("2 sign-in counter(s) removed")
+    db.session.commit()
+    assert set(db.session.scalars(select(SignInThrottle.key))) == {"counting", "locked"}
