@@ -215,7 +215,8 @@ class _LimitScan:
                 at_start = False
             elif ch == ",":
                 at_start = True  # also in block context: counting too much is safe
-            elif ch == ":" and (nxt in " \t" or (self.flow and nxt in ",[]{}")):
+            elif ch == ":" and (nxt in " \t" or self.flow):
+                # in flow context a value may follow ":" directly ({"a":'b'}): take every ":"
                 at_start = True
                 owner = node
             elif ch in "-?" and at_start and nxt in " \t":

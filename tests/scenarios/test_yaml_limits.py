@@ -73,6 +73,8 @@ def test_text_that_only_looks_deep_is_accepted(text):
         'a: ["x\n]]]]\n", ' + "[" * (MAX_DEPTH + 1) + "]" * (MAX_DEPTH + 1) + "]\n",
         # nor can a quote-like character in a continuation line
         "a: x\n  'y\nb: " + "[" * (MAX_DEPTH + 1) + "\nc: '\n",
+        # a value right after ":" in flow context is a node, so its quote is a quote
+        "[\"a\":'x #', " + "[" * (MAX_DEPTH + 1) + "]" * (MAX_DEPTH + 1) + "]\n",
         # a block scalar ends where its owner's indentation comes back
         "- k: |\n    text\n  o: " + "[" * (MAX_DEPTH + 1) + "\n",
     ],
