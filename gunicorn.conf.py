@@ -32,6 +32,14 @@ if "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
 
 
 def on_starting(server):
+    # Refuse before any worker starts: one clear line rather than every worker failing to boot.
+    from lms.config import Config, SecretKeyError, settle_secret_key
+
+    try:
+        settle_secret_key({"SECRET_KEY": Config.SECRET_KEY, "SECRET_KEY_FILE": Config.SECRET_KEY_FILE})
+    except SecretKeyError as error:
+        server.log.error("%s", error)
+        raise SystemExit(2) from None
     directory = os.environ["PROMETHEUS_MULTIPROC_DIR"]
     shutil.rmtree(directory, ignore_errors=True)
     os.makedirs(directory, exist_ok=True)

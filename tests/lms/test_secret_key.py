@@ -78,11 +78,17 @@ def test_the_flask_command_still_refuses_a_public_key(production, monkeypatch):
         production("dev-only-not-secret-change-me")
 
 
-def test_the_wsgi_entry_point_gunicorn_loads_refuses_without_secret_key(tmp_path):
+@pytest.mark.parametrize(
+    "command",
+    [
+        [sys.executable, "-c", "import wsgi"],
+        [str(Path(sys.executable).with_name("gunicorn")), "-c", "gunicorn.conf.py", "wsgi:app"],
+    ],
+    ids=["wsgi-import", "gunicorn"],
+)
+def test_serving_refuses_to_start_without_secret_key(tmp_path, command):
     env = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "FLASK_RUN_FROM_CLI", "RIPPLE_ENV")}
-    env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'db.sqlite3'}"
-    result = subprocess.run(
-        [sys.executable, "-c", "import wsgi"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
-    )
+    env.update(DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}", BIND="127.0.0.1:0", WEB_CONCURRENCY="1")
+    result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode != 0
-    assert "SecretKeyError: SECRET_KEY is not set" in result.stderr
+    assert "SECRET_KEY is not set" in result.stderr
