@@ -129,8 +129,9 @@ def test_hostile_markdown_at_the_lesson_limit_renders_without_hanging():
 
 
 @pytest.fixture
-def parses(monkeypatch):
-    """Every text the Markdown parser is asked to parse, in order."""
+def parses(app, monkeypatch):
+    """Every text the Markdown parser is asked to parse from now on, in order."""
+    app.extensions["ripple_rendered_markdown"].clear()  # the app outlives a test; its cache too
     seen: list[str] = []
     parse = rendering._PARSER.parse
 
