@@ -31,6 +31,8 @@ log = logging.getLogger(__name__)
 
 # last_seen_at is written at most this often: one small UPDATE a minute per active session.
 TOUCH_EVERY = timedelta(minutes=1)
+# Ids per IN (...) list: under every database's bound-parameter limit.
+CHUNK = 900
 
 
 def _key(token: str) -> str:
@@ -126,18 +128,18 @@ def end_all(user: User, reason: str, *, keep: UserSession | None = None) -> int:
 
 
 def end_for_users(user_ids: Iterable[int], reason: str, *, keep: UserSession | None = None) -> int:
-    ids = sorted(set(user_ids))
-    if not ids:
-        return 0
-    stmt = (
-        update(UserSession)
-        .where(UserSession.user_id.in_(ids), UserSession.ended_at.is_(None))
-        .values(ended_at=utcnow(), end_reason=reason)
-        .execution_options(synchronize_session="fetch")
-    )
-    if keep is not None:
-        stmt = stmt.where(UserSession.id != keep.id)
-    return db.session.execute(stmt).rowcount
+    ids, ended, now = sorted(set(user_ids)), 0, utcnow()
+    for start_at in range(0, len(ids), CHUNK):
+        stmt = (
+            update(UserSession)
+            .where(UserSession.user_id.in_(ids[start_at : start_at + CHUNK]), UserSession.ended_at.is_(None))
+            .values(ended_at=now, end_reason=reason)
+            .execution_options(synchronize_session="fetch")
+        )
+        if keep is not None:
+            stmt = stmt.where(UserSession.id != keep.id)
+        ended += db.session.execute(stmt).rowcount
+    return ended
 
 
 def live_for(user: User, now: datetime | None = None) -> list[UserSession]:
@@ -207,11 +209,12 @@ def _end_their_sessions(session: Session, flush_context) -> None:
     now = utcnow()
     for reason in sorted(set(ending.values())):
         ids = sorted(uid for uid, why in ending.items() if why == reason)
-        stmt = (
-            update(table)
-            .where(table.c.user_id.in_(ids), table.c.ended_at.is_(None))
-            .values(ended_at=now, end_reason=reason)
-        )
-        if started:
-            stmt = stmt.where(table.c.id.not_in(sorted(started)))
-        session.connection().execute(stmt)
+        for start_at in range(0, len(ids), CHUNK):  # a roster import may deactivate thousands
+            stmt = (
+                update(table)
+                .where(table.c.user_id.in_(ids[start_at : start_at + CHUNK]), table.c.ended_at.is_(None))
+                .values(ended_at=now, end_reason=reason)
+            )
+            if started:
+                stmt = stmt.where(table.c.id.not_in(sorted(started)))
+            session.connection().execute(stmt)

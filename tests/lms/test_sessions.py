@@ -289,3 +289,20 @@ def test_the_periodic_job_purges_spent_sign_in_counters_and_keeps_live_ones(app,
     assert job.run(now).endswith("2 sign-in counter(s) removed")
     db.session.commit()
     assert set(db.session.scalars(select(SignInThrottle.key))) == {"counting", "locked"}
+
+
+def test_deactivating_more_people_than_one_in_list_holds_ends_all_their_sessions(
+    app, db, make_user, agency, monkeypatch
+):
+    from lms.services import sessions
+
+    monkeypatch.setattr(sessions, "CHUNK", 2)
+    people = [make_user(agency) for _ in range(5)]
+    for person in people:
+        sessions.start(person)
+    db.session.commit()
+    for person in people:
+        person.active = False
+    db.session.commit()
+    db.session.expire_all()
+    assert set(db.session.scalars(select(UserSession.end_reason))) == {"deactivated"}
