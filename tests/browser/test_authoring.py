@@ -125,3 +125,18 @@ def test_lesson_preview_updates_live(db, page, sign_in_as, instructor, axe_viola
     page.get_by_label("Lesson text").fill("## A heading\n\nSome **bold** words.")
     expect(page.locator("#lesson-preview strong")).to_have_text("bold")
     assert axe_violations() == []
+
+
+def test_lesson_preview_says_when_the_text_is_too_long(db, page, sign_in_as, instructor):
+    from lms.course_format import MAX_LESSON_CHARS
+    from lms.services import authoring
+
+    course = authoring.create_course(instructor, slug="long-preview", title="Long preview")
+    db.session.commit()
+    sign_in_as(instructor)
+    page.goto(f"/author/courses/{course.id}")
+    page.get_by_role("link", name="First lesson").click()
+    page.get_by_label("Lesson text").fill("`" * (MAX_LESSON_CHARS + 1))
+    expect(page.locator("#lesson-preview")).to_have_text(
+        "The lesson text is 20,001 characters long; at most 20,000 are allowed; shorten it to see the preview."
+    )
