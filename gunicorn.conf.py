@@ -33,11 +33,18 @@ if "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
 
 def on_starting(server):
     # Refuse before any worker starts: one clear line rather than every worker failing to boot.
-    from lms.config import Config, SecretKeyError, settle_secret_key
+    from lms.config import (
+        Config,
+        PublicBaseUrlError,
+        SecretKeyError,
+        settle_public_base_url,
+        settle_secret_key,
+    )
 
     try:
         settle_secret_key({"SECRET_KEY": Config.SECRET_KEY, "SECRET_KEY_FILE": Config.SECRET_KEY_FILE})
-    except SecretKeyError as error:
+        settle_public_base_url({"PUBLIC_BASE_URL": Config.PUBLIC_BASE_URL})
+    except (SecretKeyError, PublicBaseUrlError) as error:
         server.log.error("%s", error)
         raise SystemExit(2) from None
     directory = os.environ["PROMETHEUS_MULTIPROC_DIR"]

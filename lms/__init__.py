@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from lms.config import INSTANCE_DIR, Config, settle_secret_key
+from lms.config import INSTANCE_DIR, Config, settle_public_base_url, settle_secret_key
 from lms.extensions import csrf, db, login_manager, migrate
 
 
@@ -18,6 +18,7 @@ def create_app(config: type | dict | None = None) -> Flask:
     elif config is not None:
         app.config.from_object(config)
     settle_secret_key(app.config)  # refuses to start on a missing, short or public SECRET_KEY
+    settle_public_base_url(app.config)  # and, outside development, without PUBLIC_BASE_URL
     INSTANCE_DIR.mkdir(exist_ok=True)
 
     if app.config["TRUSTED_PROXIES"]:

@@ -10,6 +10,7 @@ import os
 import secrets
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from sqlalchemy.pool import StaticPool
 
@@ -95,8 +96,9 @@ class Config:
         int(os.environ["SCENARIO_GRADING_RUNS"]) if os.environ.get("SCENARIO_GRADING_RUNS") else None
     )
     SCENARIO_REFERENCE_RUNS = None
-    # Integrations (LTI, xAPI, the API). The public address of this site, for xAPI activity
-    # ids and the LTI tool configuration when no request is at hand (CLI); no trailing slash.
+    # This site's public address (scheme and host, no trailing slash): every URL that leaves
+    # the site (badge ids, verify links and QR codes, LTI and API addresses, xAPI ids) is built
+    # from it, never from a request's Host header. Required outside development and tests.
     PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "").rstrip("/")
     # Requests per API token to /api/v1 (counted once the token is verified), and failed
     # authentications per client address before its requests are refused for the window.
@@ -178,6 +180,32 @@ def settle_secret_key(config) -> None:
         raise SecretKeyError(
             f"SECRET_KEY is too short: use at least {MIN_SECRET_KEY_BYTES} random bytes "
             "(e.g. 64 hex digits from `python -c 'import secrets; print(secrets.token_hex(32))'`)."
+        )
+
+
+class PublicBaseUrlError(RuntimeError):
+    """The app was asked to start outside development without its public address."""
+
+
+def settle_public_base_url(config) -> None:
+    """Make sure PUBLIC_BASE_URL is this site's http(s) address, or refuse to start.
+
+    Public URLs (lms.public_urls) are built from it rather than from the Host header a client
+    sends. Tests and the `flask` command (development) may leave it unset: the request's own
+    address is used then.
+    """
+    base = config["PUBLIC_BASE_URL"] = (config.get("PUBLIC_BASE_URL") or "").rstrip("/")
+    if not base:
+        if config.get("TESTING") or _flask_command():
+            return
+        raise PublicBaseUrlError(
+            "PUBLIC_BASE_URL is not set. Set it to this site's public address, e.g. "
+            "https://ripple.example.gov: badge ids, verification links and QR codes are built from it."
+        )
+    parts = urlsplit(base)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        raise PublicBaseUrlError(
+            f"PUBLIC_BASE_URL must be this site's address, like https://ripple.example.gov, not {base!r}."
         )
 
 

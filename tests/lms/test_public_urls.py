@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -11,6 +15,7 @@ from sqlalchemy import select
 from lms.models import Certificate
 from tests.lms.learning_fixtures import enrol, pass_course, publish
 
+ROOT = Path(__file__).resolve().parents[2]
 SITE = "https://ripple.example.gov"
 FORGED = {"Host": "evil.example"}
 
@@ -84,3 +89,70 @@ def test_the_lti_tool_configuration_uses_the_configured_site(app, public_site):
     with app.test_request_context("/integrations", headers=FORGED):
         urls = lti.tool_configuration().values()
     assert all(url.startswith(SITE + "/lti/") for url in urls), urls
+
+
+# --- start-up: production needs the address ---------------------------------------------------
+
+
+@pytest.fixture
+def production(monkeypatch):
+    """Settings as gunicorn or a Celery worker sees them: not testing, not the flask command."""
+    monkeypatch.delenv("FLASK_RUN_FROM_CLI", raising=False)
+    monkeypatch.delenv("RIPPLE_ENV", raising=False)
+    return {"SECRET_KEY": "k" * 64, "TESTING": False}
+
+
+@pytest.mark.parametrize(
+    "base", ["", "ripple.example.gov", "ftp://ripple.example.gov", "https://", "https://x/?a=1"]
+)
+def test_production_refuses_to_start_without_a_usable_public_address(production, base):
+    from lms import create_app
+    from lms.config import PublicBaseUrlError
+
+    with pytest.raises(PublicBaseUrlError, match="PUBLIC_BASE_URL"):
+        create_app({**production, "PUBLIC_BASE_URL": base})
+
+
+@pytest.mark.parametrize(
+    "base", ["https://ripple.example.gov", "http://127.0.0.1:8000/", "https://x.gov/ripple"]
+)
+def test_a_usable_public_address_is_accepted_without_its_trailing_slash(production, base):
+    from lms.config import settle_public_base_url
+
+    config = {**production, "PUBLIC_BASE_URL": base}
+    settle_public_base_url(config)
+    assert config["PUBLIC_BASE_URL"] == base.rstrip("/")
+
+
+@pytest.mark.parametrize("env", [{"FLASK_RUN_FROM_CLI": "true"}, {"RIPPLE_ENV": "development"}])
+def test_development_may_go_without_it(production, monkeypatch, env):
+    from lms.config import settle_public_base_url
+
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    settle_public_base_url({**production, "PUBLIC_BASE_URL": ""})
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        [sys.executable, "-c", "import wsgi"],
+        [str(Path(sys.executable).with_name("gunicorn")), "-c", "gunicorn.conf.py", "wsgi:app"],
+    ],
+    ids=["wsgi-import", "gunicorn"],
+)
+def test_serving_refuses_to_start_without_public_base_url(tmp_path, command):
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("PUBLIC_BASE_URL", "FLASK_RUN_FROM_CLI", "RIPPLE_ENV")
+    }
+    env.update(
+        SECRET_KEY="s" * 64,
+        DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        BIND="127.0.0.1:0",
+        WEB_CONCURRENCY="1",
+    )
+    result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode != 0
+    assert "PUBLIC_BASE_URL is not set" in result.stderr
