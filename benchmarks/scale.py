@@ -76,7 +76,6 @@ def _env(database: str) -> dict[str, str]:
         "CELERY_BROKER_URL": BROKER,
         "SECRET_KEY": os.environ.get("SECRET_KEY") or _SECRET_KEY,
         "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL") or "http://127.0.0.1",
-        "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL") or "http://127.0.0.1",
         "CALIBRATION_RUNS": str(RUNS),
         "CALIBRATION_SAMPLE": str(SAMPLE),
         "LOG_LEVEL": "WARNING",

@@ -38,7 +38,6 @@ def _env(database_url: str, broker: str | None = BROKER) -> dict:
     env = {**os.environ, "DATABASE_URL": database_url, "FLASK_APP": "wsgi", "PYTHONPATH": str(ROOT)}
     env.setdefault("SECRET_KEY", _SECRET_KEY)  # the app refuses to start without a real one
     env.setdefault("PUBLIC_BASE_URL", "http://127.0.0.1")  # ... and without its public address
-    env.setdefault("PUBLIC_BASE_URL", "http://127.0.0.1")  # ... and without its public address
     if broker:
         env["CELERY_BROKER_URL"] = broker
     else:

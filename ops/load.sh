@@ -13,7 +13,6 @@ export CELERY_BROKER_URL="redis://127.0.0.1:6379/8"
 export FLASK_APP=wsgi PYTHONPATH="$PWD" LOG_LEVEL=WARNING
 export SECRET_KEY="${SECRET_KEY:-$(.venv/bin/python -c 'import secrets; print(secrets.token_hex(32))')}"
 export PUBLIC_BASE_URL="${PUBLIC_BASE_URL:-http://127.0.0.1:${PORT}}"  # required outside development
-export PUBLIC_BASE_URL="${PUBLIC_BASE_URL:-http://127.0.0.1:${PORT}}"  # required outside development
 export METRICS_TOKEN="load-metrics-$$"  # /metrics is private; the scrape at the end sends it
 WORK=$(mktemp -d)
 pids=()
