@@ -59,6 +59,9 @@ def test_a_second_grading_of_the_version_changes_nothing(db, instructor, store_d
 
 @pytest.fixture(autouse=True)
 def _fresh_cache():
-    debrief._reference.cache_clear()
+    # Held here: a test may replace debrief._reference, and the shared autouse monkeypatch
+    # (tests/conftest.py) is undone only after this fixture's teardown.
+    reference = debrief._reference
+    reference.cache_clear()
     yield
-    debrief._reference.cache_clear()
+    reference.cache_clear()
