@@ -323,6 +323,7 @@ def publish(actor: User, record: ScenarioRecord, *, without_calibration: bool = 
             "Calibrate this draft before publishing, so you know how its paths score "
             "(or confirm that you want to publish without a calibration)."
         )
+    _check_runs_finish(parsed)
     draft.status = "published"
     draft.published_at = utcnow()
     draft.title = parsed.title
@@ -341,6 +342,25 @@ def publish(actor: User, record: ScenarioRecord, *, without_calibration: bool = 
         },
     )
     return draft
+
+
+# Seeds of the publish-time check: a handful, so a draft published without a calibration is
+# still run on its expert and no-partnership paths before officers can play it.
+PUBLISH_CHECK_SEEDS = (1, 2, 3)
+
+
+def _check_runs_finish(parsed: engine.Scenario) -> None:
+    """Refuse to publish a scenario whose runs exceed the event budget on its reference paths
+    (possible only when publishing without a calibration): officers' attempts would never grade."""
+    for label, path in (("expert", parsed.expert_path), ("no-partnership", parsed.baseline_path)):
+        for seed in PUBLISH_CHECK_SEEDS:
+            try:
+                engine.simulate(parsed, path, seed)
+            except engine.EventBudgetExceeded as error:
+                raise AuthoringError(
+                    f"This draft cannot be published: a run of its {label} path was stopped by the "
+                    f"event budget ({error}). Lower the retaliation or rumour numbers and calibrate."
+                ) from error
 
 
 def share_to_library(actor: User, record: ScenarioRecord) -> ScenarioRecord:

@@ -188,8 +188,9 @@ def test_previewing_an_exploding_draft_shows_the_budget_message(client, sign_in,
 
 
 def test_the_grade_sweep_grades_the_rest_when_one_scenario_explodes(db, exploding, instructor, store_dispute):
-    """Published without calibration, an exploding scenario fails its own grading only."""
-    version = scenario_authoring.publish(instructor, exploding, without_calibration=True)
+    """An exploding scenario published before publishing checked its runs fails its own grading only."""
+    version = scenario_authoring.draft_of(exploding)
+    version.status = "published"  # as an older version could be; publish() now refuses it
     db.session.commit()
     stuck = attempts.start_direct(instructor, version)
     fine = attempts.start_direct(instructor, store_dispute)
@@ -202,3 +203,19 @@ def test_the_grade_sweep_grades_the_rest_when_one_scenario_explodes(db, explodin
     db.session.expire_all()
     assert db.session.get(Attempt, fine.id).status == "completed"
     assert db.session.get(Attempt, stuck.id).status == "grading"
+
+
+def test_publishing_without_a_calibration_still_refuses_a_draft_whose_runs_explode(db, exploding, instructor):
+    with pytest.raises(AuthoringError, match="stopped by the event budget"):
+        scenario_authoring.publish(instructor, exploding, without_calibration=True)
+    assert scenario_authoring.draft_of(exploding).status == "draft"
+
+
+def test_the_publish_page_names_the_event_budget(client, sign_in, exploding, instructor):
+    sign_in(instructor)
+    response = client.post(
+        f"/author/scenarios/{exploding.id}/publish", data={"without_calibration": "y"}, follow_redirects=True
+    )
+    assert response.status_code in (200, 400)
+    assert "stopped by the event budget" in response.get_data(as_text=True)
+    assert scenario_authoring.latest_published_of(exploding) is None
