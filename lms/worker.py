@@ -7,6 +7,7 @@ here is used: the same work runs in-process (see lms.tasks and lms.services.atte
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 
@@ -15,6 +16,7 @@ from celery import Celery, Task
 from lms.observability import TASK_SECONDS, TASKS
 from lms.tasks import BROKER_VISIBILITY_SECONDS
 
+log = logging.getLogger(__name__)
 celery = Celery("ripple")
 celery.conf.update(
     broker_url=os.environ.get("CELERY_BROKER_URL", "memory://"),
@@ -60,9 +62,14 @@ def grade_attempt(self, attempt_id: int) -> None:
     from lms.extensions import db
     from lms.services import attempts
 
+    import scenarios as engine
+
     try:
         attempts.grade_pending(attempt_id)
         db.session.commit()
+    except engine.EventBudgetExceeded:
+        db.session.rollback()  # deterministic: the same runs explode again; no retries
+        log.warning("attempt %s cannot be graded: its scenario's runs exceed the event budget", attempt_id)
     except Exception as error:
         db.session.rollback()
         raise self.retry(exc=error, countdown=min(60, 2**self.request.retries)) from error

@@ -219,3 +219,20 @@ def test_the_publish_page_names_the_event_budget(client, sign_in, exploding, ins
     assert response.status_code in (200, 400)
     assert "stopped by the event budget" in response.get_data(as_text=True)
     assert scenario_authoring.latest_published_of(exploding) is None
+
+
+def test_the_grading_task_does_not_retry_an_attempt_whose_runs_explode(app, db, exploding, instructor, monkeypatch):
+    import lms.worker
+
+    version = scenario_authoring.draft_of(exploding)
+    version.status = "published"  # as an older version could be
+    attempt = attempts.start_direct(instructor, version)
+    for index, choice in enumerate(scenario_of(version).expert_path):
+        db.session.add(AttemptDecision(attempt=attempt, index=index, option_ids=list(choice)))
+    attempt.status = "grading"
+    db.session.commit()
+    monkeypatch.setattr(lms.worker.AppTask, "_flask_app", app)
+    result = lms.worker.grade_attempt.apply(args=(attempt.id,))
+    assert result.successful()  # finished: a deterministic failure is not retried five times
+    db.session.expire_all()
+    assert db.session.get(Attempt, attempt.id).status == "grading"
