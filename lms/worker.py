@@ -59,10 +59,9 @@ class AppTask(Task):
 @celery.task(base=AppTask, name="ripple.grade_attempt", bind=True, max_retries=5)
 def grade_attempt(self, attempt_id: int) -> None:
     """Grade a finished attempt; does nothing if it already has its automatic grade."""
+    import scenarios as engine
     from lms.extensions import db
     from lms.services import attempts
-
-    import scenarios as engine
 
     try:
         attempts.grade_pending(attempt_id)

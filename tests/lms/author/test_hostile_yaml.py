@@ -221,7 +221,9 @@ def test_the_publish_page_names_the_event_budget(client, sign_in, exploding, ins
     assert scenario_authoring.latest_published_of(exploding) is None
 
 
-def test_the_grading_task_does_not_retry_an_attempt_whose_runs_explode(app, db, exploding, instructor, monkeypatch):
+def test_the_grading_task_does_not_retry_an_attempt_whose_runs_explode(
+    app, db, exploding, instructor, monkeypatch
+):
     import lms.worker
 
     version = scenario_authoring.draft_of(exploding)
