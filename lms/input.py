@@ -101,6 +101,17 @@ def control_character(text: str, *, single_line: bool = False) -> str | None:
     return f"U+{ord(found.group()):04X}" if found else None
 
 
+def one_line(value: Any, attribute) -> str:
+    """Text another system sent (a learning platform's name claims) made storable in
+    `attribute`'s column: "" for anything but a string, every control character and line break a
+    space, spaces collapsed, cut to the column's length. (Refusing it would lock the person out.)"""
+    if not isinstance(value, str):
+        return ""
+    text = " ".join(_LINE_BREAK.sub(" ", _CONTROL.sub(" ", value)).split())
+    limit = column_length(attribute)
+    return text[:limit].strip() if limit else text
+
+
 def visible_text(text: str | None) -> str:
     """`text` stripped of surrounding whitespace, or "" when it has no visible character at
     all (only spaces, control or format characters): such a reason is no reason."""

@@ -41,7 +41,7 @@ from pylti1p3.tool_config.abstract import ToolConfAbstract
 from sqlalchemy import delete, select
 
 from lms.extensions import db
-from lms.input import id_or_none
+from lms.input import id_or_none, one_line, text_problem
 from lms.models import (
     Agency,
     Assignment,
@@ -496,18 +496,18 @@ def _is_instructor(roles: list[str]) -> bool:
 
 def link_user(registration: LtiRegistration, subject: str, claims: dict[str, Any], roles: list[str]) -> User:
     """The person this platform user is in the registration's agency, created on first launch."""
+    if text_problem(LtiUserLink.subject, subject, required=True):  # LTI: at most 255 characters
+        raise LaunchError("The platform's user id (`sub`) is empty, too long or has control characters.")
     link = db.session.scalar(
         select(LtiUserLink).where(
             LtiUserLink.registration_id == registration.id, LtiUserLink.subject == subject
         )
     )
     if link is None:
-        name = (
-            claims.get("name")
-            or " ".join(filter(None, [claims.get("given_name"), claims.get("family_name")]))
-            or "Learner"
-        ).strip()
-        email = (claims.get("email") or "").strip().lower()
+        # Claims are another system's text: made one storable line each (a NUL was a 500).
+        given = " ".join(one_line(claims.get(part), User.name) for part in ("given_name", "family_name"))
+        name = one_line(claims.get("name"), User.name) or one_line(given, User.name) or "Learner"
+        email = one_line(claims.get("email"), User.email).lower()
         if (
             not email
             or len(email) > 254
