@@ -247,6 +247,10 @@ def openapi_document() -> dict[str, Any]:
                             "description": "The email belongs to another person of the token's agency.",
                             "content": _ERRORS["400"]["content"],
                         },
+                        "413": {
+                            "description": "The JSON body is over 1 MB (bodies nested over 32 levels are a 400).",
+                            "content": _ERRORS["400"]["content"],
+                        },
                         **_ERRORS,
                     },
                 }

@@ -21,6 +21,7 @@ from lms import input as request_input
 from lms.models import AttemptGrade, AuditEvent, Certificate, Role, RosterImport, Unit, User
 from lms.services import api_tokens, attempts, authoring, certificates, roster_import
 from lms.services.scenario_library import scenario_of
+from tests.lms.integrations.test_api import openapi  # noqa: F401  (the OpenAPI checker fixture)
 from tests.lms.learning_fixtures import enrol, pass_course, publish
 
 BLANKS = ["%20", "%20%20", "%09", "+"]
@@ -646,3 +647,17 @@ def test_single_line_form_fields_refuse_line_breaks(db, client, sign_in, make_us
     assert response.status_code == 400
     assert "one line" in response.get_data(as_text=True) or "line break" in response.get_data(as_text=True)
     assert _count(db, model) == 0
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "[" * 100_000,
+        json.dumps({"name": "x" * request_input.MAX_JSON_BYTES}),
+        json.dumps({"name": "Nia\u0000", "email": "nia@example.test"}),
+    ],
+)
+def test_hostile_json_bodies_get_documented_api_errors(api, openapi, body):  # noqa: F811
+    response = api("PUT", "/people/by-badge/77", data=body, content_type="application/json")
+    assert response.status_code in (400, 413)
+    openapi("/people/by-badge/{badge_number}", "PUT", response)
