@@ -2,6 +2,8 @@ from flask import Blueprint, current_app
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
+from lms.public_urls import public_url
+
 bp = Blueprint("verify", __name__)
 
 # Verification is public, so it is rate-limited per client address: in-memory counters unless
@@ -23,6 +25,10 @@ public_budget = limiter.shared_limit(verify_rate_limit, scope="public-verificati
 @bp.record_once
 def _init_limiter(state) -> None:
     limiter.init_app(state.app)
+
+
+# Templates that show an address for other systems to call use the public one too.
+bp.add_app_template_global(public_url)
 
 
 from lms.verify import routes  # noqa: E402,F401

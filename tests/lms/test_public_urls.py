@@ -156,3 +156,12 @@ def test_serving_refuses_to_start_without_public_base_url(tmp_path, command):
     result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode != 0
     assert "PUBLIC_BASE_URL is not set" in result.stderr
+
+
+def test_addresses_shown_for_other_systems_are_the_public_ones(
+    client, sign_in, coordinator, admin, agency, public_site
+):
+    overview = sign_in(coordinator).get(f"/agencies/{agency.id}/integrations").get_data(as_text=True)
+    assert f"{SITE}/api/v1/openapi.json" in overview
+    keys = sign_in(admin).get("/lti/keys").get_data(as_text=True)
+    assert f"{SITE}/lti/jwks.json" in keys
