@@ -42,11 +42,11 @@ def create_app(config: type | dict | None = None) -> Flask:
     navigation.init_app(app)
     rendering.init_app(app)
 
-    from lms.agency import bp as agency_bp
     from lms import input as request_input
 
     request_input.init_app(app)  # before the blueprints: it replaces the `int` URL converter
 
+    from lms.agency import bp as agency_bp
     from lms.api import bp as api_bp
     from lms.auth import bp as auth_bp
     from lms.author import bp as author_bp
