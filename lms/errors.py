@@ -10,6 +10,7 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
+import scenarios as engine
 from lms.extensions import db
 
 MESSAGES = {
@@ -117,6 +118,19 @@ def init_app(app: Flask) -> None:
         # Flask-Login's `current_user`, would ask the database who is signed in.
         page = app.jinja_env.get_template("errors/unavailable.html").render(title=title, detail=detail)
         return page, 503, headers
+
+    @app.errorhandler(engine.EventBudgetExceeded)
+    def scenario_explodes(error: engine.EventBudgetExceeded):
+        # Only a version published before publishing checked its runs can get here: its
+        # simulation stops at the event budget instead of hanging, and the page says so.
+        db.session.rollback()
+        app.logger.warning("event budget exceeded on %s %s: %s", request.method, request.path, error)
+        return render_error(
+            422,
+            "This scenario can't be simulated",
+            "Its simulation stopped because incidents keep multiplying beyond what a run may use. "
+            "Nothing you entered was lost; please tell your instructor, who can correct and republish it.",
+        )
 
     @app.errorhandler(Exception)
     def unexpected_error(error: Exception):

@@ -238,3 +238,16 @@ def test_the_grading_task_does_not_retry_an_attempt_whose_runs_explode(
     assert result.successful()  # finished: a deterministic failure is not retried five times
     db.session.expire_all()
     assert db.session.get(Attempt, attempt.id).status == "grading"
+
+
+def test_playing_an_exploding_published_version_shows_a_page_not_a_500(
+    client, sign_in, db, exploding, instructor
+):
+    version = scenario_authoring.draft_of(exploding)
+    version.status = "published"  # as an older version could be
+    attempt = attempts.start_direct(instructor, version)
+    db.session.commit()
+    sign_in(instructor)
+    response = client.get(f"/play/attempts/{attempt.id}")
+    assert response.status_code == 422
+    assert "This scenario can&#39;t be simulated" in response.get_data(as_text=True)
