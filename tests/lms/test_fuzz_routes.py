@@ -150,18 +150,23 @@ class Field:
 
 
 def _seed(spec: Field):
-    if spec.seeds:
-        return st.sampled_from(spec.seeds)
-    return st.just(
-        {
-            "int": "5",
-            "decimal": "1.5",
-            "date": "2027-01-31",
-            "bool": "y",
-            "multi": "",
-            "json": "Alpha fuzz",
-        }.get(spec.kind, "Alpha fuzz")
-    )
+    useful = _useful_seeds(spec)  # a blank `value=""` would keep the request at the first check
+    return st.sampled_from(useful) if useful else st.just(DEFAULT_SEEDS.get(spec.kind, "Alpha fuzz"))
+
+
+def _useful_seeds(spec: Field) -> list:
+    return [s for s in spec.seeds if not isinstance(s, str) or s.strip()]
+
+
+# A valid-looking value of each kind, for fields whose page offers none.
+DEFAULT_SEEDS = {
+    "int": "5",
+    "email": "zephyrine@alpha.test",
+    "decimal": "1.5",
+    "date": "2027-01-31",
+    "bool": "y",
+    "multi": "",
+}
 
 
 def _mutate(value: str, junk: str, where: int) -> str:
@@ -395,6 +400,11 @@ WORST_CASES = {
 }
 
 
+def _seed_text(spec: Field) -> str:
+    useful = _useful_seeds(spec)
+    return str(useful[0]) if useful else DEFAULT_SEEDS.get(spec.kind, "Alpha fuzz")
+
+
 def _nope(value: str) -> str:
     """The page's own value with its next-to-last part unknown: `move-module:nope:up`."""
     parts = value.split(":")
@@ -416,23 +426,32 @@ def worst_cases(
                 if isinstance(seed, str) and ":" in seed:
                     seen.setdefault(seed.split(":", 1)[0], seed)
             for seed in list(seen.values())[:3]:
-                data = {f.name: (f.seeds[0] if f.seeds else "Alpha fuzz") for f in fields if f.kind != "file"}
+                data = {f.name: _seed_text(f) for f in fields if f.kind != "file"}
                 data[spec.name] = _nope(seed)
                 requests.append(Request(payload_class, method, address, {"data": data}))
         return requests
-    for value in WORST_CASES.get(payload_class, []):
+    worst = [{f.name: value for f in fields} for value in WORST_CASES.get(payload_class, [])]
+    if payload_class in ("control characters", "CR/LF"):
+        # Inside each field's own value too (`zeph\x00yrine@alpha.test`), past its format checks.
+        inside = WORST_CASES[payload_class][0][1:-1]
+        worst.append({f.name: _seed_text(f)[:4] + inside + _seed_text(f)[4:] for f in fields})
+    for values in worst:
         if kind == "query":
-            kwargs = {"query_string": {f.name: value for f in fields}}
+            kwargs = {"query_string": values}
         elif kind == "json":
-            kwargs = {"json": {f.name: value for f in fields}}
+            kwargs = {"json": values}
         else:
             data: dict = {}
             for spec in fields:
                 if spec.kind == "file":
-                    data[spec.name] = (io.BytesIO(_file_text(spec, value)), _filename(spec), "text/csv")
+                    data[spec.name] = (
+                        io.BytesIO(_file_text(spec, values[spec.name])),
+                        _filename(spec),
+                        "text/csv",
+                    )
                 else:
-                    data[spec.name] = value
-            kwargs = {"data": data or {"name": value}}
+                    data[spec.name] = values[spec.name]
+            kwargs = {"data": data or {"name": WORST_CASES.get(payload_class, [""])[0]}}
             if any(f.kind == "file" for f in fields):
                 kwargs["content_type"] = "multipart/form-data"
         requests.append(Request(payload_class, method, address, kwargs))
@@ -470,9 +489,13 @@ class _Forms(html.parser.HTMLParser):
         spec = self._form["fields"].setdefault(name, Field(name))
         if tag == "input":
             kind = (a.get("type") or "text").lower()
-            spec.kind = {"number": "int", "checkbox": "multi", "file": "file", "date": "date"}.get(
-                kind, spec.kind
-            )
+            spec.kind = {
+                "number": "int",
+                "checkbox": "multi",
+                "file": "file",
+                "date": "date",
+                "email": "email",
+            }.get(kind, spec.kind)
             if kind == "file":
                 spec.extensions = tuple(
                     e.strip(". ") for e in (a.get("accept") or "").split(",") if e.strip()
@@ -521,6 +544,7 @@ FIELD_KINDS = (
     (wtf.DecimalField, "decimal"),
     (wtf.FloatField, "decimal"),
     (wtf.DateField, "date"),
+    (wtf.EmailField, "email"),
 )
 ARGUMENT = re.compile(r"request\.(args|form|values|files)\.(?:get|getlist)\(\s*[\"']([^\"']+)[\"']")
 
