@@ -1052,6 +1052,7 @@ def test_every_form_upload_and_api_body_survives_hostile_payloads(app, db, sign_
     outcomes = _run_isolated(app, db, sign_in, world, jobs)
     print(_summary("forms, uploads and API bodies", outcomes))
     assert len(outcomes) >= 45
+    assert set().union(*(o.classes for o in outcomes.values())) == set(PAYLOAD_CLASSES) - {"hostile paths"}
     assert not (report := _report(outcomes)), f"\n{_summary('tried', outcomes)}\n{report}"
 
 
@@ -1086,4 +1087,9 @@ def test_every_query_string_and_path_survives_hostile_values(app, db, sign_in, f
     outcomes = _run_isolated(app, db, sign_in, world, jobs)
     print(_summary("query strings and paths", outcomes))
     assert len(outcomes) >= 50
+    assert set().union(*(o.classes for o in outcomes.values())) == {
+        *TEXT_CLASSES,
+        "unknown fields",
+        "hostile paths",
+    }
     assert not (report := _report(outcomes)), f"\n{_summary('tried', outcomes)}\n{report}"
