@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import html.parser
 import inspect
 import io
@@ -37,6 +38,7 @@ import os
 import re
 import select
 import signal
+import sys
 import time
 import traceback
 from urllib.parse import urljoin, urlsplit
@@ -865,6 +867,7 @@ def _fuzz_route(app, db, sign_in, world, target: Target, strategies, capture, wr
     test_client, headers = client_as(app, sign_in, world, target.label)
     # The route's answer to a plain request: a 5xx it gives to no input at all (/readyz on a
     # database that was created, not migrated) is its contract here, not the payload's doing.
+    write({"request": f"[(plain request)] {target.method} {target.address}"})
     control = test_client.open(target.address, method=target.method, headers=headers).status_code
     _is_refusal(test_client, None)  # takes the control's messages
     state = {"baseline": fingerprint(db), "client": test_client}
@@ -1093,3 +1096,52 @@ def test_every_query_string_and_path_survives_hostile_values(app, db, sign_in, f
         "hostile paths",
     }
     assert not (report := _report(outcomes)), f"\n{_summary('tried', outcomes)}\n{report}"
+
+
+def test_the_harness_reports_each_kind_of_failure(app, db, sign_in, monkeypatch):
+    """A server error, a refusal that writes, a crash and a runaway request are each reported
+    with their route, and the routes after a crash are still fuzzed in a new child."""
+    from lms.extensions import db as database
+    from lms.models import Agency
+
+    def server_error():
+        raise ValueError("boom")
+
+    def refusal_that_writes():
+        database.session.add(Agency(slug=f"written-{os.urandom(4).hex()}", name="Written by a refusal"))
+        database.session.commit()
+        return "no", 400
+
+    def crash():
+        os.kill(os.getpid(), signal.SIGSEGV)
+
+    def runaway():
+        while True:
+            pass
+
+    views = {"main.healthz": server_error, "main.readyz": refusal_that_writes, "main.metrics": crash}
+    views["verify.lookup"] = runaway
+    for endpoint, view in views.items():
+        monkeypatch.setitem(app.view_functions, endpoint, functools.wraps(app.view_functions[endpoint])(view))
+    monkeypatch.setattr(sys.modules[__name__], "CPU_BUDGET", 1.0)
+    rules = {rule.endpoint: rule for rule in app.url_map.iter_rules()}
+    never_drawn = st.just(Request("empty", "GET", "/", {}))  # 0 generated examples: explicit only
+    jobs = []
+    for endpoint in [*views, "main.index"]:
+        address = rules[endpoint].rule
+        explicit = [Request("empty", "GET", address, {"query_string": {"q": ""}})]
+        target = Target(rules[endpoint], "GET", address, "anonymous")
+        jobs.append((endpoint, target, [("empty", never_drawn, 0, explicit)]))
+    outcomes = _run_isolated(app, db, sign_in, None, jobs)
+    found = {key: {what for (_, what, _) in outcome.failures} for key, outcome in outcomes.items()}
+    assert found == {
+        "main.healthz": {"answered 500"},
+        "main.readyz": {"a refusal changed the database"},
+        "main.metrics": {"crash or runaway request"},
+        "verify.lookup": {"crash or runaway request"},
+        "main.index": set(),
+    }
+    assert "SIGSEGV" in next(iter(outcomes["main.metrics"].failures))[2]
+    assert "CPU" in next(iter(outcomes["verify.lookup"].failures))[2]
+    assert "ValueError: boom" in next(iter(outcomes["main.healthz"].failures))[2]
+    assert outcomes["main.index"].requests == 1
