@@ -72,6 +72,7 @@ def _password_page(form, status=200):
         everywhere=SignOutEverywhereForm(),
         live=sessions.live_for(current_user),
         current=current_user.current_session,
+        describe_browser=sessions.describe_browser,
     ), status
 
 

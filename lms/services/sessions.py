@@ -218,3 +218,21 @@ def _end_their_sessions(session: Session, flush_context) -> None:
             if started:
                 stmt = stmt.where(table.c.id.not_in(sorted(started)))
             session.connection().execute(stmt)
+
+
+# (marker in the User-Agent, what people call it); the first match wins, so Edge and Opera
+# come before Chrome, whose marker they also carry, and Chrome before Safari.
+_BROWSERS = (("Edg/", "Edge"), ("OPR/", "Opera"), ("Firefox/", "Firefox"), ("Chrome/", "Chrome"),
+             ("Safari/", "Safari"))  # fmt: skip
+_SYSTEMS = (("iPhone", "iPhone"), ("iPad", "iPad"), ("Android", "Android"), ("Windows", "Windows"),
+            ("Mac OS X", "macOS"), ("CrOS", "ChromeOS"), ("Linux", "Linux"))  # fmt: skip
+
+
+def describe_browser(user_agent: str | None) -> str:
+    """A person's words for a session's browser ("Chrome on Windows"), not the raw User-Agent."""
+    text = user_agent or ""
+    browser = next((name for marker, name in _BROWSERS if marker in text), None)
+    system = next((name for marker, name in _SYSTEMS if marker in text), None)
+    if browser and system:
+        return f"{browser} on {system}"
+    return browser or system or "an unknown browser"

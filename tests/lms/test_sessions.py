@@ -14,6 +14,7 @@ from sqlalchemy import event, select
 
 from lms.models import Role, UserSession
 from lms.models.types import utcnow
+from lms.services import sessions
 from tests.conftest import TEST_PASSWORD
 
 NEW_PASSWORD = "a much longer new passphrase"
@@ -306,3 +307,25 @@ def test_deactivating_more_people_than_one_in_list_holds_ends_all_their_sessions
     db.session.commit()
     db.session.expire_all()
     assert set(db.session.scalars(select(UserSession.end_reason))) == {"deactivated"}
+
+
+@pytest.mark.parametrize(
+    "user_agent, shown",
+    [
+        ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+         "Chrome/131.0.0.0 Safari/537.36 Edg/131.0.0.0", "Edge on Windows"),
+        ("Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+         "Version/18.1 Mobile/15E148 Safari/604.1", "Safari on iPhone"),
+        ("Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0", "Firefox on Linux"),
+        ("curl/8.5.0", "an unknown browser"),
+        (None, "an unknown browser"),
+    ],
+)  # fmt: skip
+def test_the_sessions_list_names_browsers_as_people_do(user_agent, shown):
+    assert sessions.describe_browser(user_agent) == shown
+
+
+def test_the_password_page_shows_the_browser_not_its_user_agent(app, client, officer):
+    signed_in(client, officer)
+    page = client.get("/auth/password").get_data(as_text=True)
+    assert "Mozilla/5.0" not in page and "Werkzeug" not in page
