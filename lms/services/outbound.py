@@ -173,8 +173,8 @@ class Policy:
             raise _Refused(f"{url[:200]} is not an http(s) URL with a host")
         if scheme == "http" and not (self.allow_http or self.host_listed(host)):
             raise _Refused(
-                f"{host} must be reached over https (plain http is only used for hosts in "
-                "OUTBOUND_ALLOWED_HOSTS, or with OUTBOUND_ALLOW_HTTP)"
+                f"{host} must be reached over https (plain http only to hosts your Ripple "
+                "administrator allows: OUTBOUND_ALLOWED_HOSTS or OUTBOUND_ALLOW_HTTP)"
             )
         return host
 
@@ -195,8 +195,8 @@ class Policy:
             if reason:
                 subject = f"{host} is" if _as_ip(host) else f"{host} resolves to"
                 raise _Refused(
-                    f"{subject} {reason}; Ripple only connects to public addresses unless "
-                    "OUTBOUND_ALLOWED_HOSTS lists the host"
+                    f"{subject} {reason}; Ripple only connects to public addresses, unless your "
+                    "Ripple administrator allows this host (OUTBOUND_ALLOWED_HOSTS)"
                 )
         return addresses
 
