@@ -142,6 +142,24 @@ def sign_in(client):
 
 
 @pytest.fixture
+def rate_limit(app):
+    """`rate_limit("WHAT_IF_RATE_LIMIT", "2 per minute")`: that limit for this test only, from
+    empty counters; the test's value is undone and the counters emptied again afterwards."""
+    from lms.verify import limiter
+
+    saved: dict[str, object] = {}
+
+    def lower(setting: str, value: str) -> None:
+        saved.setdefault(setting, app.config[setting])
+        app.config[setting] = value
+
+    limiter.reset()
+    yield lower
+    app.config.update(saved)
+    limiter.reset()
+
+
+@pytest.fixture
 def agency(make_agency):
     return make_agency("Riverside Test PD")
 

@@ -18,14 +18,8 @@ def cert(db, officer):
 
 
 @pytest.fixture
-def budget_of_four(app):
-    from lms.verify import limiter
-
-    limiter.reset()
-    app.config["VERIFY_RATE_LIMIT"] = "4 per minute"
-    yield
-    app.config["VERIFY_RATE_LIMIT"] = "100000 per minute"
-    limiter.reset()
+def budget_of_four(rate_limit):
+    rate_limit("VERIFY_RATE_LIMIT", "4 per minute")
 
 
 def public_urls(cert) -> dict[str, str]:

@@ -58,14 +58,8 @@ def test_a_login_for_an_unregistered_platform_writes_nothing(db, client, registr
 
 
 @pytest.fixture
-def two_logins_per_minute(app):
-    from lms.verify import limiter
-
-    limiter.reset()
-    app.config["LTI_LOGIN_RATE_LIMIT"] = "2 per minute"
-    yield
-    app.config["LTI_LOGIN_RATE_LIMIT"] = "100000 per minute"
-    limiter.reset()
+def two_logins_per_minute(rate_limit):
+    rate_limit("LTI_LOGIN_RATE_LIMIT", "2 per minute")
 
 
 def test_logins_are_rate_limited_per_client_address(db, client, registration, two_logins_per_minute):

@@ -35,14 +35,8 @@ def test_a_public_page_for_an_anonymous_visitor_may_be_cached(client):
 
 
 @pytest.fixture
-def three_per_minute(app):
-    from lms.verify import limiter
-
-    limiter.reset()
-    app.config["VERIFY_RATE_LIMIT"] = "3 per minute"
-    yield
-    app.config["VERIFY_RATE_LIMIT"] = "100000 per minute"
-    limiter.reset()
+def three_per_minute(rate_limit):
+    rate_limit("VERIFY_RATE_LIMIT", "3 per minute")
 
 
 @pytest.mark.parametrize("accept", ["text/html", "application/json"])

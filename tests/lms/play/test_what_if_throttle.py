@@ -77,14 +77,8 @@ def test_the_cache_is_bounded(finished_attempt, monkeypatch):
 
 
 @pytest.fixture
-def two_what_ifs_per_minute(app):
-    from lms.verify import limiter
-
-    limiter.reset()
-    app.config["WHAT_IF_RATE_LIMIT"] = "2 per minute"
-    yield
-    app.config["WHAT_IF_RATE_LIMIT"] = "100000 per minute"
-    limiter.reset()
+def two_what_ifs_per_minute(rate_limit):
+    rate_limit("WHAT_IF_RATE_LIMIT", "2 per minute")
 
 
 def test_uncached_what_ifs_are_rate_limited_per_user_and_cached_ones_are_not(
