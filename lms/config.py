@@ -78,6 +78,8 @@ class Config:
     CALIBRATION_MAX_PER_AGENCY = int(os.environ.get("CALIBRATION_MAX_PER_AGENCY", "3"))
     # LTI login initiations per client address (each stores a state and a nonce).
     LTI_LOGIN_RATE_LIMIT = os.environ.get("LTI_LOGIN_RATE_LIMIT", "30 per minute")
+    # The authoring editors' live checks (lesson preview, scenario YAML check), per instructor.
+    AUTHOR_PREVIEW_RATE_LIMIT = os.environ.get("AUTHOR_PREVIEW_RATE_LIMIT", "120 per minute")
     # Outgoing email for reminders; without MAIL_SERVER messages stay in the in-app outbox.
     MAIL_SERVER = os.environ.get("MAIL_SERVER")
     MAIL_PORT = int(os.environ.get("MAIL_PORT", "587"))
@@ -89,6 +91,9 @@ class Config:
     VERIFY_RATE_LIMIT = os.environ.get("VERIFY_RATE_LIMIT", "60 per minute")
     # Flask-Limiter's counters: memory:// per process; redis://host:6379 to share them.
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    # When that storage is unreachable every limit fails open: the request is served and the
+    # error logged, rather than every limited page (and the whole API) answering 500.
+    RATELIMIT_SWALLOW_ERRORS = True
     # The contact address in the Open Badges issuer profile of every agency.
     BADGE_ISSUER_EMAIL = os.environ.get("BADGE_ISSUER_EMAIL", "certificates@ripple.test")
     # Monte Carlo sizes; unset means each scenario's own `grading.runs` (the calibrated value).
@@ -230,6 +235,7 @@ class TestConfig(Config):
     VERIFY_RATE_LIMIT = "100000 per minute"  # the rate-limit test lowers it for itself
     WHAT_IF_RATE_LIMIT = "100000 per minute"
     LTI_LOGIN_RATE_LIMIT = "100000 per minute"
+    AUTHOR_PREVIEW_RATE_LIMIT = "100000 per minute"
     API_RATE_LIMIT = "100000 per minute"
     API_AUTH_FAILURE_LIMIT = "100000 per minute"
     INTEGRATIONS_HTTP_TIMEOUT = 2.0

@@ -19,9 +19,29 @@ from lms.rendering import MarkdownTooLong, render_preview
 from lms.services import authoring, calibration, scenario_authoring
 from lms.services.scenario_authoring import AuthoringError
 from lms.services.scoping import NotFound
+from lms.verify import limiter
 from scenarios.yamlsource import parse_yaml
 
 AUTHORS = (Role.INSTRUCTOR,)
+
+
+def _author_preview_rate_limit() -> str:
+    return current_app.config["AUTHOR_PREVIEW_RATE_LIMIT"]
+
+
+def _author_by_user() -> str:
+    return f"user:{current_user.id}"
+
+
+# The editors' live checks (the lesson preview renders up to 20,000 characters of Markdown, the
+# YAML check parses up to 2 MB) draw on one allowance per instructor, so one open tab typing
+# cannot tie up a CPU. The editors show "checking paused" and try again after Retry-After.
+author_preview_budget = limiter.shared_limit(
+    _author_preview_rate_limit,
+    scope="author-preview",
+    key_func=_author_by_user,
+    error_message="You have asked for many live checks in a short time; saving still checks everything.",
+)
 
 
 @bp.context_processor
@@ -138,6 +158,7 @@ def edit_scenario(scenario_id: int):
 
 @bp.route("/scenarios/<int:scenario_id>/validate", methods=["POST"])
 @roles_required(*AUTHORS)
+@author_preview_budget
 def validate_scenario(scenario_id: int):
     """The editor's live validation: the engine's problems with their lines, as JSON."""
     record = _record_or_404(scenario_id)
@@ -553,6 +574,7 @@ def export_course(course_id: int):
 
 @bp.route("/markdown-preview", methods=["POST"])
 @roles_required(*AUTHORS)
+@author_preview_budget
 def markdown_preview():
     """The lesson editor's live preview: sanitised HTML of the Markdown posted."""
     try:

@@ -9,21 +9,31 @@
     var token = textarea.form && textarea.form.querySelector("input[name=csrf_token]");
     if (!target || !url || !window.fetch) return;
     var timer = null;
+    function update() {
+      var body = new FormData();
+      body.append("body", textarea.value);
+      fetch(url, {
+        method: "POST", body: body, credentials: "same-origin",
+        headers: { "X-CSRFToken": token ? token.value : "", "Accept": "application/json" }
+      }).then(function (response) {
+        if (response.status === 429) {
+          // Too many previews in a short time: say so, and preview again once allowed.
+          var wait = parseInt(response.headers.get("Retry-After"), 10) || 60;
+          target.textContent = "Checking paused, try again in " + wait + " s.";
+          clearTimeout(timer);
+          timer = setTimeout(update, wait * 1000);
+          return null;
+        }
+        return response.json();
+      }).then(function (data) {
+        if (!data) return;
+        if (data.error) target.textContent = data.error;  // e.g. longer than a lesson may be
+        else target.innerHTML = data.html;  // sanitised by the server (nh3)
+      }).catch(function () {});
+    }
     textarea.addEventListener("input", function () {
       clearTimeout(timer);
-      timer = setTimeout(function () {
-        var body = new FormData();
-        body.append("body", textarea.value);
-        fetch(url, {
-          method: "POST", body: body, credentials: "same-origin",
-          headers: { "X-CSRFToken": token ? token.value : "" }
-        }).then(function (response) { return response.json(); })
-          .then(function (data) {
-            if (data.error) target.textContent = data.error;  // e.g. longer than a lesson may be
-            else target.innerHTML = data.html;  // sanitised by the server (nh3)
-          })
-          .catch(function () {});
-      }, 400);
+      timer = setTimeout(update, 400);
     });
   });
 })();

@@ -132,12 +132,22 @@
       method: "POST",
       body: body,
       credentials: "same-origin",
-      headers: { "X-CSRFToken": token ? token.value : "" }
+      headers: { "X-CSRFToken": token ? token.value : "", "Accept": "application/json" }
     }).then(function (response) {
+      if (response.status === 429) {
+        // Too many live checks in a short time: say so, and check again once allowed.
+        var wait = parseInt(response.headers.get("Retry-After"), 10) || 60;
+        if (self.status) {
+          self.status.textContent = "Checking paused, try again in " + wait + " s; the server checks again when you save.";
+        }
+        clearTimeout(self.retryTimer);
+        self.retryTimer = setTimeout(function () { self.validate(); }, wait * 1000);
+        return null;
+      }
       if (!response.ok) throw new Error(response.status);
       return response.json();
     }).then(function (result) {
-      self.show(result.issues || []);
+      if (result) self.show(result.issues || []);
     }).catch(function () {
       if (self.status) self.status.textContent = "Could not check just now; the server checks again when you save.";
     });
