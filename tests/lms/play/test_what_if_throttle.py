@@ -6,6 +6,7 @@ import pytest
 
 import scenarios as engine
 from lms.services.scenario_library import scenario_of
+from tests.lms.ops.test_limiter_storage_down import storage_down  # noqa: F401 (fixture)
 
 
 @pytest.fixture(autouse=True)
@@ -136,3 +137,19 @@ def test_one_persons_spent_allowance_leaves_anothers_alone(
         ).status_code
         == 200
     )
+
+
+def test_the_what_if_limit_fails_open_when_its_storage_is_down(
+    client,
+    sign_in,
+    instructor,
+    finished_attempt,
+    storage_down,  # noqa: F811
+):
+    sign_in(instructor)
+    url = f"/play/attempts/{finished_attempt.id}/what-if"
+    asked = [
+        client.get(url, query_string={"decision": n, "options": o})
+        for n, o in alternatives(finished_attempt)[:2]
+    ]
+    assert [a.status_code for a in asked] == [200, 200]  # at 1 per minute, uncounted
