@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
+from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask, render_template, request
@@ -36,8 +37,11 @@ MAX_JSON_DEPTH = 32
 # C0 controls except tab, LF and CR; DEL; lone surrogates (which no database can store).
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 _LINE_BREAK = re.compile("[\r\n\x0b\x0c\x85\u2028\u2029]")
-_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
-_JSON_NOT_BRACKET = re.compile(rb"[^\[\]{}]+")
+# The JSON depth scan (`json_scan`): between strings, the next quote or bracket; inside a string,
+# its body up to the closing quote. Each is matched once, anchored where the scan stands, and
+# neither can backtrack (every byte has one way to match), so the scan reads each byte once.
+_JSON_OUTSIDE = re.compile(rb'[^"\[\]{}]*(["\[\]{}]?)')
+_JSON_STRING_BODY = re.compile(rb'(?:[^"\\]|\\.)*\\?', re.DOTALL)
 
 
 class BadInput(ValueError):
@@ -187,18 +191,47 @@ def _refuse(field: str, where: str, bad: str) -> BadInput:
     )
 
 
+@dataclass
+class JsonScan:
+    """What `json_scan` found: the deepest nesting, and its work (anchored matches made and
+    bytes they read), which is linear in the size whatever the text."""
+
+    depth: int = 0
+    steps: int = 0
+    bytes_read: int = 0
+
+
+def json_scan(raw: bytes, *, stop_past: int = MAX_JSON_DEPTH) -> JsonScan:
+    """The deepest nesting of arrays and objects in a JSON text, without parsing it (brackets
+    inside strings do not count; a string that never closes runs to the end). One pass that
+    stops once the depth passes `stop_past`."""
+    scan = JsonScan()
+    depth, position, end = 0, 0, len(raw)
+    while position < end:
+        found = _JSON_OUTSIDE.match(raw, position)
+        scan.steps += 1
+        scan.bytes_read += found.end() - position
+        position, mark = found.end(), found.group(1)
+        if not mark:
+            break
+        if mark == b'"':
+            body = _JSON_STRING_BODY.match(raw, position)
+            scan.steps += 1
+            scan.bytes_read += body.end() - position + (body.end() < end)
+            position = body.end() + 1  # past the closing quote (or the end: it never closed)
+        elif mark in b"[{":
+            depth += 1
+            if depth > scan.depth:
+                scan.depth = depth
+                if depth > stop_past:
+                    break
+        else:
+            depth -= 1
+    return scan
+
+
 def _json_depth(raw: bytes) -> int:
-    """The deepest nesting of arrays and objects in a JSON text, without parsing it
-    (brackets inside strings do not count); linear in the size."""
-    brackets = _JSON_NOT_BRACKET.sub(b"", _JSON_STRING.sub(b"", raw))
-    depth = deepest = 0
-    for byte in brackets:
-        depth += 1 if byte in b"[{" else -1
-        if depth > deepest:
-            deepest = depth
-            if deepest > MAX_JSON_DEPTH:
-                break
-    return deepest
+    return json_scan(raw).depth
 
 
 def _json_strings(value: Any, path: str = ""):

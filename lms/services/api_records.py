@@ -41,6 +41,12 @@ class Page:
         return {"data": self.data, "next_cursor": self.next_cursor}
 
 
+# The longest cursor this API gives out ({"after": 2147483647}, 28 characters), with room to
+# spare; anything longer is not ours and is refused before it is decoded (a base64 of 3,000 `[`
+# would otherwise reach json.loads and recurse past Python's limit).
+MAX_CURSOR_LENGTH = 64
+
+
 def encode_cursor(last_id: int) -> str:
     return base64.urlsafe_b64encode(json.dumps({"after": last_id}).encode()).decode().rstrip("=")
 
@@ -48,6 +54,8 @@ def encode_cursor(last_id: int) -> str:
 def decode_cursor(cursor: str | None) -> int:
     if not cursor:
         return 0
+    if len(cursor) > MAX_CURSOR_LENGTH:
+        raise ApiInputError("The cursor is not one this API gave out.", "cursor")
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         after = json.loads(base64.urlsafe_b64decode(padded.encode()))["after"]
