@@ -89,9 +89,9 @@ def start_or_join(actor: User, version: ScenarioVersion) -> tuple[CalibrationRun
     False), else a new one, queued (and True). Flushes; raises CalibrationBusy when the
     scenario's agency already has CALIBRATION_MAX_PER_AGENCY calibrations in flight.
 
-    Race-safe: the check and the insert happen under a row lock on the agency (the scenario,
-    for the platform library) held until the caller commits, so two requests at once make
-    one calibration, and the cap holds.
+    Race-safe: the check and the insert happen under a lock on the agency (one lock for the
+    whole platform library) held until the caller commits, so two requests at once make one
+    calibration, and the cap holds.
     """
     runs = _setting("CALIBRATION_RUNS", 60, 3)
     sample = _setting("CALIBRATION_SAMPLE", 60, 6)
@@ -136,6 +136,11 @@ def start_or_join(actor: User, version: ScenarioVersion) -> tuple[CalibrationRun
     return calibration, True
 
 
+# The advisory lock (any fixed 64-bit number no other code uses) held while a library
+# calibration is checked against the cap and inserted.
+LIBRARY_CALIBRATION_LOCK = 0x52495050_4C43414C  # "RIPPLCAL"
+
+
 def _in_flight():
     return (
         select(CalibrationRun)
@@ -151,14 +156,21 @@ def _same_agency(agency_id: int | None):
 
 
 def _lock_for_calibrating(agency_id: int | None, scenario_id: int) -> None:
-    """Take the row lock that serialises starting calibrations in one agency, until commit.
+    """Take the lock that serialises starting calibrations in one agency, until commit.
 
-    A no-op UPDATE rather than SELECT ... FOR UPDATE: it locks the row on PostgreSQL and takes
-    SQLite's write lock, so the check that follows sees any calibration committed before it.
+    An agency's: a no-op UPDATE of its row rather than SELECT ... FOR UPDATE: it locks the row
+    on PostgreSQL and takes SQLite's write lock, so the check that follows sees any calibration
+    committed before it. The platform library's (agency NULL) is one fixed lock for the whole
+    library, since its cap counts every library calibration: PostgreSQL's transaction-scoped
+    advisory lock LIBRARY_CALIBRATION_LOCK (locking each scenario's own row let two different
+    library scenarios pass the count at once); SQLite's write lock is database-wide already.
     """
-    # A column no foreign key refers to, so rows that point at the agency are not held up.
     if agency_id is not None:
+        # A column no foreign key refers to, so rows that point at the agency are not held up.
         statement = update(Agency).where(Agency.id == agency_id).values(name=Agency.name)
+    elif db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(select(func.pg_advisory_xact_lock(LIBRARY_CALIBRATION_LOCK)))
+        return
     else:
         statement = (
             update(ScenarioRecord).where(ScenarioRecord.id == scenario_id).values(title=ScenarioRecord.title)
