@@ -35,6 +35,7 @@ import inspect
 import io
 import json
 import logging
+import logging.config
 import os
 import re
 import select
@@ -49,6 +50,7 @@ from flask import got_request_exception
 from flask_wtf import FlaskForm
 from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
+from werkzeug.exceptions import HTTPException
 from wtforms import fields as wtf
 from wtforms.fields.core import UnboundField
 
@@ -782,17 +784,30 @@ class Outcome:
     cpu_seconds: float = 0.0  # the child's, for the summary
 
 
-class _Capture(logging.Handler):
-    def __init__(self):
-        super().__init__(logging.ERROR)
-        self.lines: list[str] = []
+class _Capture:
+    """The exceptions the app met in the current request, as `Type: first line`. Taken from the
+    app itself (`handle_user_exception`, and `got_request_exception` for what no handler
+    handled), not from its logger: whatever the logging state an earlier test left (a
+    migration's `fileConfig` disables every logger that exists, the app's among them), a 500
+    is reported with its exception."""
 
-    def emit(self, record):
-        if record.exc_info and record.exc_info[1] is not None:
-            error = record.exc_info[1]
-            self.lines.append(
-                f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"[:300]
-            )
+    def __init__(self, app):
+        self.lines: list[str] = []
+        handle = app.handle_user_exception
+
+        def handle_and_record(error):
+            if not isinstance(error, HTTPException):
+                self.record(error)
+            return handle(error)
+
+        app.handle_user_exception = handle_and_record
+        got_request_exception.connect(
+            lambda sender, exception, **extra: self.record(exception), app, weak=False
+        )
+
+    def record(self, error: BaseException) -> None:
+        text = str(error)
+        self.lines.append(f"{type(error).__name__}: {text.splitlines()[0] if text else ''}"[:300])
 
 
 def _is_refusal(test_client, response) -> bool:
@@ -848,15 +863,7 @@ def _child(app, db, sign_in, world, jobs: list, write) -> None:
     ):
         db.engine.dispose(close=False)  # never touch the parent's connections
     app.config["PROPAGATE_EXCEPTIONS"] = False
-    capture = _Capture()
-    app.logger.addHandler(capture)
-    got_request_exception.connect(
-        lambda sender, exception, **extra: capture.lines.append(
-            f"{type(exception).__name__}: {exception}"[:300]
-        ),
-        app,
-        weak=False,
-    )
+    capture = _Capture(app)
     for index, (target, strategies) in jobs:
         write({"route": index})
         _fuzz_route(app, db, sign_in, world, target, strategies, capture, write)
@@ -1147,3 +1154,56 @@ def test_the_harness_reports_each_kind_of_failure(app, db, sign_in, monkeypatch)
     assert "CPU" in next(iter(outcomes["verify.lookup"].failures))[2]
     assert "ValueError: boom" in next(iter(outcomes["main.healthz"].failures))[2]
     assert outcomes["main.index"].requests == 1
+
+
+# What earlier tests in a serial run may leave logging as.
+LOGGING_STATES = {
+    "after a migration's fileConfig": lambda app: logging.config.fileConfig(
+        os.path.join(os.path.dirname(app.root_path), "migrations", "alembic.ini")
+    ),
+    "the app's logger disabled": lambda app: setattr(app.logger, "disabled", True),
+    "logging disabled": lambda app: logging.disable(logging.CRITICAL),
+    "the app's logger silent": lambda app: (
+        app.logger.handlers.clear(),
+        app.logger.setLevel(logging.CRITICAL),
+    ),
+}
+
+
+@pytest.fixture
+def logging_restored():
+    """Logging as it was before the test, afterwards: every logger's state, the root's handlers."""
+    manager = logging.Logger.manager
+    loggers = [
+        (logger, logger.disabled, logger.level, list(logger.handlers), logger.propagate)
+        for logger in [logging.getLogger(), *manager.loggerDict.values()]
+        if isinstance(logger, logging.Logger)
+    ]
+    disabled_below = manager.disable
+    yield
+    logging.disable(disabled_below)
+    for logger, disabled, level, handlers, propagate in loggers:
+        logger.disabled, logger.propagate = disabled, propagate
+        logger.setLevel(level)
+        logger.handlers[:] = handlers
+
+
+@pytest.mark.parametrize("state", sorted(LOGGING_STATES))
+def test_the_harness_names_a_500s_exception_whatever_the_logging_state(
+    app, db, sign_in, monkeypatch, logging_restored, state
+):
+    def server_error():
+        raise ValueError("boom")
+
+    endpoint = "main.healthz"
+    monkeypatch.setitem(
+        app.view_functions, endpoint, functools.wraps(app.view_functions[endpoint])(server_error)
+    )
+    LOGGING_STATES[state](app)
+    rule = next(rule for rule in app.url_map.iter_rules() if rule.endpoint == endpoint)
+    explicit = [Request("empty", "GET", rule.rule, {})]
+    strategies = [("empty", st.just(explicit[0]), 0, explicit)]
+    outcomes = _run_isolated(
+        app, db, sign_in, None, [(endpoint, Target(rule, "GET", rule.rule, "anonymous"), strategies)]
+    )
+    assert list(outcomes[endpoint].failures) == [("empty", "answered 500", "ValueError: boom")]
