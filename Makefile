@@ -16,7 +16,9 @@ help:
 	@echo "make test   - set up and run the whole test suite"
 	@echo "make bench  - print performance figures"
 	@echo "make lint   - ruff"
-	@echo "make serve  - gunicorn (production settings); make worker - a Celery worker"
+	@echo "make serve  - gunicorn (production settings); needs SECRET_KEY and PUBLIC_BASE_URL"
+	@echo "make worker - a Celery worker; needs CELERY_BROKER_URL, SECRET_KEY and PUBLIC_BASE_URL"
+	@echo "              (or RIPPLE_ENV=development beside make run)"
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import time
 
-from celery import Celery, Task
+from celery import Celery, Task, signals
 
 from lms.observability import TASK_SECONDS, TASKS
 from lms.tasks import BROKER_VISIBILITY_SECONDS
@@ -29,6 +30,31 @@ celery.conf.update(
     # Our log handlers write to stderr; Celery's redirection of stderr into its logger would loop.
     worker_redirect_stdouts=False,
 )
+
+
+@signals.worker_init.connect
+def refuse_to_start_without_settings(**_) -> None:
+    """`celery worker` checks SECRET_KEY and PUBLIC_BASE_URL as it starts, as the app would on
+    its first task, and stops with one line saying what is missing rather than starting and
+    failing every task. Only a starting worker checks: `import lms.worker` (tests) does not."""
+    from flask import Config as FlaskConfig
+
+    from lms.config import (
+        Config,
+        PublicBaseUrlError,
+        SecretKeyError,
+        settle_public_base_url,
+        settle_secret_key,
+    )
+
+    config = FlaskConfig(os.getcwd())
+    config.from_object(Config)  # what create_app() reads on the first task
+    try:
+        settle_secret_key(config)
+        settle_public_base_url(config)
+    except (SecretKeyError, PublicBaseUrlError) as error:
+        print(f"Ripple worker not started: {error}", file=sys.stderr)
+        raise SystemExit(1) from None
 
 
 class AppTask(Task):
