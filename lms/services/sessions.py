@@ -128,18 +128,27 @@ def end_all(user: User, reason: str, *, keep: UserSession | None = None) -> int:
 
 
 def end_for_users(user_ids: Iterable[int], reason: str, *, keep: UserSession | None = None) -> int:
-    ids, ended, now = sorted(set(user_ids)), 0, utcnow()
+    """End every live session of these people (but `keep`, given); returns how many ended."""
+    statements = _ending_statements(user_ids, reason, utcnow(), spare=() if keep is None else (keep.id,))
+    # "fetch": the session rows this request has loaded show the ending too.
+    options = {"synchronize_session": "fetch"}
+    return sum(db.session.execute(stmt.execution_options(**options)).rowcount for stmt in statements)
+
+
+def _ending_statements(user_ids: Iterable[int], reason: str, now: datetime, *, spare: Iterable[int] = ()):
+    """The UPDATEs that end these people's live sessions (but those whose ids are in `spare`):
+    the ids go in lists of CHUNK, under every database's bound-parameter limit (a roster
+    import may deactivate thousands)."""
+    ids, spared = sorted(set(user_ids)), sorted(set(spare))
     for start_at in range(0, len(ids), CHUNK):
         stmt = (
             update(UserSession)
             .where(UserSession.user_id.in_(ids[start_at : start_at + CHUNK]), UserSession.ended_at.is_(None))
             .values(ended_at=now, end_reason=reason)
-            .execution_options(synchronize_session="fetch")
         )
-        if keep is not None:
-            stmt = stmt.where(UserSession.id != keep.id)
-        ended += db.session.execute(stmt).rowcount
-    return ended
+        if spared:
+            stmt = stmt.where(UserSession.id.not_in(spared))
+        yield stmt
 
 
 def live_for(user: User, now: datetime | None = None) -> list[UserSession]:
@@ -205,18 +214,11 @@ def _note_people_whose_sessions_end(session: Session, flush_context, instances) 
 def _end_their_sessions(session: Session, flush_context) -> None:
     ending: dict[int, str] = session.info.pop(_PENDING, None) or {}
     started = session.info.pop(_PENDING + ".new", None) or set()
-    table = UserSession.__table__
     now = utcnow()
     for reason in sorted(set(ending.values())):
-        ids = sorted(uid for uid, why in ending.items() if why == reason)
-        for start_at in range(0, len(ids), CHUNK):  # a roster import may deactivate thousands
-            stmt = (
-                update(table)
-                .where(table.c.user_id.in_(ids[start_at : start_at + CHUNK]), table.c.ended_at.is_(None))
-                .values(ended_at=now, end_reason=reason)
-            )
-            if started:
-                stmt = stmt.where(table.c.id.not_in(sorted(started)))
+        ids = [uid for uid, why in ending.items() if why == reason]
+        # On the flush's connection: the session itself cannot execute while it flushes.
+        for stmt in _ending_statements(ids, reason, now, spare=started):
             session.connection().execute(stmt)
 
 
