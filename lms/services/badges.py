@@ -108,9 +108,11 @@ def image_title(course_id: int) -> str | None:
     """The title a course's public badge image shows, or None when there is no image to show.
 
     The image is public and needs no code, so it exists only for a course that is published
-    and has issued at least one certificate still in force (not revoked): anything else (a
-    draft, another agency's unpublished work, a course nobody earned) answers exactly like a
-    missing course. The title is the newest published version's, never a draft's.
+    and has issued at least one certificate that is not revoked. An expired one counts: the
+    image belongs to the badge class, and its badges were really issued (each assertion says
+    when it expires). Anything else (a draft, another agency's unpublished work, a course
+    nobody earned or whose every certificate was revoked) answers exactly like a missing
+    course. The title is the newest published version's, never a draft's.
     """
     return db.session.scalar(
         select(CourseVersion.title)

@@ -3,6 +3,8 @@ all of them, and a badge image only for what has really been issued."""
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 from sqlalchemy import select
 
@@ -54,7 +56,11 @@ def test_another_address_has_its_own_budget(client, cert, budget_of_four):
 # --- the badge image ------------------------------------------------------------------------
 
 
-def test_the_badge_image_of_an_issued_course_shows_its_published_title(client, cert):
+@pytest.mark.parametrize("certificate", ["in force", "expired"])
+def test_the_badge_image_of_an_issued_course_shows_its_published_title(db, client, cert, certificate):
+    if certificate == "expired":  # still issued: the image is the badge class's, not one badge's
+        cert.expires_on = date(2001, 1, 1)
+        db.session.commit()
     response = client.get(f"/badges/courses/{cert.course_id}/image.svg")
     assert response.status_code == 200 and response.mimetype == "image/svg+xml"
     assert "Test Partnership Course" in response.get_data(as_text=True)
