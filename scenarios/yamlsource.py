@@ -112,174 +112,79 @@ class Document:
 #
 # PyYAML's libyaml composer recurses once per nesting level in C: 30,000 "[" overflow the
 # C stack and kill the process (there is no Python exception to catch). Aliases can expand
-# a small text into billions of nodes. So one linear pass over the text bounds nesting,
-# aliases and size first. It errs on the side of counting too much: what it cannot place
-# (a quote that runs over lines, a bracket at the start of a continuation line) counts as
-# nesting, so a document passes only if the parser cannot nest deeper than the limit.
+# a small text into billions of nodes. libyaml's parser (scanner and event parser) keeps
+# its state on the heap; only the composer, which builds nodes from the events, recurses.
+# So the limits are counted over the parser's event stream, which is exactly the nesting
+# the composer would recurse through, and the count stops at the first event past a limit.
 
 MAX_DEPTH = 50  # a scenario or course file nests about 8 deep
 MAX_ALIASES = 100  # references to anchors (``*name``); the library and courses use none
 MAX_DOCUMENT_BYTES = 2_000_000  # the largest built-in course is ~90 kB
 
-# "[a: b]" nests a mapping in the sequence without a bracket of its own: every bracket
-# counts as two levels
-_FLOW_LEVELS = 2
-_LINE_BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
-_BLOCK_HEADER = re.compile(r"[|>][0-9+-]*[ \t]*(?:#.*)?$")
+# The libyaml-backed SafeLoader composes ~15x faster and gives the same node graph
+# and marks; the pure-Python SafeLoader is the fallback where libyaml is missing.
+_BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+_LINE_BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")  # YAML's line breaks
+_COLLECTION_START = (yaml.SequenceStartEvent, yaml.MappingStartEvent)
+_COLLECTION_END = (yaml.SequenceEndEvent, yaml.MappingEndEvent)
 
 
 def check_limits(text: str, *, max_bytes: int = MAX_DOCUMENT_BYTES) -> None:
     """Raise ``DocumentError`` if ``text`` is too large, nests too deeply or has too many aliases.
 
-    One pass over the characters and no parser, so it is safe on any input. Nesting
-    counts flow collections (``[``, ``{``) and block indentation levels together; the
-    issue names the line where the limit is passed.
+    Size is measured first; then nesting (flow and block collections alike) and aliases
+    are counted over the YAML parser's events, which never recurses, so this is safe on
+    any input. The issue names the line of the first event past a limit. A syntax error
+    met on the way is raised as the same issue ``parse_yaml`` gives for it.
     """
     size = len(text.encode("utf-8", "surrogatepass"))
     if size > max_bytes:
         raise _limit_error(f"the document is {size:,} bytes; at most {max_bytes:,} are allowed", None)
-    scan = _LimitScan()
-    # exactly YAML's line breaks: splitting on fewer would hide lines from the scan, on
-    # more (form feeds ...) would forget indentation the parser still counts
-    for number, line in enumerate(_LINE_BREAK.split(text), 1):
-        scan.line(line, number)
+    _check_text(text)
+    loader = _BaseLoader(text)
+    depth = aliases = 0
+    try:
+        while loader.check_event():
+            event = loader.get_event()
+            if isinstance(event, _COLLECTION_START):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    raise _limit_error(f"nesting deeper than {MAX_DEPTH} levels", event.start_mark.line + 1)
+            elif isinstance(event, _COLLECTION_END):
+                depth -= 1
+            elif isinstance(event, yaml.AliasEvent):
+                aliases += 1
+                if aliases > MAX_ALIASES:
+                    raise _limit_error(f"more than {MAX_ALIASES} aliases (*name)", event.start_mark.line + 1)
+    except yaml.YAMLError as exc:
+        raise DocumentError([_syntax_issue(exc)]) from None
+    finally:
+        loader.dispose()
 
 
 def _limit_error(message: str, line: int | None) -> DocumentError:
     return DocumentError([Issue("(document)", message, line)])
 
 
-class _LimitScan:
-    """The state of ``check_limits`` between lines."""
-
-    def __init__(self) -> None:
-        self.flow = 0  # open flow collections
-        self.columns: list[int] = []  # block nesting: the columns of the open block nodes
-        self.quote = ""  # inside a quoted scalar that runs over lines
-        self.quote_base = 0  # flow depth where that quote started
-        self.block_scalar: int | None = None  # in a | or > block: lines indented past this
-        self.aliases = 0
-
-    def _check_depth(self, number: int) -> None:
-        if len(self.columns) + self.flow > MAX_DEPTH:
-            raise _limit_error(f"nesting deeper than {MAX_DEPTH} levels", number)
-
-    def line(self, line: str, number: int) -> None:
-        stripped = line.lstrip(" ")
-        indent = len(line) - len(stripped)
-        if self.block_scalar is not None:
-            if not stripped.strip(" \t") or indent > self.block_scalar:
-                return
-            self.block_scalar = None
-        end = len(line)
-        if self.quote:
-            i, self.flow, closed = _scan_quote(line, 0, self.quote, self.flow, self.quote_base)
-            self._check_depth(number)
-            if not closed:
-                return
-            self.quote = ""
-            at_start = False
-        else:
-            if not stripped or stripped.startswith("#"):
-                return
-            i = indent
-            if self.flow == 0:
-                while self.columns and self.columns[-1] > indent:
-                    self.columns.pop()
-            at_start = True  # where a node may begin
-        columns = self.columns
-        owner = indent  # a block scalar's lines are those indented past its owner
-        node = indent  # where the last node began (a key, before its ":")
-        space_before = True
-        while i < end:
-            ch = line[i]
-            if ch == " " or ch == "\t":
-                space_before = True
-                i += 1
-                continue
-            if ch == "#" and space_before:
-                return  # a comment
-            space_before = False
-            nxt = line[i + 1] if i + 1 < end else " "
-            if at_start:
-                node = i
-                if self.flow == 0 and (not columns or i > columns[-1]):
-                    columns.append(i)
-                    self._check_depth(number)
-            if ch in "[{" and (self.flow or at_start):
-                self.flow += _FLOW_LEVELS
-                self._check_depth(number)
-                at_start = True
-            elif ch in "]}" and self.flow:
-                self.flow -= _FLOW_LEVELS
-                at_start = False
-            elif ch == ",":
-                at_start = True  # also in block context: counting too much is safe
-            elif ch == ":" and (nxt in " \t" or self.flow):
-                # in flow context a value may follow ":" directly ({"a":'b'}): take every ":"
-                at_start = True
-                owner = node
-            elif ch in "-?" and at_start and nxt in " \t":
-                owner = i
-                if ch == "-" and self.flow == 0 and columns[-1] == i and columns[-2:-1] != [i]:
-                    columns.append(i)  # "key:" then "- item" below it: a sequence in the same column
-                    self._check_depth(number)
-            elif ch in "-." and at_start and i == 0 and line[:3] == ch * 3 and line[3:4] in ("", " ", "\t"):
-                i += 3  # a document marker: a node may follow "---"
-                continue
-            elif at_start and ch in "'\"":
-                after, flow, closed = _scan_quote(line, i + 1, ch, self.flow, self.flow)
-                if not closed:  # brackets inside may be structure after all: count them
-                    self.flow, self.quote, self.quote_base = flow, ch, self.flow
-                    self._check_depth(number)
-                    return
-                i, at_start = after, False
-                continue
-            elif at_start and ch == "*":
-                self.aliases += 1
-                if self.aliases > MAX_ALIASES:
-                    raise _limit_error(f"more than {MAX_ALIASES} aliases (*name)", number)
-                at_start = False
-            elif at_start and ch in "&!":
-                while i < end and line[i] not in " \t,[]{}":
-                    i += 1  # an anchor or a tag: the node follows
-                continue
-            elif at_start and self.flow == 0 and ch in "|>" and _BLOCK_HEADER.match(line, i):
-                self.block_scalar = owner
-                return
-            else:
-                at_start = False
-            i += 1
+def _check_text(text: str) -> None:
+    """A lone surrogate (``"\\ud800"`` from JSON) cannot be encoded for the parser: say where."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        line = len(_LINE_BREAK.findall(text, 0, exc.start)) + 1
+        code = ord(text[exc.start])
+        raise _limit_error(f"cannot be read: U+{code:04X} is not a character", line) from None
 
 
-def _scan_quote(line: str, i: int, quote: str, flow: int, base: int) -> tuple[int, int, bool]:
-    """Scan a quoted scalar from ``i``: (position after it, flow depth, closed on this line).
-
-    Brackets inside raise the flow depth (a caller that knows the quote closes on its
-    own line ignores that) and never close below ``base``.
-    """
-    end = len(line)
-    while i < end:
-        ch = line[i]
-        if ch == quote:
-            if quote == "'" and i + 1 < end and line[i + 1] == "'":
-                i += 2  # '' is an escaped quote
-                continue
-            return i + 1, flow, True
-        if ch == "\\" and quote == '"':
-            i += 2
-            continue
-        if ch in "[{":
-            flow += _FLOW_LEVELS
-        elif ch in "]}" and flow > base:
-            flow -= _FLOW_LEVELS
-        i += 1
-    return i, flow, False
-
-
-# The libyaml-backed SafeLoader composes ~15x faster and gives the same node graph
-# and marks; the pure-Python SafeLoader is the fallback where libyaml is missing.
-_BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+def _syntax_issue(exc: yaml.YAMLError) -> Issue:
+    """The issue for a YAML syntax error, with its line when the parser knows it."""
+    if isinstance(exc, yaml.MarkedYAMLError):
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else None
+        problem = " ".join(p for p in (exc.context, exc.problem) if p) or "invalid YAML"
+        return Issue("(document)", f"YAML syntax: {problem}", line)
+    return Issue("(document)", f"YAML syntax: {exc}", None)
 
 
 class _LineLoader(_BaseLoader):
@@ -373,13 +278,8 @@ def parse_yaml(text: str, *, max_bytes: int = MAX_DOCUMENT_BYTES) -> Document:
             data = None if node is None else _walk(loader, node, (), lines)
         finally:
             loader.dispose()
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark is not None else None
-        problem = " ".join(p for p in (exc.context, exc.problem) if p) or "invalid YAML"
-        raise DocumentError([Issue("(document)", f"YAML syntax: {problem}", line)]) from None
-    except yaml.YAMLError as exc:
-        raise DocumentError([Issue("(document)", f"YAML syntax: {exc}", None)]) from None
+    except yaml.YAMLError as exc:  # the composer's own errors: undefined or duplicate anchors
+        raise DocumentError([_syntax_issue(exc)]) from None
     except RecursionError:
         raise DocumentError([Issue("(document)", "document is nested too deeply", None)]) from None
     return Document(data=data, text=text, _lines=lines)

@@ -144,9 +144,36 @@ def test_the_crash_input_does_not_kill_the_process(loader):
     assert f"nesting deeper than {MAX_DEPTH} levels" in done.stdout
 
 
-def test_cli_validate_reports_it_and_exits_with_the_validation_code(tmp_path):
+# libyaml skips a byte-order mark at the start of any line: these crashed a pre-scan that
+# read it as text. (text, the line where the limit is passed)
+BOM = "\ufeff"
+BEHIND_A_BOM = {
+    "before flow nesting": (BOM + "[" * 30_000, 1),
+    "before compact sequences": (BOM + "- " * 30_000 + "x\n", 1),
+    "on the value's line": ("title:\n" + BOM + "  " + "[" * 30_000, 2),
+    "on every indented line": ("".join(BOM + " " * i + "- a:\n" for i in range(0, 4 * MAX_DEPTH, 2)), 26),
+}
+
+
+@pytest.mark.parametrize(("text", "line"), list(BEHIND_A_BOM.values()), ids=list(BEHIND_A_BOM))
+def test_nesting_behind_a_byte_order_mark_is_an_issue_not_a_crash(text, line):
+    code = (
+        "import sys\nfrom scenarios.yamlsource import parse_yaml\n"
+        "try:\n    parse_yaml(sys.stdin.read())\nexcept ValueError as error:\n    print(error)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], input=text, cwd=ROOT, capture_output=True, text=True, encoding="utf-8"
+    )
+    assert done.returncode == 0, (
+        f"killed by signal {-done.returncode}" if done.returncode < 0 else done.stderr
+    )
+    assert done.stdout == f"(document): nesting deeper than {MAX_DEPTH} levels (line {line})\n"
+
+
+@pytest.mark.parametrize("text", [DEEP_FLOW, BOM + DEEP_FLOW], ids=["plain", "after a byte-order mark"])
+def test_cli_validate_reports_it_and_exits_with_the_validation_code(tmp_path, text):
     hostile = tmp_path / "hostile.yaml"
-    hostile.write_text(DEEP_FLOW + "\n", encoding="utf-8")
+    hostile.write_text(text + "\n", encoding="utf-8")
     done = _in_subprocess("", "-m", "scenarios", "validate", str(hostile))
     assert done.returncode == 1, (
         f"killed by signal {-done.returncode}" if done.returncode < 0 else done.stderr
@@ -154,49 +181,109 @@ def test_cli_validate_reports_it_and_exits_with_the_validation_code(tmp_path):
     assert f"nesting deeper than {MAX_DEPTH} levels (line 1)" in done.stdout
 
 
-# Random texts from YAML's indicators, breaks and indentation: whatever the parser makes of
-# them, the pre-scan never counts less nesting than the parser's events reach (before any
-# syntax error, since the composer recurses as the events come).
+# Random texts from YAML's indicators, breaks, indentation and the characters libyaml skips
+# or reads as breaks (BOM, NEL, LS, PS, tabs, lone CR).
 PIECES = [
     "[", "]", "{", "}", ",", ": ", ":", "- ", "-", "? ", "'", '"', "#", " #", "|", ">", "|-",
-    "\n", "\n  ", "\n    ", "\n      ", " ", "  ", "a", "key", "&x ", "*x", "!t ", "\\", "''",
-    "\t", "\r\n", "--- ", "...", "\x0c", "\u2028", "\x85",
+    "\n", "\n  ", "\n    ", "\n      ", " ", "  ", "a", "key", "&x ", "!t ", "\\", "''",
+    "\t", "\r\n", "\r", "--- ", "...", "\x0c", "\u2028", "\u2029", "\x85", "\ufeff",
 ]  # fmt: skip
 
 
-def _event_depth(text: str) -> int:
-    import yaml
-
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(text)
-    depth = deepest = 0
-    try:
-        while (event := loader.get_event()) is not None and not isinstance(event, yaml.StreamEndEvent):
-            if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
-                depth += 1
-                deepest = max(deepest, depth)
-            elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
-                depth -= 1
-    except yaml.YAMLError:
-        pass
-    finally:
-        loader.dispose()
-    return deepest
-
-
-def test_the_pre_scan_never_counts_less_nesting_than_the_parser(monkeypatch):
+def _random_texts(count: int):
     import random
 
-    import scenarios.yamlsource as yamlsource
+    rng = random.Random(13)
+    for _ in range(count):
+        yield "".join(rng.choice(PIECES) for _ in range(rng.randint(1, 60)))
+
+
+BREAKS = ["\n", "\r\n", "\r", "\x85", "\u2028", "\u2029"]
+
+
+def _random_documents(count: int):
+    """Random nested data written in random YAML styles, with YAML's other line breaks and
+    byte-order marks at line starts: texts that mostly parse, unlike the random pieces."""
+    import random
+
+    import yaml
 
     rng = random.Random(13)
+
+    def data(level: int):
+        kind = rng.random()
+        if level > 7 or kind < 0.3:
+            return rng.choice(["a", 1, "x y", None, "[", "- b", "#c"])
+        items = [data(level + 1) for _ in range(rng.randint(0, 3))]
+        return items if kind < 0.6 else {f"k{i}": item for i, item in enumerate(items)}
+
+    for _ in range(count):
+        text = yaml.safe_dump(
+            data(0), default_flow_style=rng.choice([False, None, True]), indent=rng.choice([2, 3])
+        )
+        lines = [("\ufeff" if rng.random() < 0.2 else "") + line for line in text.split("\n")]
+        yield "".join(line + rng.choice(BREAKS) for line in lines)
+
+
+def _composed(text: str):
+    """libyaml's own node graph of every document in ``text``, or the YAML error it raises."""
+    import yaml
+
+    loader = yaml.CSafeLoader(text)
+    try:
+        nodes = []
+        while loader.check_node():
+            nodes.append(loader.get_node())
+        return nodes
+    except yaml.YAMLError as error:
+        return error
+    finally:
+        loader.dispose()
+
+
+def _nesting(node) -> int:
+    """How deep the composer recursed for ``node`` (the texts have no aliases)."""
+    import yaml
+
+    if isinstance(node, yaml.SequenceNode):
+        return 1 + max((_nesting(item) for item in node.value), default=0)
+    if isinstance(node, yaml.MappingNode):
+        return 1 + max((_nesting(part) for pair in node.value for part in pair), default=0)
+    return 0
+
+
+def test_the_depth_limit_is_exactly_the_nesting_libyaml_composes(monkeypatch):
+    import scenarios.yamlsource as yamlsource
+
     checked = 0
-    for _ in range(20_000):
-        text = "".join(rng.choice(PIECES) for _ in range(rng.randint(1, 60)))
-        depth = _event_depth(text)
+    for text in [*_random_texts(20_000), *_random_documents(3_000)]:
+        nodes = _composed(text)
+        if isinstance(nodes, Exception) or not nodes:
+            continue
+        depth = max(_nesting(node) for node in nodes)
         if depth < 2:
             continue
+        monkeypatch.setattr(yamlsource, "MAX_DEPTH", depth)
+        check_limits(text)  # as deep as allowed: accepted
         monkeypatch.setattr(yamlsource, "MAX_DEPTH", depth - 1)
-        with pytest.raises(DocumentError, match="nesting deeper|aliases"):
+        with pytest.raises(DocumentError, match="nesting deeper than"):
             check_limits(text)
         checked += 1
-    assert checked > 300, checked
+    assert checked > 600, checked
+
+
+def test_a_syntax_error_met_by_the_limits_is_the_issue_the_parser_gives():
+    import yaml
+
+    from scenarios.yamlsource import _syntax_issue
+
+    checked = 0
+    for text in _random_texts(5_000):
+        error = _composed(text)
+        if not isinstance(error, yaml.YAMLError) or isinstance(error, yaml.composer.ComposerError):
+            continue
+        with pytest.raises(DocumentError) as caught:
+            check_limits(text)
+        assert caught.value.issues == [_syntax_issue(error)], repr(text)
+        checked += 1
+    assert checked > 1_000, checked

@@ -25,6 +25,8 @@ from scenarios.yamlsource import MAX_DEPTH
 from tests.lms.learning_fixtures import course_data
 
 DEEP = "[" * 30_000 + "]" * 30_000
+BOM_DEEP = "\ufeff" + "[" * 30_000  # libyaml skips the byte-order mark; a pre-scan must too
+DEEP_TEXTS = {"document": DEEP, "title": "title: " + DEEP, "after a byte-order mark": BOM_DEEP}
 NESTING = f"nesting deeper than {MAX_DEPTH} levels"
 COURSE_TEXT = cf.dump_course(cf.course_from_data(course_data(slug="hostile")))
 
@@ -32,17 +34,22 @@ COURSE_TEXT = cf.dump_course(cf.course_from_data(course_data(slug="hostile")))
 @pytest.fixture(scope="module", autouse=True)
 def _parser_survives_deep_nesting():
     """Without the pre-scan these inputs kill the process: fail here instead of crashing pytest."""
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            f"from scenarios.yamlsource import parse_yaml\ntry: parse_yaml({DEEP!r})\nexcept ValueError: pass",
-        ],
-        capture_output=True,
-        timeout=120,
-    )
-    if done.returncode != 0:
-        pytest.fail(f"parsing 30,000 nested '[' exits with {done.returncode}: not sending it to the app")
+    for name, text in DEEP_TEXTS.items():
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                "import sys\nfrom scenarios.yamlsource import parse_yaml\n"
+                "try: parse_yaml(sys.stdin.read())\nexcept ValueError: pass",
+            ],
+            input=text.encode(),
+            capture_output=True,
+            timeout=120,
+        )
+        if done.returncode != 0:
+            pytest.fail(
+                f"parsing 30,000 nested '[' ({name}) exits with {done.returncode}: not sending it to the app"
+            )
 
 
 def _draft_text(record) -> str:
@@ -61,7 +68,7 @@ def _stored_texts(db, record) -> list[str]:
 # --- the scenario editor ---------------------------------------------------------------
 
 
-@pytest.mark.parametrize("source", [DEEP, "title: " + DEEP], ids=["document", "title"])
+@pytest.mark.parametrize("source", list(DEEP_TEXTS.values()), ids=list(DEEP_TEXTS))
 def test_live_validation_answers_deep_nesting_with_an_issue(client, sign_in, adapted, instructor, source):
     sign_in(instructor)
     response = client.post(f"/author/scenarios/{adapted.id}/validate", data={"source": source})
@@ -72,10 +79,13 @@ def test_live_validation_answers_deep_nesting_with_an_issue(client, sign_in, ada
     }
 
 
-def test_saving_deep_nesting_shows_the_issue_and_changes_nothing(db, client, sign_in, adapted, instructor):
+@pytest.mark.parametrize("source", [DEEP, BOM_DEEP], ids=["document", "after a byte-order mark"])
+def test_saving_deep_nesting_shows_the_issue_and_changes_nothing(
+    db, client, sign_in, adapted, instructor, source
+):
     sign_in(instructor)
     before = _stored_texts(db, adapted)
-    response = client.post(f"/author/scenarios/{adapted.id}", data={"source": DEEP})
+    response = client.post(f"/author/scenarios/{adapted.id}", data={"source": source})
     assert response.status_code == 400
     assert NESTING in response.get_data(as_text=True)
     assert _stored_texts(db, adapted) == before
@@ -127,10 +137,13 @@ def _courses(db) -> int:
     return db.session.scalar(select(func.count()).select_from(Course))
 
 
-def test_importing_a_deep_title_shows_the_issue_and_writes_nothing(db, client, sign_in, instructor):
+@pytest.mark.parametrize(
+    "text", ["ripple_course: 1\ntitle: " + DEEP + "\n", BOM_DEEP], ids=["title", "after a byte-order mark"]
+)
+def test_importing_deep_nesting_shows_the_issue_and_writes_nothing(db, client, sign_in, instructor, text):
     sign_in(instructor)
     before = _courses(db)
-    response = _import(client, "ripple_course: 1\ntitle: " + DEEP + "\n")
+    response = _import(client, text)
     assert response.status_code == 400
     assert NESTING in response.get_data(as_text=True)
     assert _courses(db) == before
