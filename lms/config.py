@@ -53,8 +53,11 @@ class Config:
     WTF_CSRF_TIME_LIMIT = None  # the session lifetime bounds the token already
     # argon2 parameters by name: OWASP (default), RFC_9106_LOW_MEMORY, RFC_9106_HIGH_MEMORY.
     PASSWORD_HASH_PROFILE = os.environ.get("PASSWORD_HASH_PROFILE", "OWASP")
-    # Sign-in limits (services/accounts.py, SignInPolicy): failures per email from one client
-    # address, and per client address across all emails, within LOGIN_LOCK_MINUTES.
+    # Sign-in limits (services/accounts.py, SignInPolicy), counted in a window of
+    # LOGIN_LOCK_MINUTES from the first failure: LOGIN_MAX_FAILURES per email from one client
+    # address, then that email is paused from that address for LOGIN_LOCK_MINUTES; past
+    # LOGIN_ADDRESS_MAX_FAILURES per address (IPv6: per /64) across all emails the address is
+    # slowed down (each failing email waits 2 s, doubling to 60 s), never locked.
     LOGIN_MAX_FAILURES = int(os.environ.get("LOGIN_MAX_FAILURES", "5"))
     LOGIN_ADDRESS_MAX_FAILURES = int(os.environ.get("LOGIN_ADDRESS_MAX_FAILURES", "20"))
     LOGIN_LOCK_MINUTES = int(os.environ.get("LOGIN_LOCK_MINUTES", "15"))

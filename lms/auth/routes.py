@@ -21,6 +21,31 @@ def _minutes(n: int) -> str:
     return f"{n} minute{'s' if n != 1 else ''}"
 
 
+def _seconds(n: int) -> str:
+    return f"{n} second{'s' if n != 1 else ''}"
+
+
+_warned_forwarded_for = False
+
+
+def _warn_if_proxy_untrusted() -> None:
+    """Log once per process when a proxy's X-Forwarded-For arrives but TRUSTED_PROXIES=0:
+    every client then shares the proxy's address, and the sign-in limits count them as one."""
+    global _warned_forwarded_for
+    if (
+        _warned_forwarded_for
+        or current_app.config["TRUSTED_PROXIES"]
+        or "X-Forwarded-For" not in request.headers
+    ):
+        return
+    _warned_forwarded_for = True
+    current_app.logger.warning(
+        "A request arrived with X-Forwarded-For but TRUSTED_PROXIES=0: sign-in limits count every "
+        "client behind that proxy as %s. Set TRUSTED_PROXIES to the number of proxies in front of Ripple.",
+        request.remote_addr,
+    )
+
+
 @bp.route("/sign-in", methods=["GET", "POST"])
 @public
 def login():
@@ -29,6 +54,7 @@ def login():
     form = SignInForm()
     error = None
     if form.validate_on_submit():
+        _warn_if_proxy_untrusted()
         result = accounts.authenticate(
             form.email.data,
             form.password.data,
@@ -46,9 +72,9 @@ def login():
                 "Too many failed sign-ins with this email address from your network. For your "
                 f"security, sign-in is paused for {_minutes(result.minutes_left)}."
             ),
-            "address-locked": (
-                "Too many failed sign-ins from your network address. For your security, sign-in "
-                f"from it is paused for {_minutes(result.minutes_left)}."
+            "slowed": (
+                "Many sign-ins from your network have failed recently. For your security, wait "
+                f"{_seconds(result.seconds_left)} before trying this email address again."
             ),
             "inactive": "This account is deactivated. Please contact your agency's training coordinator.",
         }[result.outcome]

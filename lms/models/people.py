@@ -174,7 +174,7 @@ class SignInThrottle(db.Model):
     `key` is a SHA-256 of the scope and what is counted: the email address tried from one
     client address ("pair", whether or not the account exists, so a lock reveals nothing), the
     client address across all emails ("address"), or a signed-in user's current-password
-    checks ("password").
+    checks ("password"). `locked_until` holds a lock or, for a pair, a short slow-down.
     """
 
     __tablename__ = "sign_in_throttles"
@@ -185,3 +185,6 @@ class SignInThrottle(db.Model):
     failures: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_failure_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    # Failures count from the first one in a window of LOGIN_LOCK_MINUTES; the next failure
+    # after the window starts a new one (services/accounts.py, _count).
+    window_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

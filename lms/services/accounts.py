@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import hashlib
+import ipaddress
+import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from argon2 import Parameters, PasswordHasher, Type, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import and_, case, delete, func, insert, literal, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from lms.extensions import db
 from lms.models import Role, RoleGrant, SignInThrottle, User
-from lms.models.types import utcnow
+from lms.models.types import UTCDateTime, utcnow
 from lms.services import audit, sessions
 
 # OWASP's recommended argon2id setting (19 MiB, 2 passes, 1 lane): strong against offline
@@ -91,26 +93,36 @@ def find_by_email(email: str) -> User | None:
 @dataclass(frozen=True)
 class SignInResult:
     user: User | None
-    # One of: "ok", "invalid", "locked" (this email from this address), "address-locked"
-    # (every email from this address), "inactive".
+    # One of: "ok", "invalid", "locked" (this email from this address, minutes), "slowed"
+    # (this email from this address, seconds: the address has many recent failures), "inactive".
     outcome: str
     minutes_left: int = 0
+    seconds_left: int = 0
 
 
 @dataclass(frozen=True)
 class SignInPolicy:
-    """How many failed password checks are allowed, and for how long a lock holds.
+    """How many failed password checks count, in what window, and what they cost.
 
-    Failures count within `lock_minutes` of the last one. `max_failures` applies to one email
-    address tried from one client address: an attacker's failures lock that email for the
-    attacker's address only, so the owner signing in from anywhere else is never locked out.
-    `address_max_failures` caps the failures from one client address across all emails, so
-    one address cannot try five passwords on every account.
+    Failures are counted in a window of `lock_minutes` that starts at the first failure; the
+    first failure after the window starts a new one, so occasional typos never add up.
+
+    - One email tried from one client address (the "pair"): `max_failures` password checks in
+      a window, then that email is locked *from that address only* for `lock_minutes`, so a
+      guesser never locks the owner out elsewhere.
+    - One client address across all emails: past `address_max_failures` failures in a window
+      the address is slowed down, never locked (OWASP: lockouts that anyone can trigger are a
+      denial of service). Each further failure pauses that email from that address for a
+      delay doubling from 2 seconds up to `slow_down_max_seconds`; an email with no recent
+      failures from the address (a colleague behind the same NAT) still signs in at once.
+
+    An IPv6 client is counted by its /64, which one subscriber usually holds whole.
     """
 
     max_failures: int = 5
     lock_minutes: int = 15
     address_max_failures: int = 20
+    slow_down_max_seconds: int = 60
 
     @classmethod
     def from_config(cls, config) -> SignInPolicy:
@@ -120,49 +132,113 @@ class SignInPolicy:
             address_max_failures=int(config["LOGIN_ADDRESS_MAX_FAILURES"]),
         )
 
+    def slow_down_seconds(self, pair_failures: int) -> int:
+        return min(self.slow_down_max_seconds, 2 ** min(max(pair_failures, 1), 16))
+
+
+def client_key(address: str | None) -> str:
+    """The client address as counted: IPv4 as is, IPv6 by its /64 (an IPv4-mapped one as IPv4)."""
+    if not address:
+        return "unknown"
+    try:
+        ip = ipaddress.ip_address(address.strip())
+    except ValueError:
+        return address.strip()
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
+
 
 def _throttle_key(scope: str, value: str) -> str:
     return hashlib.sha256(f"{scope}\n{value}".encode()).hexdigest()
 
 
-def _throttle(scope: str, value: str, now: datetime, policy: SignInPolicy) -> SignInThrottle | None:
-    """The live counter for (scope, value), or None; a counter whose window passed starts over."""
-    row = db.session.scalar(select(SignInThrottle).where(SignInThrottle.key == _throttle_key(scope, value)))
-    if row is None:
-        return None
-    window = timedelta(minutes=policy.lock_minutes)
-    if row.locked_until is not None and row.locked_until <= now:
-        row.locked_until, row.failures = None, 0
-    if row.locked_until is None and row.last_failure_at is not None and now - row.last_failure_at >= window:
-        row.failures = 0
-    return row
+def _throttle(scope: str, value: str) -> SignInThrottle | None:
+    return db.session.scalar(select(SignInThrottle).where(SignInThrottle.key == _throttle_key(scope, value)))
 
 
-def _minutes_left(row: SignInThrottle | None, now: datetime) -> int:
+def _seconds_left(row: SignInThrottle | None, now: datetime) -> int:
     if row is None or row.locked_until is None or row.locked_until <= now:
         return 0
-    return max(1, int((row.locked_until - now).total_seconds() // 60) + 1)
+    return max(1, math.ceil((row.locked_until - now).total_seconds()))
 
 
-def _count_failure(
-    scope: str, value: str, row: SignInThrottle | None, limit: int, now: datetime, policy: SignInPolicy
-) -> bool:
-    """Count one failure; True when it reaches `limit` and locks. Concurrent first failures
-    for the same key (two workers) are resolved by the unique key."""
-    if row is None:
+def _minutes(seconds: int) -> int:
+    return max(1, math.ceil(seconds / 60))
+
+
+def _count(scope: str, value: str, now: datetime, policy: SignInPolicy, *, limit: int | None = None) -> int:
+    """Count one for (scope, value) in one atomic statement and return the count in the window.
+
+    UPDATE ... SET failures = failures + 1 ... RETURNING, so concurrent requests each get
+    their own number (never a lost update); the first one inserts, and an insert racing
+    another of the same key falls back to the update. The count starts over when the
+    window has passed, or when it had reached `limit` and that lock has ended.
+    """
+    key = _throttle_key(scope, value)
+    t = SignInThrottle
+    restart = or_(
+        t.window_started_at.is_(None),
+        t.window_started_at <= now - timedelta(minutes=policy.lock_minutes),
+    )
+    if limit is not None:
+        restart = or_(restart, and_(t.failures >= limit, t.locked_until.is_not(None), t.locked_until <= now))
+    stamp = literal(now, UTCDateTime())
+    bump = (
+        update(t)
+        .where(t.key == key)
+        .values(
+            failures=case((restart, 1), else_=t.failures + 1),
+            window_started_at=case((restart, stamp), else_=t.window_started_at),
+            locked_until=case((restart, None), else_=t.locked_until),
+            last_failure_at=now,
+        )
+        .returning(t.failures)
+        .execution_options(synchronize_session=False)
+    )
+    for _ in range(3):
+        count = db.session.execute(bump).scalar()
+        if count is not None:
+            return count
         try:
             with db.session.begin_nested():
-                row = SignInThrottle(key=_throttle_key(scope, value), scope=scope, failures=0)
-                db.session.add(row)
+                db.session.execute(
+                    insert(t).values(
+                        key=key, scope=scope, failures=1, window_started_at=now, last_failure_at=now
+                    )
+                )
+            return 1
         except IntegrityError:
-            row = _throttle(scope, value, now, policy)
-    row.failures = (row.failures or 0) + 1
-    row.last_failure_at = now
-    if row.failures >= limit:
-        row.failures = 0
-        row.locked_until = now + timedelta(minutes=policy.lock_minutes)
-        return True
-    return False
+            continue  # another request inserted it first: count on its row
+    raise RuntimeError(f"could not count a {scope} sign-in failure")
+
+
+def _pause(scope: str, value: str, until: datetime) -> None:
+    """Pause (scope, value) until `until`, never shortening a longer pause already set."""
+    t = SignInThrottle
+    db.session.execute(
+        update(t)
+        .where(t.key == _throttle_key(scope, value), or_(t.locked_until.is_(None), t.locked_until < until))
+        .values(locked_until=until)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _forget(scope: str, value: str) -> None:
+    db.session.execute(
+        delete(SignInThrottle)
+        .where(SignInThrottle.key == _throttle_key(scope, value))
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _refusal(row: SignInThrottle, now: datetime, policy: SignInPolicy) -> SignInResult:
+    seconds = _seconds_left(row, now)
+    if (row.failures or 0) >= policy.max_failures:
+        return SignInResult(None, "locked", _minutes(seconds), seconds)
+    return SignInResult(None, "slowed", _minutes(seconds), seconds)
 
 
 def authenticate(
@@ -170,37 +246,43 @@ def authenticate(
 ) -> SignInResult:
     """Check a sign-in attempt from client `address`, counting failures server-side.
 
-    See SignInPolicy. Whether the email has an account changes nothing in the answer or the
-    counting, so neither a lock nor its message reveals which emails exist.
+    See SignInPolicy. Each password check is counted for the (email, address) pair *before*
+    it is made, atomically, so concurrent guesses cannot get more than `max_failures` checks
+    between them; a success forgets the pair's count. Whether the email has an account
+    changes nothing in the answer or the counting, so neither a pause nor its message reveals
+    which emails exist.
     """
     policy = policy or SignInPolicy()
     now = utcnow()
-    address = address or "unknown"
-    email_key = normalise_email(email)
-    from_address = _throttle("address", address, now, policy)
-    if _minutes_left(from_address, now):
-        return SignInResult(None, "address-locked", _minutes_left(from_address, now))
-    pair = _throttle("pair", f"{email_key}\n{address}", now, policy)
-    if _minutes_left(pair, now):
-        return SignInResult(None, "locked", _minutes_left(pair, now))
+    address = client_key(address)
+    pair_value = f"{normalise_email(email)}\n{address}"
+    pair = _throttle("pair", pair_value)
+    if _seconds_left(pair, now):
+        return _refusal(pair, now, policy)
+    attempt = _count("pair", pair_value, now, policy, limit=policy.max_failures)
+    if attempt > policy.max_failures:  # concurrent guesses used up the window's checks
+        _pause("pair", pair_value, now + timedelta(minutes=policy.lock_minutes))
+        db.session.flush()
+        return SignInResult(None, "locked", policy.lock_minutes, policy.lock_minutes * 60)
     user = find_by_email(email)
     if not password_matches(user, password):
-        address_locked = _count_failure(
-            "address", address, from_address, policy.address_max_failures, now, policy
-        )
-        locked = _count_failure("pair", f"{email_key}\n{address}", pair, policy.max_failures, now, policy)
-        if locked and user is not None:
-            audit.record(None, "account.locked", user, summary=f"{user.email} locked for {address}")
+        address_failures = _count("address", address, now, policy)
+        if attempt >= policy.max_failures:
+            _pause("pair", pair_value, now + timedelta(minutes=policy.lock_minutes))
+            if user is not None:
+                audit.record(None, "account.locked", user, summary=f"{user.email} locked for {address}")
+            db.session.flush()
+            return SignInResult(None, "locked", policy.lock_minutes, policy.lock_minutes * 60)
+        if address_failures > policy.address_max_failures:
+            delay = policy.slow_down_seconds(attempt)
+            _pause("pair", pair_value, now + timedelta(seconds=delay))
+            db.session.flush()
+            return SignInResult(None, "slowed", _minutes(delay), delay)
         db.session.flush()
-        if locked:
-            return SignInResult(None, "locked", policy.lock_minutes)
-        if address_locked:
-            return SignInResult(None, "address-locked", policy.lock_minutes)
         return SignInResult(None, "invalid")
-    # Success clears this email's count for this address; the address's own count stays, so
+    # Success forgets this email's count for this address; the address's own count stays, so
     # signing in to one's own account does not buy more guesses at others.
-    if pair is not None:
-        pair.failures, pair.locked_until = 0, None
+    _forget("pair", pair_value)
     db.session.flush()
     if not user.active:
         return SignInResult(None, "inactive")
@@ -214,30 +296,40 @@ def change_password(user: User, current: str, new: str, *, policy: SignInPolicy 
     (the caller signs this browser in again, with a new session: a stolen copy of the current
     cookie dies too).
 
-    Wrong current passwords count like failed sign-ins (per person, whatever the address):
-    after `policy.max_failures` the change is refused for `policy.lock_minutes`. A failure
-    raises AccountError after counting it: the caller commits the count.
+    Current-password checks are counted per person, whatever the address, atomically and
+    before each check: after `policy.max_failures` wrong ones in a window the change is
+    refused for `policy.lock_minutes`. A failure raises AccountError after counting it: the
+    caller commits the count.
     """
     policy = policy or SignInPolicy()
     now = utcnow()
-    counter = _throttle("password", str(user.id), now, policy)
-    if _minutes_left(counter, now):
-        raise AccountError(_password_paused(_minutes_left(counter, now)), "current_password")
+    value = str(user.id)
+    counter = _throttle("password", value)
+    if _seconds_left(counter, now):
+        raise AccountError(_password_paused(_minutes(_seconds_left(counter, now))), "current_password")
+    attempt = _count("password", value, now, policy, limit=policy.max_failures)
+    if attempt > policy.max_failures:
+        _pause("password", value, now + timedelta(minutes=policy.lock_minutes))
+        db.session.flush()
+        raise AccountError(_password_paused(policy.lock_minutes), "current_password")
     if not password_matches(user, current):
-        if _count_failure("password", str(user.id), counter, policy.max_failures, now, policy):
+        if attempt >= policy.max_failures:
+            _pause("password", value, now + timedelta(minutes=policy.lock_minutes))
             audit.record(user, "account.password_change_locked", user, summary="too many wrong passwords")
             db.session.flush()
             raise AccountError(_password_paused(policy.lock_minutes), "current_password")
         db.session.flush()
         raise AccountError("Your current password is not correct.", "current_password")
+    # The right current password: the check does not count against the person.
+    _forget("password", value)
     if len(new) < MIN_PASSWORD_LENGTH:
+        db.session.flush()
         raise AccountError(
             f"The new password must be at least {MIN_PASSWORD_LENGTH} characters.", "new_password"
         )
     if new == current:
+        db.session.flush()
         raise AccountError("The new password must differ from the current one.", "new_password")
-    if counter is not None:
-        counter.failures, counter.locked_until = 0, None
     user.password_hash = hash_password(new)
     sessions.end_all(user, "password-changed")
     audit.record(user, "account.password_changed", user, summary="password changed")

@@ -68,13 +68,21 @@ def test_five_failures_lock_the_email_from_that_address_for_fifteen_minutes(clie
     assert b"Too many failed sign-ins" in locked.data
 
 
-def test_a_lock_reads_the_same_whether_or_not_the_email_has_an_account(client, officer):
-    def locked_page(email):
-        for _ in range(5):
+@pytest.mark.parametrize("failures,words", [(5, b"is paused for 15 minutes"), (1, b"wait 2 seconds")])
+def test_a_pause_reads_the_same_whether_or_not_the_email_has_an_account(
+    app, client, officer, monkeypatch, clock, failures, words
+):
+    if failures == 1:  # a slow-down: the address is past its threshold from the start
+        monkeypatch.setitem(app.config, "LOGIN_ADDRESS_MAX_FAILURES", 0)
+
+    def paused_page(email):
+        for _ in range(failures):
             post_sign_in(client, email, "nope")
         return post_sign_in(client, email, "nope").data.replace(email.encode(), b"EMAIL")
 
-    assert locked_page(officer.email) == locked_page("ghost@example.test")
+    page = paused_page(officer.email)
+    assert words in page
+    assert page == paused_page("ghost@example.test")
 
 
 def test_an_attackers_failures_do_not_lock_the_owner_out(app, client, officer):
@@ -86,14 +94,49 @@ def test_an_attackers_failures_do_not_lock_the_owner_out(app, client, officer):
     assert post_sign_in(owner, officer.email, TEST_PASSWORD).status_code == 302
 
 
-def test_failures_from_one_address_are_limited_across_all_emails(app, client, officer, monkeypatch):
-    monkeypatch.setitem(app.config, "LOGIN_ADDRESS_MAX_FAILURES", 6)
-    attacker = from_address(client, ATTACKER)
-    for n in range(6):  # one guess each at six accounts: no single email reaches its limit
-        assert post_sign_in(attacker, f"person{n}@example.test", "guess").status_code == 401
-    refused = post_sign_in(attacker, officer.email, TEST_PASSWORD)
-    assert refused.status_code == 401
-    assert b"from your network address" in refused.data
+@pytest.fixture
+def clock(monkeypatch):
+    """The sign-in counters' clock, moved on by hand: `clock.advance(minutes=10)`."""
+    from lms.services import accounts
+
+    class Clock:
+        now = utcnow()
+
+        def advance(self, **delta):
+            self.now += timedelta(**delta)
+
+    clock = Clock()
+    monkeypatch.setattr(accounts, "utcnow", lambda: clock.now)
+    return clock
+
+
+def many_addresses_failing(app, monkeypatch, limit=6):
+    """Lower the per-address threshold, then fail once each with `limit` + 1 emails from ATTACKER."""
+    monkeypatch.setitem(app.config, "LOGIN_ADDRESS_MAX_FAILURES", limit)
+    shared = from_address(app.test_client(), ATTACKER)
+    for n in range(limit + 1):
+        assert post_sign_in(shared, f"typo{n}@example.test", "guess").status_code == 401
+    return shared
+
+
+def test_many_failures_from_one_address_never_lock_out_a_right_password_from_it(app, officer, monkeypatch):
+    # An agency behind one NAT: colleagues' typos, or a hostile device on the network.
+    shared = many_addresses_failing(app, monkeypatch)
+    assert post_sign_in(shared, officer.email, TEST_PASSWORD).status_code == 302
+
+
+def test_past_the_address_threshold_each_failing_email_waits_longer(app, officer, monkeypatch, clock):
+    shared = many_addresses_failing(app, monkeypatch)
+    waits = []
+    for _ in range(app.config["LOGIN_MAX_FAILURES"] - 1):
+        page = post_sign_in(shared, officer.email, "guess").data.decode()
+        waits.append(page.split("wait ")[1].split(" second")[0])
+        # While it waits, even the right password is refused, with the same words.
+        assert "wait" in post_sign_in(shared, officer.email, TEST_PASSWORD).data.decode()
+        clock.advance(seconds=int(waits[-1]))
+    assert waits == ["2", "4", "8", "16"]
+    # The per-(email, address) lock still holds after LOGIN_MAX_FAILURES.
+    assert b"sign-in is paused for 15 minutes" in post_sign_in(shared, officer.email, "guess").data
     assert (
         post_sign_in(from_address(app.test_client(), OWNER), officer.email, TEST_PASSWORD).status_code == 302
     )
@@ -105,29 +148,147 @@ def test_signing_in_to_ones_own_account_buys_no_more_guesses(app, client, make_u
     attacker = from_address(client, ATTACKER)
     for n in range(4):
         post_sign_in(attacker, f"person{n}@example.test", "guess")
-        if n < 3:
-            assert post_sign_in(attacker, own.email, TEST_PASSWORD).status_code == 302
-            attacker.post("/auth/sign-out")
-    assert b"from your network address" in post_sign_in(attacker, own.email, TEST_PASSWORD).data
+        assert post_sign_in(attacker, own.email, TEST_PASSWORD).status_code == 302
+        attacker.post("/auth/sign-out")
+    assert b"wait 2 seconds" in post_sign_in(attacker, "person9@example.test", "guess").data
 
 
-def test_lock_ends_after_its_time(client, db, officer):
+@pytest.mark.parametrize("one_person", [True, False], ids=["one-email", "many-emails-one-address"])
+def test_failures_spread_out_in_time_never_add_up(app, officer, clock, one_person):
+    """Failures count in a window of LOGIN_LOCK_MINUTES from the first: one typo every ten
+    minutes, from one person or from a whole agency behind one address, is never paused."""
+    shared = from_address(app.test_client(), ATTACKER)
+    for n in range(3 * app.config["LOGIN_ADDRESS_MAX_FAILURES"]):
+        email = officer.email if one_person else f"colleague{n}@example.test"
+        assert b"do not match an account" in post_sign_in(shared, email, "typo").data
+        clock.advance(minutes=10)
+    assert post_sign_in(shared, officer.email, TEST_PASSWORD).status_code == 302
+
+
+def test_lock_ends_after_its_time(app, client, officer, clock):
     for _ in range(5):
         post_sign_in(client, officer.email, "nope")
-    for throttle in db.session.scalars(db.select(SignInThrottle)):
-        if throttle.locked_until is not None:
-            throttle.locked_until = utcnow() - timedelta(seconds=1)
-    db.session.commit()
+    clock.advance(minutes=app.config["LOGIN_LOCK_MINUTES"] - 1)
+    assert b"paused for 1 minute." in post_sign_in(client, officer.email, TEST_PASSWORD).data
+    clock.advance(minutes=1)
     assert post_sign_in(client, officer.email, TEST_PASSWORD).status_code == 302
 
 
-def test_failures_older_than_the_window_are_forgotten(app, client, db, officer):
+def test_failures_older_than_the_window_are_forgotten(app, client, officer, clock):
     for _ in range(4):
         post_sign_in(client, officer.email, "nope")
-    for throttle in db.session.scalars(db.select(SignInThrottle)):
-        throttle.last_failure_at = utcnow() - timedelta(minutes=app.config["LOGIN_LOCK_MINUTES"])
+    clock.advance(minutes=app.config["LOGIN_LOCK_MINUTES"])
+    for _ in range(4):
+        assert b"do not match an account" in post_sign_in(client, officer.email, "nope").data
+
+
+@pytest.mark.parametrize(
+    "guessers,owner,shared",
+    [
+        ([f"2001:db8:1:2::{n}" for n in range(1, 6)], "2001:db8:1:2:ffff:ffff:ffff:ffff", True),
+        ([f"2001:db8:1:2::{n}" for n in range(1, 6)], "2001:db8:1:3::1", False),
+        (["::ffff:198.51.100.20"] * 5, "198.51.100.20", True),
+    ],
+    ids=["same-ipv6-64", "other-ipv6-64", "ipv4-mapped"],
+)
+def test_ipv6_clients_are_counted_by_their_64(app, officer, guessers, owner, shared):
+    # One subscriber holds a whole /64: new addresses from it must not buy new guesses.
+    attacker = app.test_client()
+    for address in guessers:
+        post_sign_in(from_address(attacker, address), officer.email, "guess")
+    response = post_sign_in(from_address(app.test_client(), owner), officer.email, TEST_PASSWORD)
+    assert (response.status_code == 401) is shared
+
+
+def test_forwarded_for_without_trusted_proxies_is_warned_about_once(app, officer, monkeypatch, caplog):
+    from lms.auth import routes
+
+    monkeypatch.setattr(routes, "_warned_forwarded_for", False)
+    app.logger.addHandler(caplog.handler)  # the app's logger does not propagate to the root
+    client = app.test_client()
+    try:
+        post_sign_in(client, officer.email, "nope")
+        for _ in range(3):
+            post_sign_in(client, officer.email, "nope", headers={"X-Forwarded-For": "192.0.2.44"})
+    finally:
+        app.logger.removeHandler(caplog.handler)
+    warnings = [r for r in caplog.records if "TRUSTED_PROXIES=0" in r.getMessage()]
+    assert len(warnings) == 1 and warnings[0].levelname == "WARNING"
+
+
+@pytest.fixture
+def racing_app(app, tmp_path):
+    """The app on a database threads can share: the suite's own on PostgreSQL, a file on
+    SQLite (the in-memory test database is a single connection)."""
+    from tests.conftest import running_on_postgres
+
+    if running_on_postgres():
+        yield app
+        return
+    from lms import create_app
+    from lms.config import TestConfig
+    from lms.extensions import db
+
+    settings = {
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'race.db'}",
+        "SQLALCHEMY_ENGINE_OPTIONS": {},
+    }
+    other = create_app(type("FileSqlite", (TestConfig,), settings))
+    with other.app_context():
+        db.create_all()
+        yield other
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.mark.parametrize("check", ["sign-in", "password-change"])
+def test_concurrent_wrong_guesses_get_no_more_checks_than_the_limit(racing_app, monkeypatch, check):
+    import threading
+
+    from lms.extensions import db
+    from lms.models import User
+    from lms.services import accounts
+
+    db.session.add(
+        User(email="racer@example.test", name="Racer", password_hash=accounts.hash_password("x" * 12))
+    )
     db.session.commit()
-    assert b"do not match an account" in post_sign_in(client, officer.email, "nope").data
+    checks, real_check = [], accounts.password_matches
+
+    def slow_check(user, password):  # widens the gap between reading a count and writing it
+        checks.append(password)
+        threading.Event().wait(0.05)
+        return real_check(user, password)
+
+    monkeypatch.setattr(accounts, "password_matches", slow_check)
+    threads, start, errors = 8, threading.Barrier(8), []
+
+    def guess():
+        try:
+            with racing_app.app_context():
+                start.wait()
+                try:
+                    if check == "sign-in":
+                        accounts.authenticate("racer@example.test", "wrong", address="192.0.2.9")
+                    else:
+                        user = db.session.scalar(db.select(User).filter_by(email="racer@example.test"))
+                        accounts.change_password(user, "wrong", "y" * 12)
+                except accounts.AccountError:
+                    pass
+                db.session.commit()
+        except Exception as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+
+    workers = [threading.Thread(target=guess) for _ in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert errors == []
+    assert len(checks) == 5  # LOGIN_MAX_FAILURES: the other three were refused unchecked
+    if check == "sign-in":
+        address = db.session.scalar(db.select(SignInThrottle).filter_by(scope="address"))
+        assert address.failures == len(checks)  # every failure counted, none overwritten
 
 
 def change_password(client, current, new="a much longer new passphrase"):
