@@ -16,7 +16,7 @@ import pytest
 
 import scenarios as engine
 from lms import course_format as cf
-from scenarios.yamlsource import MAX_ALIASES, MAX_DEPTH, DocumentError, check_limits, parse_yaml
+from scenarios.yamlsource import MAX_ALIASES, MAX_DEPTH, DocumentError, Issue, check_limits, parse_yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 DEEP_FLOW = "[" * 30_000 + "]" * 30_000
@@ -89,6 +89,21 @@ def test_alias_bombs_are_refused():
     issue = _issue("\n".join(levels) + "\n")
     assert issue.message == f"more than {MAX_ALIASES} aliases (*name)"
     assert issue.line == 12  # the 101st alias
+
+
+@pytest.mark.parametrize(("count", "refused"), [(MAX_ALIASES, False), (MAX_ALIASES + 1, True)])
+def test_the_alias_limit_counts_every_alias_exactly(count, refused):
+    text = "a: &a x\nb: [" + ", ".join(["*a"] * count) + "]\n"
+    if refused:
+        assert _issue(text) == Issue("(document)", f"more than {MAX_ALIASES} aliases (*name)", 2)
+    else:
+        assert parse_yaml(text).data["b"] == ["x"] * count
+
+
+def test_a_lone_surrogate_is_an_issue_with_its_line():
+    assert _issue("a: 1\nb: x\ud800y\n") == Issue(
+        "(document)", "cannot be read: U+D800 is not a character", 2
+    )
 
 
 def test_an_alias_as_a_key_is_not_expanded():
@@ -168,6 +183,52 @@ def test_nesting_behind_a_byte_order_mark_is_an_issue_not_a_crash(text, line):
         f"killed by signal {-done.returncode}" if done.returncode < 0 else done.stderr
     )
     assert done.stdout == f"(document): nesting deeper than {MAX_DEPTH} levels (line {line})\n"
+
+
+# Every way to nest, a million characters deep, behind the characters libyaml skips or reads
+# as line breaks: the limits answer each with an issue, in one process that must survive.
+ODD = {"nothing": "", "BOM": BOM, "NEL": "\x85", "LS": "\u2028", "PS": "\u2029", "tab": "\t", "CR": "\r"}
+
+
+def nested_texts():
+    """(name, text): each nesting shape after each odd character."""
+    for odd_name, odd in ODD.items():
+        # lines end with the odd line break, else a newline (and a BOM starts every line)
+        eol = {"": "\n", "\t": "\n", BOM: "\n" + BOM}.get(odd, odd)
+        shapes = {
+            "[": "[" * 10**6,
+            "{": "{" * 10**6,
+            "{a: ": "{a: " * 250_000,
+            "- ": "- " * 500_000 + "x",
+            "? ": "? " * 500_000,
+            "[a: ": "[a: " * 250_000,
+            "mixed": "- " * 30 + "[{a: " * 200_000,
+            "indentation": "".join(" " * i + "a:" + eol for i in range(1400)),
+            "indented sequences": "".join(" " * i + "- a:" + eol for i in range(0, 2800, 2)),
+        }
+        for shape_name, shape in shapes.items():
+            yield f"{shape_name} after {odd_name}", odd + shape
+
+
+def test_no_nesting_shape_behind_odd_characters_crashes_the_limits():
+    code = (
+        "from scenarios.yamlsource import DocumentError, check_limits\n"
+        "from tests.scenarios.test_yaml_limits import nested_texts\n"
+        "for name, text in nested_texts():\n"
+        "    try:\n        check_limits(text)\n        print(name, '= accepted')\n"
+        "    except DocumentError as error:\n        print(name, '=', error.issues[0].message.split(':')[0])\n"
+    )
+    done = _in_subprocess(code)
+    assert done.returncode == 0, (
+        f"killed by signal {-done.returncode}" if done.returncode < 0 else done.stderr
+    )
+    answers = dict(line.split(" = ") for line in done.stdout.splitlines())
+    assert list(answers) == [name for name, _ in nested_texts()]
+    # a tab cannot start a token in YAML: that text is refused as a syntax error instead
+    assert answers == {
+        name: "YAML syntax" if name.endswith("after tab") else f"nesting deeper than {MAX_DEPTH} levels"
+        for name in answers
+    }
 
 
 @pytest.mark.parametrize("text", [DEEP_FLOW, BOM + DEEP_FLOW], ids=["plain", "after a byte-order mark"])
