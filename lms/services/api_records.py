@@ -61,7 +61,7 @@ def decode_cursor(cursor: str | None) -> int:
         after = json.loads(base64.urlsafe_b64decode(padded.encode()))["after"]
     except (ValueError, KeyError, TypeError, binascii.Error, UnicodeDecodeError):
         raise ApiInputError("The cursor is not one this API gave out.", "cursor") from None
-    if not isinstance(after, int) or not 0 <= after <= MAX_ID:
+    if isinstance(after, bool) or not isinstance(after, int) or not 0 <= after <= MAX_ID:
         raise ApiInputError("The cursor is not one this API gave out.", "cursor")
     return after
 

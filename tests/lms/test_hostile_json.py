@@ -131,6 +131,14 @@ def test_a_cursor_longer_than_ours_is_refused_before_it_is_decoded(api, path, cu
     assert response.get_json()["detail"] == "The cursor is not one this API gave out."
 
 
+@pytest.mark.parametrize("path", LISTS)
+@pytest.mark.parametrize("after", ["true", "false", "-1", "1.5", '"1"', "null", "2147483648"])
+def test_a_short_cursor_that_is_not_ours_is_refused(api, path, after):
+    cursor = base64.urlsafe_b64encode(f'{{"after": {after}}}'.encode()).decode().rstrip("=")
+    response = api("GET", f"{path}?cursor={cursor}")
+    assert response.status_code == 400 and response.get_json()["field"] == "cursor"
+
+
 @pytest.mark.parametrize("last_id", [0, 1, 2**31 - 1])
 def test_every_cursor_this_api_gives_out_fits_the_limit(last_id):
     cursor = api_records.encode_cursor(last_id)
