@@ -3,11 +3,13 @@
 The URL map is walked with agency A's objects (tests/lms/url_map_world.py). Each route is sent,
 as the person it is meant for, payloads of every class in PAYLOAD_CLASSES: empty, blank, NUL
 and control characters, CR/LF, strings past every column limit, huge and negative integers,
-float spellings, hostile Unicode, deep nesting, formula and markup text, mutations of the
-page's own values (`move-module:nope:up`), unknown fields, malformed uploads and wrong content
-types. A route's fields are read from the forms its pages really show (every `<form>` of every
-page, by its action), from the WTForms classes its view uses, from the request arguments its
-source reads and, for the API, from the OpenAPI document. Expected, for every request:
+float spellings, hostile Unicode, deep nesting, a byte-order mark before deep brackets, JSON
+strings that never close (`"\\"\\"…`, raw in JSON bodies too), formula and markup text,
+mutations of the page's own values (`move-module:nope:up`), unknown fields, malformed uploads,
+wrong content types and, for the API's lists, cursors it never gave out. A route's fields are
+read from the forms its pages really show (every `<form>` of every page, by its action), from
+the WTForms classes its view uses, from the request arguments its source reads and, for the
+API, from the OpenAPI document. Expected, for every request:
 
 - never a 5xx, and no exception escapes the test client;
 - an error answer is a page or a JSON error;
@@ -26,6 +28,7 @@ stays well under a minute on SQLite and runs on PostgreSQL too (`DATABASE_URL`, 
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import dataclasses
 import faulthandler
@@ -146,6 +149,27 @@ def _long(char: str, n: int) -> str:
     return char * n
 
 
+def _unterminated(prefix: str, escape: str, n: int) -> str:
+    """A JSON string that never closes, every quote in it escaped: what a backtracking string
+    pattern retries from each quote (`"\\"\\"\\"…`)."""
+    return prefix + escape * n
+
+
+unterminated = st.builds(
+    _unterminated,
+    st.sampled_from(['"', '["', '{"a": "', "x"]),
+    st.sampled_from(['\\"', "\\", '\\\\\\"']),
+    st.sampled_from([1000, 30_000]),
+)
+# A byte-order mark, then brackets: the BOM hid the nesting from the YAML pre-scan.
+bom_nesting = st.builds(
+    lambda pair, depth, closed: "\ufeff" + _nested(pair, depth, closed),
+    st.sampled_from([("[", "]"), ("{", "}")]),
+    st.sampled_from([1000, 30_000]),
+    st.booleans(),
+)
+
+
 @dataclasses.dataclass
 class Field:
     name: str
@@ -214,10 +238,32 @@ TEXT_CLASSES = {
     ),
     "deep nesting": lambda spec: nesting,
     "formula and markup": lambda spec: st.sampled_from(FORMULA_AND_MARKUP),
+    "unterminated escaped JSON string": lambda spec: unterminated,
+    "BOM then deep brackets": lambda spec: bom_nesting,
     "mutated values": _mutated,
 }
 # Classes that shape the whole request rather than a field's text.
-REQUEST_CLASSES = ("unknown fields", "malformed uploads", "wrong content types", "hostile paths")
+REQUEST_CLASSES = ("unknown fields", "malformed uploads", "wrong content types", "hostile paths", "cursors")
+# The API's paging cursors that are not ours: what decode_cursor must refuse with a JSON 400.
+HOSTILE_CURSORS = tuple(
+    base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    for raw in (
+        # json.loads would recurse past Python's limit (which Hypothesis raises by 2,000)
+        b"[" * 100_000,
+        b'{"after": ' + b"[" * 100_000 + b"1" + b"]" * 100_000 + b"}",
+        b'{"after": 1}' + b" " * 60,
+        b'{"after": -1}',
+        b'{"after": 1.5}',
+        b'{"after": "1"}',
+        b'{"after": true}',
+        b'{"after": 1e400}',
+        b'{"after": 99999999999999999999999}',
+        b'{"before": 1}',
+        b"[1]",
+        b"\x00",
+        b"\xff\xfe{}",
+    )
+) + ("%%%", "====", "A" * 5000, "not base64!", "eyJhZnRlciI6IDF9" + "\x00")
 PAYLOAD_CLASSES = (*TEXT_CLASSES, *REQUEST_CLASSES)
 
 MALFORMED_FILES = (
@@ -231,6 +277,7 @@ MALFORMED_FILES = (
     b"badge_number,name,email\n" + b"A1,=cmd|' /C calc'!A0,a@b.test\n" * 3,
     b"badge_number;name;email\nA1;x;y\n",
     b"title: " + b"[" * 30_000 + b"]" * 30_000 + b"\n",
+    b"\xef\xbb\xbf" + b"[" * 30_000,  # a byte-order mark, then brackets
     b"a: &a [1]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b]\n"
     b"d: &d [*c, *c, *c, *c, *c, *c, *c, *c]\ne: [*d, *d, *d, *d, *d, *d, *d, *d]\n",
     b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n",
@@ -282,6 +329,8 @@ def form_requests(draw, payload_class: str, method: str, address: str, fields: l
     for spec in files:
         if payload_class == "malformed uploads":
             content = draw(st.sampled_from(MALFORMED_FILES) | st.binary(max_size=300))
+        elif spec.name in targets and payload_class == "BOM then deep brackets":
+            content = draw(TEXT_CLASSES[payload_class](spec)).encode()  # the BOM opens the file
         elif spec.name in targets:
             content = _file_text(spec, draw(TEXT_CLASSES[payload_class](spec)))
         else:
@@ -349,6 +398,11 @@ def json_requests(draw, payload_class: str, method: str, address: str, fields: l
         )
         text = draw(st.sampled_from([raw, json.dumps(body)[:-1] + f', "{name}": {raw}}}']))
         kwargs = {"data": text, "content_type": "application/json"}
+    elif payload_class == "unterminated escaped JSON string" and draw(st.booleans()):
+        name = draw(st.sampled_from(names))
+        raw = draw(unterminated)
+        text = draw(st.sampled_from([raw, json.dumps(body)[:-1] + f', "{name}": "{raw}']))
+        kwargs = {"data": text, "content_type": "application/json"}
     elif payload_class == "unknown fields":
         body.update(draw(st.dictionaries(st.sampled_from(JUNK_NAMES), short | st.integers() | st.none())))
         if draw(st.booleans()):
@@ -384,6 +438,8 @@ def query_requests(draw, payload_class: str, address: str, params: list[Field], 
         names = st.sampled_from(JUNK_NAMES + COMMON_QUERY)
         values = st.sampled_from(["", " ", "-1", str(2**63), "nan", "\x00", "[" * 1000]) | short
         query.update(draw(st.dictionaries(names, values | st.lists(values, max_size=3))))
+    if payload_class == "cursors":
+        query = {"cursor": draw(st.sampled_from(HOSTILE_CURSORS))}
     target = draw(st.sampled_from(path_variants)) if payload_class == "hostile paths" else address
     return Request(payload_class, "GET", target, {"query_string": query})
 
@@ -402,6 +458,14 @@ WORST_CASES = {
     "unicode": ["\u202e👮\u200d♀️Z\u0337\u0322\ufeff"],
     "deep nesting": ["[" * 30_000 + "]" * 30_000 + "`" * 2000],  # YAML's and Markdown's worst at once
     "formula and markup": ["=1+1"],
+    "unterminated escaped JSON string": ['"' + '\\"' * 30_000],  # 60 kB: 24 s for the old pattern
+    "BOM then deep brackets": ["\ufeff" + "[" * 30_000],
+}
+# Whole bodies sent raw as JSON (to every route: the JSON guard runs before any view, signed
+# in or not), for the classes whose worst case is in the body's syntax rather than a value.
+RAW_JSON_BODIES = {
+    "deep nesting": ["[" * 100_000],
+    "unterminated escaped JSON string": ['"' + '\\"' * 30_000, '{"name": "' + '\\"' * 30_000],
 }
 
 
@@ -460,12 +524,14 @@ def worst_cases(
             if any(f.kind == "file" for f in fields):
                 kwargs["content_type"] = "multipart/form-data"
         requests.append(Request(payload_class, method, address, kwargs))
-    if kind == "json" and payload_class == "deep nesting":
-        requests.append(
-            Request(
-                payload_class, method, address, {"data": "[" * 100_000, "content_type": "application/json"}
+    if payload_class == "cursors":
+        for cursor in HOSTILE_CURSORS:  # alone: a seeded filter (`since=Alpha fuzz`) is refused first
+            requests.append(Request(payload_class, method, address, {"query_string": {"cursor": cursor}}))
+    if kind != "query" and (kind == "json" or payload_class != "deep nesting"):
+        for raw in RAW_JSON_BODIES.get(payload_class, []):
+            requests.append(
+                Request(payload_class, method, address, {"data": raw, "content_type": "application/json"})
             )
-        )
     return requests
 
 
@@ -1063,7 +1129,10 @@ def test_every_form_upload_and_api_body_survives_hostile_payloads(app, db, sign_
     outcomes = _run_isolated(app, db, sign_in, world, jobs)
     print(_summary("forms, uploads and API bodies", outcomes))
     assert len(outcomes) >= 45
-    assert set().union(*(o.classes for o in outcomes.values())) == set(PAYLOAD_CLASSES) - {"hostile paths"}
+    assert set().union(*(o.classes for o in outcomes.values())) == set(PAYLOAD_CLASSES) - {
+        "hostile paths",
+        "cursors",
+    }
     assert not (report := _report(outcomes)), f"\n{_summary('tried', outcomes)}\n{report}"
 
 
@@ -1080,11 +1149,13 @@ def test_every_query_string_and_path_survives_hostile_values(app, db, sign_in, f
         # Every class for the parameters the route reads; unknown parameters and hostile path
         # segments (slugs, codes, badges) for every route.
         classes = [*(TEXT_CLASSES if params else ()), "unknown fields", *(["hostile paths"] if paths else [])]
+        if any(p.name == "cursor" for p in params):
+            classes.insert(-1 if paths else len(classes), "cursors")  # the API's paged lists
         strategies = [
             (
                 c,
                 query_requests(c, address, params, paths),
-                0 if c == "hostile paths" else _examples(len(jobs), c),
+                0 if c in ("hostile paths", "cursors") else _examples(len(jobs), c),
                 worst_cases(c, "query", method, address, params),
             )
             for c in classes
@@ -1102,6 +1173,7 @@ def test_every_query_string_and_path_survives_hostile_values(app, db, sign_in, f
         *TEXT_CLASSES,
         "unknown fields",
         "hostile paths",
+        "cursors",
     }
     assert not (report := _report(outcomes)), f"\n{_summary('tried', outcomes)}\n{report}"
 
