@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from lms.public_urls import public_url
-from lms.services.api_records import DEFAULT_LIMIT, MAX_LIMIT
+from lms.services.api_records import DEFAULT_LIMIT, MAX_CURSOR_LENGTH, MAX_LIMIT
 from lms.services.api_tokens import SCOPES
 
 _NULLABLE_STR = {"type": ["string", "null"]}
@@ -144,7 +144,7 @@ _PAGING = [
         "name": "cursor",
         "in": "query",
         "description": "`next_cursor` of the previous page.",
-        "schema": {"type": "string"},
+        "schema": {"type": "string", "maxLength": MAX_CURSOR_LENGTH},
     },
     {
         "name": "limit",
