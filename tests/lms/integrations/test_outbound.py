@@ -21,6 +21,12 @@ def _lrs_form(endpoint):
     return {"endpoint": endpoint, "key": "k", "secret": "s", "active": "y"}
 
 
+def _use_lrs(coordinator, agency, endpoint: str) -> None:
+    xapi.save_settings(
+        coordinator, agency, endpoint=endpoint, key="k", secret="s", include_email=False, active=True
+    )
+
+
 def _queue_statement(coordinator):
     return xapi.queue(coordinator, "launched", xapi.activity("course", "courses/1", "Patrol 101"))
 
@@ -146,15 +152,7 @@ def test_the_registration_form_refuses_a_service_url_that_is_not_public(
 def test_delivery_refuses_again_when_the_allow_list_no_longer_covers_the_endpoint(
     db, agency, coordinator, peer, allowed
 ):
-    xapi.save_settings(
-        coordinator,
-        agency,
-        endpoint=peer.url + "/xapi",
-        key="k",
-        secret="s",
-        include_email=False,
-        active=True,
-    )
+    _use_lrs(coordinator, agency, peer.url + "/xapi")
     row = _queue_statement(coordinator)
     allowed("", http=True)
     assert xapi.deliver([row]) == (0, 1)
@@ -169,9 +167,7 @@ def test_a_name_that_resolves_to_loopback_by_send_time_is_refused_at_connect(
     allowed("", http=True)
     hosts[PUBLIC_LOOKING] = [PUBLIC_ADDRESS]
     endpoint = f"http://{PUBLIC_LOOKING}:{peer.port}/xapi"
-    xapi.save_settings(
-        coordinator, agency, endpoint=endpoint, key="k", secret="s", include_email=False, active=True
-    )
+    _use_lrs(coordinator, agency, endpoint)
     row = _queue_statement(coordinator)
     hosts[PUBLIC_LOOKING] = ["127.0.0.1"]
     assert xapi.deliver([row]) == (0, 1)
@@ -275,15 +271,7 @@ def test_an_answer_longer_than_the_cap_is_not_read(peer, path):
 
 
 def test_the_deliveries_page_never_shows_what_the_lrs_said(client, sign_in, db, agency, coordinator, peer):
-    xapi.save_settings(
-        coordinator,
-        agency,
-        endpoint=peer.url + "/xapi",
-        key="k",
-        secret="s",
-        include_email=False,
-        active=True,
-    )
+    _use_lrs(coordinator, agency, peer.url + "/xapi")
     _queue_statement(coordinator)
     db.session.commit()
     sign_in(coordinator)
