@@ -211,6 +211,29 @@ def store_dispute(library):
     return library["store-dispute"]
 
 
+@pytest.fixture
+def officers_finished_attempt(db, officer, store_dispute):
+    """The officer's attempt at store-dispute, played on the no-partnership path and graded."""
+    from lms.services import attempts
+    from lms.services.scenario_library import scenario_of
+
+    attempt = attempts.start_direct(officer, store_dispute)
+    for index, choice in enumerate(scenario_of(store_dispute).baseline_path):
+        attempts.decide(officer, attempt, index, choice)
+    db.session.commit()
+    return attempt
+
+
+@pytest.fixture
+def course(db, instructor):
+    """The instructor's new course: a draft with the starter module."""
+    from lms.services import authoring
+
+    made = authoring.create_course(instructor, slug="my-course", title="My course")
+    db.session.commit()
+    return made
+
+
 @pytest.fixture(autouse=True)
 def _outbound_names_resolve_without_dns(monkeypatch):
     """The outbound guard (lms/services/outbound.py) resolves names when a form saves a URL and

@@ -20,7 +20,6 @@ from werkzeug.routing import IntegerConverter
 from lms import input as request_input
 from lms.models import AttemptGrade, AuditEvent, Certificate, Role, RosterImport, Unit, User
 from lms.services import api_tokens, attempts, authoring, certificates, roster_import
-from lms.services.scenario_library import scenario_of
 from tests.lms.integrations.test_api import openapi  # noqa: F401  (the OpenAPI checker fixture)
 from tests.lms.learning_fixtures import enrol, pass_course, publish
 
@@ -421,13 +420,6 @@ def test_brackets_inside_json_strings_are_not_nesting(db, api):
 # --- course structure actions -------------------------------------------------------------------
 
 
-@pytest.fixture
-def course(db, instructor):
-    made = authoring.create_course(instructor, slug="my-course", title="My course")
-    db.session.commit()
-    return made
-
-
 @pytest.mark.parametrize(
     "action",
     [
@@ -474,28 +466,19 @@ def test_a_module_objective_that_is_not_a_number_is_refused(
 INVISIBLE = ["\x00", "\x00 \x00", " \t\r\n ", "\u200b", "\u200b\u00a0\ufeff", "\x1f"]
 
 
-@pytest.fixture
-def finished_attempt(db, officer, store_dispute):
-    attempt = attempts.start_direct(officer, store_dispute)
-    for index, choice in enumerate(scenario_of(store_dispute).baseline_path):
-        attempts.decide(officer, attempt, index, choice)
-    db.session.commit()
-    return attempt
-
-
 @pytest.mark.parametrize("reason", INVISIBLE)
-def test_an_override_reason_needs_visible_text(db, instructor, finished_attempt, reason):
+def test_an_override_reason_needs_visible_text(db, instructor, officers_finished_attempt, reason):
     with pytest.raises(attempts.PlayError):
-        attempts.override_grade(instructor, finished_attempt, score=90, reason=reason)
+        attempts.override_grade(instructor, officers_finished_attempt, score=90, reason=reason)
     assert _count(db, AttemptGrade, AttemptGrade.kind == "override") == 0
 
 
 @pytest.mark.parametrize("reason", ["\u200b", " \u00a0 "])
 def test_an_override_form_without_visible_reason_changes_nothing(
-    db, client, sign_in, instructor, finished_attempt, reason
+    db, client, sign_in, instructor, officers_finished_attempt, reason
 ):
     response = sign_in(instructor).post(
-        f"/play/attempts/{finished_attempt.id}/grade", data={"score": "90", "reason": reason}
+        f"/play/attempts/{officers_finished_attempt.id}/grade", data={"score": "90", "reason": reason}
     )
     assert response.status_code in (302, 400)
     assert _count(db, AttemptGrade, AttemptGrade.kind == "override") == 0

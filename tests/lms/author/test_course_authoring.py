@@ -15,13 +15,6 @@ from lms.services.scenario_authoring import AuthoringError
 from tests.lms.learning_fixtures import course_data, enrol, publish
 
 
-@pytest.fixture
-def course(db, instructor):
-    made = authoring.create_course(instructor, slug="my-course", title="My course")
-    db.session.commit()
-    return made
-
-
 def _spec(course):
     return cf.course_from_data(authoring.working_version(course).content)
 

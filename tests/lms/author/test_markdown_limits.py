@@ -42,13 +42,6 @@ def test_the_live_preview_refuses_text_over_the_lesson_limit(client, sign_in, in
         }
 
 
-@pytest.fixture
-def course(db, instructor):
-    made = authoring.create_course(instructor, slug="my-course", title="My course")
-    db.session.commit()
-    return made
-
-
 def _lesson(course):
     return cf.course_from_data(authoring.working_version(course).content).modules[0].items[0]
 

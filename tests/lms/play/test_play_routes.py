@@ -99,17 +99,6 @@ def test_what_if_with_a_bad_choice_is_explained(client, sign_in, instructor, dir
     assert "There is a problem" in response.get_data(as_text=True)
 
 
-@pytest.fixture
-def officers_finished_attempt(db, officer, store_dispute):
-    from lms.services import attempts
-
-    attempt = attempts.start_direct(officer, store_dispute)
-    for index, choice in enumerate(scenario_of(store_dispute).baseline_path):
-        attempts.decide(officer, attempt, index, choice)
-    db.session.commit()
-    return attempt
-
-
 def test_instructor_reviews_and_overrides_with_a_reason(
     client, sign_in, instructor, officers_finished_attempt, db
 ):
