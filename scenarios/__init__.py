@@ -20,12 +20,16 @@ from .engine import (
 )
 from .grading import (
     ChoiceFeedback,
+    CriticalError,
     Grade,
     MetricScore,
+    References,
     grade,
     grade_attempt,
     grade_each_run,
+    outcome_pass_rate,
     pass_rate,
+    references,
     rubric_max,
 )
 from .model.actions import ACTIONS
@@ -66,7 +70,7 @@ def list_library() -> list[Path]:
 
 __all__ = [
     "ACTIONS", "METRICS", "METRIC_DOCS", "OBJECTIVES", "PARTNER_TYPES",
-    "Action", "ChoiceFeedback", "Clock", "Community", "DecisionError", "DecisionPoint",
+    "Action", "ChoiceFeedback", "CriticalError", "References", "outcome_pass_rate", "references", "Clock", "Community", "DecisionError", "DecisionPoint",
     "Distribution", "DocumentError", "Event", "EventBudgetExceeded", "Grade", "Grading",
     "Group", "Incident",
     "Issue", "MetricScore", "MetricSummary", "Observation", "Option", "Partner", "Police",

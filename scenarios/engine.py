@@ -32,6 +32,10 @@ METRIC_DOCS = {
     "mean_anger_end": "mean anger (0..1) over everyone at the horizon",
     "peak_mean_anger": "highest mean anger over everyone, sampled",
     "police_trust_end": "mean trust in police (0..1) at the horizon",
+    "retaliation_risk": "retaliations expected from the run's hazard, integrated over the horizon (smoother than the count)",
+    "leaks": "pieces of sensitive information that travelled beyond the partner told",
+    "case_damage": "1 if investigative detail or an operational plan got out, else 0",
+    "contradicted_claims": "public police claims the facts later contradicted",
 }
 
 SERIES_BANDS = ("reach", "incidents", "police_trust")

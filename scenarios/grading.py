@@ -1,37 +1,79 @@
-"""Grades: rubric points plus outcome scores; pure functions.
+"""Grades led by the outcome: pure functions of (scenario, decisions, runs).
 
-Formula (documented in scenarios/README.md):
+Formula (documented in scenarios/README.md, "Grading"):
 
-* rubric = 100 x clamp(sum of chosen option points / best achievable points, 0, 1)
-  where the best achievable is, per decision point, the best option's points
-  (single choice) or the sum of the best ``max_choices`` positive points (multiple).
-* each outcome metric with thresholds (good, bad) scores
-  100 x clamp((bad - mean) / (bad - good), 0, 1): 100 at or beyond "good",
-  0 at or beyond "bad", linear between; works whichever direction is better.
-* outcome = weighted mean of the metric scores (weights from the scenario).
-* score = (rubric_weight x rubric + outcome_weight x outcome) / (rubric_weight + outcome_weight)
-* passed = score >= pass_mark.
+* The scenario's own **reference distributions**: ``reference_runs`` runs of its expert path
+  and of its no-partnership (baseline) path, on a fixed seed family. Per graded metric,
+  ``expert`` and ``baseline`` are their means.
+* For a value ``v`` of a metric (an attempt's mean, or one run's value), its **position** is
+  ``p = (baseline - v) / (baseline - expert)``: 0 at the no-partnership mean, 1 at the
+  expert's, above 1 beyond it; this works whichever direction is better.
+* Its **metric score** is the logistic ``100 / (1 + exp(-K (p - C)))`` with K and C set so
+  that the baseline mean scores 20 and the expert mean 90. It is continuous and strictly
+  monotone: a worse outcome always costs points, and no score reaches 0 or 100.
+  A metric on which the two references differ by less than its ``MIN_GAP`` cannot tell
+  good from bad in this scenario; it is left out (``scored: false``).
+* outcome = weighted mean of the scored metrics' scores (weights from the scenario).
+* rubric = 100 x clamp(sum of chosen option points / best achievable points, 0, 1).
+* score = (rubric_weight x rubric + outcome_weight x outcome) / (rubric_weight + outcome_weight);
+  by default the outcome carries 60%.
+* **Critical errors**: an option the scenario marks ``critical`` fails the attempt whatever
+  its score. ``passed = score >= pass_mark and no critical error``;
+  ``outcome_passed = outcome >= pass_mark and no critical error``.
 """
 
 from __future__ import annotations
 
+import math
+import threading
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from .decisions import DecisionError, validate_decisions
-from .results import Distribution
+from .results import Distribution, MetricSummary
 from .schema import Scenario
+
+EXPERT_ANCHOR = 90.0  # the score of an outcome equal to the expert path's mean
+BASELINE_ANCHOR = 20.0  # the score of an outcome equal to the no-partnership path's mean
+_K = math.log(EXPERT_ANCHOR / (100 - EXPERT_ANCHOR)) + math.log((100 - BASELINE_ANCHOR) / BASELINE_ANCHOR)
+_C = math.log((100 - BASELINE_ANCHOR) / BASELINE_ANCHOR) / _K
+REFERENCE_SEED = 314159  # the reference runs' seed family: fixed, so a version's grades are too
+# The least difference between the two references for a metric to be scored, in its unit.
+MIN_GAP = {
+    "incidents": 0.05, "retaliations": 0.05, "retaliation_risk": 0.05, "leaks": 0.05,
+    "contradicted_claims": 0.05, "time_to_first_retaliation": 0.5, "peak_severity": 0.05,
+}  # fmt: skip
+DEFAULT_MIN_GAP = 0.01  # shares, anger and trust (0..1)
+
+
+@dataclass
+class References:
+    """Per metric, the means of the expert and no-partnership reference runs."""
+
+    runs: int
+    seed: int
+    expert: dict[str, float]
+    baseline: dict[str, float]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> References:
+        return cls(int(data["runs"]), int(data["seed"]), dict(data["expert"]), dict(data["baseline"]))
 
 
 @dataclass
 class MetricScore:
     metric: str
     value: float
-    good: float
-    bad: float
+    baseline: float  # the no-partnership mean
+    expert: float  # the expert's mean
+    position: float  # 0 at the baseline mean, 1 at the expert's
     weight: float
     score: float
+    scored: bool = True  # False: the references do not differ on it, so it counts for nothing
 
 
 @dataclass
@@ -42,6 +84,14 @@ class ChoiceFeedback:
     points: float
     objectives: list[int]
     feedback: str
+
+
+@dataclass
+class CriticalError:
+    decision: int
+    option: str
+    label: str
+    reason: str
 
 
 @dataclass
@@ -58,6 +108,9 @@ class Grade:
     metrics: list[MetricScore]
     choices: list[ChoiceFeedback]
     runs: int
+    outcome_passed: bool = False
+    critical_errors: list[CriticalError] = field(default_factory=list)
+    reference_runs: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -74,15 +127,68 @@ def rubric_max(scenario: Scenario) -> float:
     return total
 
 
-def metric_score(value: float, good: float, bad: float) -> float:
-    return 100.0 * min(1.0, max(0.0, (bad - value) / (bad - good)))
+def position(value: float, baseline: float, expert: float) -> float:
+    return (baseline - value) / (baseline - expert)
 
 
-def grade(scenario: Scenario, decisions: Sequence[Sequence[str]], distribution: Distribution) -> Grade:
-    """Score decisions: rubric points and outcome metric means against thresholds."""
+def metric_score(value: float, baseline: float, expert: float) -> float:
+    """The logistic score of ``value`` between the two reference means (see the module doc)."""
+    p = max(-50.0, min(50.0, position(value, baseline, expert)))
+    return 100.0 / (1.0 + math.exp(-_K * (p - _C)))
+
+
+def scored(metric: str, baseline: float, expert: float) -> bool:
+    return abs(baseline - expert) >= MIN_GAP.get(metric, DEFAULT_MIN_GAP)
+
+
+_CACHE: dict[tuple[str, int], References] = {}
+_CACHE_LOCK = threading.Lock()
+_CACHE_SIZE = 64
+
+
+def references(scenario: Scenario, runs: int | None = None) -> References:
+    """The scenario's reference distributions (cached per scenario version in this process)."""
+    from .engine import monte_carlo
+
+    runs = int(runs or scenario.grading.reference_runs)
+    key = (scenario.fingerprint, runs)
+    with _CACHE_LOCK:
+        found = _CACHE.get(key)
+    if found is not None:
+        return found
+    means = {}
+    for name, path in (("expert", scenario.expert_path), ("baseline", scenario.baseline_path)):
+        dist = monte_carlo(scenario, path, runs, REFERENCE_SEED)
+        means[name] = {m: s.mean for m, s in dist.metrics.items()}
+    found = References(runs, REFERENCE_SEED, means["expert"], means["baseline"])
+    with _CACHE_LOCK:
+        if len(_CACHE) >= _CACHE_SIZE:
+            _CACHE.pop(next(iter(_CACHE)))
+        _CACHE[key] = found
+    return found
+
+
+def critical_errors(scenario: Scenario, decisions: Sequence[Sequence[str]]) -> list[CriticalError]:
+    found = []
+    for i, chosen in enumerate(decisions):
+        for oid in chosen:
+            o = scenario.decisions[i].option(oid)
+            if o is not None and o.critical:
+                found.append(CriticalError(i, o.id, o.label, o.critical))
+    return found
+
+
+def grade(
+    scenario: Scenario,
+    decisions: Sequence[Sequence[str]],
+    distribution: Distribution,
+    refs: References | None = None,
+) -> Grade:
+    """Score decisions: the outcome against the reference distributions, plus rubric points."""
     problems = validate_decisions(scenario, [list(d) for d in decisions])
     if problems:
         raise DecisionError(problems)
+    refs = refs or references(scenario)
     g = scenario.grading
     choices = []
     points = 0.0
@@ -97,19 +203,25 @@ def grade(scenario: Scenario, decisions: Sequence[Sequence[str]], distribution: 
     scores = []
     for name, th in g.outcomes.items():
         value = distribution.metrics[name].mean
-        scores.append(
-            MetricScore(name, value, th.good, th.bad, th.weight, metric_score(value, th.good, th.bad))
-        )
-    weight = sum(s.weight for s in scores)
-    outcome = sum(s.score * s.weight for s in scores) / weight if weight > 0 else 100.0
+        b, e = refs.baseline[name], refs.expert[name]
+        if scored(name, b, e):
+            scores.append(
+                MetricScore(name, value, b, e, position(value, b, e), th.weight, metric_score(value, b, e))
+            )
+        else:
+            scores.append(MetricScore(name, value, b, e, 0.0, th.weight, 50.0, scored=False))
+    weight = sum(s.weight for s in scores if s.scored)
+    outcome = sum(s.score * s.weight for s in scores if s.scored) / weight if weight > 0 else 50.0
     total_w = g.rubric_weight + g.outcome_weight
     score = (g.rubric_weight * rubric + g.outcome_weight * outcome) / total_w
+    errors = critical_errors(scenario, decisions)
     return Grade(
-        score=round(score, 4), passed=score >= g.pass_mark, pass_mark=g.pass_mark,
+        score=round(score, 4), passed=score >= g.pass_mark and not errors, pass_mark=g.pass_mark,
         rubric_score=round(rubric, 4), rubric_points=points, rubric_max=best,
         outcome_score=round(outcome, 4), rubric_weight=g.rubric_weight,
         outcome_weight=g.outcome_weight, metrics=scores, choices=choices,
-        runs=distribution.runs,
+        runs=distribution.runs, outcome_passed=outcome >= g.pass_mark and not errors,
+        critical_errors=errors, reference_runs=refs.runs,
     )  # fmt: skip
 
 
@@ -125,11 +237,13 @@ def grade_attempt(
 
 
 def grade_each_run(
-    scenario: Scenario, decisions: Sequence[Sequence[str]], distribution: Distribution
+    scenario: Scenario,
+    decisions: Sequence[Sequence[str]],
+    distribution: Distribution,
+    refs: References | None = None,
 ) -> list[Grade]:
     """Grade every run of a distribution on its own (for calibration: pass rate across seeds)."""
-    from .results import MetricSummary
-
+    refs = refs or references(scenario)
     grades = []
     for i in range(distribution.runs):
         metrics = {}
@@ -137,11 +251,27 @@ def grade_each_run(
             v = values[i]
             metrics[name] = MetricSummary(v, v, v, v, (v, v), 0.0)
         single = Distribution(1, distribution.seed, distribution.decisions, metrics, [], {}, {})
-        grades.append(grade(scenario, decisions, single))
+        grades.append(grade(scenario, decisions, single, refs))
     return grades
 
 
-def pass_rate(scenario: Scenario, decisions: Sequence[Sequence[str]], distribution: Distribution) -> float:
+def pass_rate(
+    scenario: Scenario,
+    decisions: Sequence[Sequence[str]],
+    distribution: Distribution,
+    refs: References | None = None,
+) -> float:
     """Share of the distribution's runs that pass when graded one by one."""
-    grades = grade_each_run(scenario, decisions, distribution)
+    grades = grade_each_run(scenario, decisions, distribution, refs)
     return sum(g.passed for g in grades) / len(grades)
+
+
+def outcome_pass_rate(
+    scenario: Scenario,
+    decisions: Sequence[Sequence[str]],
+    distribution: Distribution,
+    refs: References | None = None,
+) -> float:
+    """Share of the runs whose outcome alone reaches the pass mark (no critical error)."""
+    grades = grade_each_run(scenario, decisions, distribution, refs)
+    return sum(g.outcome_passed for g in grades) / len(grades)

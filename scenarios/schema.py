@@ -32,6 +32,10 @@ METRICS = (
     "mean_anger_end",
     "peak_mean_anger",
     "police_trust_end",
+    "retaliation_risk",
+    "leaks",
+    "case_damage",
+    "contradicted_claims",
 )
 
 
@@ -60,7 +64,14 @@ METRIC_RANGES = {
     "mean_anger_end": (0.0, 1.0),
     "peak_mean_anger": (0.0, 1.0),
     "police_trust_end": (0.0, 1.0),
+    "retaliation_risk": (0.0, 1000.0),
+    "leaks": (0.0, 1000.0),
+    "case_damage": (0.0, 1.0),
+    "contradicted_claims": (0.0, 1000.0),
 }
+# The kinds of contrast path a scenario names for its calibration (scenarios/README.md):
+# each is checked against the expert path on paired seeds.
+CONTRAST_KINDS = ("late", "wrong_messenger", "oversharing", "false_statement", "alternative")
 
 
 class ScenarioError(DocumentError):
@@ -89,6 +100,7 @@ class Partner:
     willingness: float
     reach: dict[str, float] = field(hash=False)  # group id -> share of the group reached
     credibility: dict[str, float] = field(hash=False)  # group id -> 0..1
+    discretion: float = 0.5  # 0..1: how reliably sensitive information stays with them
 
 
 @dataclass(frozen=True)
@@ -105,6 +117,7 @@ class Option:
     points: float
     objectives: tuple[int, ...]
     feedback: str
+    critical: str = ""  # non-empty: taking this option fails the attempt, and this says why
 
 
 @dataclass(frozen=True)
@@ -135,6 +148,7 @@ class Incident:
     against: str | None
     text: str
     transfer_at_hours: float | None
+    facts_emerge_hours: float = 24.0  # when the facts come out (footage, witnesses): claims meet them
 
 
 @dataclass(frozen=True)
@@ -170,6 +184,7 @@ class Retaliation:
 class Police:
     delay_hours: float
     statement_reach: float
+    clearance_hours: float = 3.0  # extra time a complete statement of facts takes to clear
 
 
 @dataclass(frozen=True)
@@ -181,9 +196,13 @@ class Clock:
 
 @dataclass(frozen=True)
 class Threshold:
-    good: float
-    bad: float
+    """An outcome metric the grade uses, and its weight. ``good`` and ``bad`` are read from
+    older scenarios and shown to authors as targets, but no longer score anything: outcomes
+    are scored against the scenario's own expert and no-partnership runs."""
+
     weight: float
+    good: float | None = None
+    bad: float | None = None
 
 
 @dataclass(frozen=True)
@@ -195,6 +214,7 @@ class Grading:
     horizon_hours: float
     sample_minutes: float
     outcomes: dict[str, Threshold] = field(hash=False)
+    reference_runs: int = 200  # runs of the expert and no-partnership paths the outcome is scored against
 
 
 @dataclass(frozen=True)
@@ -219,6 +239,7 @@ class Scenario:
     expert_path: list[list[str]] = field(hash=False)
     baseline_path: list[list[str]] = field(hash=False)
     late_paths: dict[str, list[list[str]]] = field(hash=False)
+    contrast_paths: dict[str, tuple[str, list[list[str]]]] = field(hash=False, default_factory=dict)
     source_text: str = field(repr=False, default="")
     fingerprint: str = ""
 
@@ -263,7 +284,7 @@ def _elapsed(t_hours: float) -> str:
 TOP_KEYS = (
     "ripple_scenario", "slug", "title", "version", "summary", "briefing", "objectives",
     "clock", "community", "partners", "incident", "rumour", "tension", "retaliation",
-    "police", "decisions", "grading", "expert_path", "baseline_path", "late_paths",
+    "police", "decisions", "grading", "expert_path", "baseline_path", "late_paths", "contrast_paths",
 )  # fmt: skip
 
 DEFAULT_LEVELS = (
@@ -361,7 +382,7 @@ def _build(document) -> Scenario:
     inc_d = c.mapping(
         c.optional(root, "incident", (), dict, {}),
         ("incident",),
-        allowed=("by", "against", "text", "transfer_at_hours"),
+        allowed=("by", "against", "text", "transfer_at_hours", "facts_emerge_hours"),
     )
     by = c.optional(inc_d, "by", ("incident",), str, None)
     against = c.optional(inc_d, "against", ("incident",), str, None)
@@ -375,6 +396,7 @@ def _build(document) -> Scenario:
         against,
         c.optional(inc_d, "text", ("incident",), str, "") or "",
         c.optional(inc_d, "transfer_at_hours", ("incident",), float, None, min=0, max=MAX_HOURS),
+        c.optional(inc_d, "facts_emerge_hours", ("incident",), float, 24.0, min=0, max=MAX_HOURS),
     )
 
     rumour = _rumour(c, root, gids)
@@ -395,11 +417,14 @@ def _build(document) -> Scenario:
             if g in gids and g not in retaliation.groups:
                 c.add(("incident", key), f'group "{g}" must be listed in retaliation.groups')
     p_d = c.mapping(
-        c.optional(root, "police", (), dict, {}), ("police",), allowed=("delay_hours", "statement_reach")
+        c.optional(root, "police", (), dict, {}),
+        ("police",),
+        allowed=("delay_hours", "statement_reach", "clearance_hours"),
     )
     police = Police(
         c.optional(p_d, "delay_hours", ("police",), float, 0.5, min=0, max=24 * 14),
         c.optional(p_d, "statement_reach", ("police",), float, 0.5, min=0, max=1),
+        c.optional(p_d, "clearance_hours", ("police",), float, 3.0, min=0, max=24 * 14),
     )
     grading = _grading(c, root)
     decisions = _decisions(c, root, gids, pids, partners, grading.horizon_hours)
@@ -413,6 +438,17 @@ def _build(document) -> Scenario:
         c.add(("late_paths",), f"allows at most {MAX_LATE_PATHS} paths, has {len(late_d)}")
     for name, value in late_d.items():
         late[str(name)] = _path(c, value, ("late_paths", str(name)), decisions, True)
+    contrast: dict[str, tuple[str, list[list[str]]]] = {}
+    contrast_d = c.mapping(c.optional(root, "contrast_paths", (), dict, {}), ("contrast_paths",))
+    if len(contrast_d) > MAX_LATE_PATHS:
+        c.add(("contrast_paths",), f"allows at most {MAX_LATE_PATHS} paths, has {len(contrast_d)}")
+    for name, value in list(contrast_d.items())[:MAX_LATE_PATHS]:
+        cp = ("contrast_paths", str(name))
+        value = c.mapping(value, cp, allowed=("kind", "path"))
+        kind = c.require(value, "kind", cp, str, choices=CONTRAST_KINDS)
+        path = _path(c, value.get("path", MISSING), cp + ("path",), decisions, True)
+        if kind:
+            contrast[str(name)] = (kind, path)
 
     c.raise_if_any()
     canonical = json.dumps(document.data, sort_keys=True, ensure_ascii=False, default=str)
@@ -422,7 +458,7 @@ def _build(document) -> Scenario:
         partners=tuple(partners), community=community, incident=incident, rumour=rumour,
         tension=tension, retaliation=retaliation, police=police, decisions=tuple(decisions),
         grading=grading, expert_path=paths["expert_path"], baseline_path=paths["baseline_path"],
-        late_paths=late, source_text=document.text,
+        late_paths=late, contrast_paths=contrast, source_text=document.text,
         fingerprint=hashlib.sha256(canonical.encode("utf-8")).hexdigest(),
     )  # fmt: skip
 
@@ -499,7 +535,9 @@ def _partners(c: IssueCollector, root: dict, gids: list[str]) -> list[Partner]:
     )
     for i, d in enumerate(partners_list[:MAX_PARTNERS]):
         pp = ("partners", i)
-        d = c.mapping(d, pp, allowed=("id", "type", "name", "delay_hours", "willingness", "groups"))
+        d = c.mapping(
+            d, pp, allowed=("id", "type", "name", "delay_hours", "willingness", "discretion", "groups")
+        )
         if not d:
             continue
         pid = _ident(c, d, pp, seen, "partner")
@@ -507,6 +545,7 @@ def _partners(c: IssueCollector, root: dict, gids: list[str]) -> list[Partner]:
             c.add(pp + ("id",), '"police" is reserved for the trainee\'s own side')
         ptype = c.require(d, "type", pp, str, choices=list(PARTNER_TYPES))
         default_delay = PARTNER_TYPES[ptype].delay_hours if ptype else 1.0
+        default_discretion = PARTNER_TYPES[ptype].discretion if ptype else 0.5
         reach: dict[str, float] = {}
         cred: dict[str, float] = {}
         gmap = c.mapping(c.optional(d, "groups", pp, dict, {}), pp + ("groups",))
@@ -526,6 +565,7 @@ def _partners(c: IssueCollector, root: dict, gids: list[str]) -> list[Partner]:
                 c.optional(d, "willingness", pp, float, 1.0, min=0, max=1),
                 reach,
                 cred,
+                c.optional(d, "discretion", pp, float, default_discretion, min=0, max=1),
             )
         )
     return partners
@@ -608,10 +648,11 @@ def _grading(c: IssueCollector, root: dict) -> Grading:
             "horizon_hours",
             "sample_minutes",
             "outcomes",
+            "reference_runs",
         ),
     )
-    rw = c.optional(d, "rubric_weight", p, float, 0.5, min=0, max=1)
-    ow = c.optional(d, "outcome_weight", p, float, 0.5, min=0, max=1)
+    rw = c.optional(d, "rubric_weight", p, float, 0.4, min=0, max=1)
+    ow = c.optional(d, "outcome_weight", p, float, 0.6, min=0, max=1)
     if rw + ow <= 0:
         c.add(p, "rubric_weight and outcome_weight cannot both be 0")
     outcomes: dict[str, Threshold] = {}
@@ -622,17 +663,19 @@ def _grading(c: IssueCollector, root: dict) -> Grading:
             continue
         spec = c.mapping(spec, mp, allowed=("good", "bad", "weight"))
         lo, hi = METRIC_RANGES[name]
-        good = c.require(spec, "good", mp, float, min=lo, max=hi)
-        bad = c.require(spec, "bad", mp, float, min=lo, max=hi)
-        if good is not MISSING and bad is not MISSING:
-            if good == bad:
-                c.add(mp, "good and bad must differ")
-            else:
-                outcomes[name] = Threshold(
-                    good, bad, c.optional(spec, "weight", mp, float, 1.0, min=0, max=100)
-                )
+        good = c.optional(spec, "good", mp, float, None, min=lo, max=hi)
+        bad = c.optional(spec, "bad", mp, float, None, min=lo, max=hi)
+        if good is not None and bad is not None and good == bad:
+            c.add(mp, "good and bad must differ")
+        outcomes[name] = Threshold(c.optional(spec, "weight", mp, float, 1.0, min=0, max=100), good, bad)
     if ow > 0 and not outcomes and "outcomes" not in d:
-        outcomes = {"retaliations": Threshold(0.0, 2.0, 1.0), "peak_reach": Threshold(0.1, 0.6, 1.0)}
+        outcomes = {
+            "retaliation_risk": Threshold(2.0),
+            "peak_reach": Threshold(1.0),
+            "police_trust_end": Threshold(1.0),
+        }
+    if ow > 0 and outcomes and sum(t.weight for t in outcomes.values()) <= 0:
+        c.add(p + ("outcomes",), "at least one outcome needs a weight above 0")
     return Grading(
         c.optional(d, "pass_mark", p, float, 70.0, min=0, max=100),
         rw,
@@ -641,6 +684,7 @@ def _grading(c: IssueCollector, root: dict) -> Grading:
         c.optional(d, "horizon_hours", p, float, 72.0, min=0.1, max=24 * 60),
         c.optional(d, "sample_minutes", p, float, 30.0, min=1, max=24 * 60),
         outcomes,
+        c.optional(d, "reference_runs", p, int, 200, min=10, max=MAX_RUNS),
     )
 
 
@@ -675,7 +719,9 @@ def _decisions(c, root, gids, pids, partners, horizon) -> list[DecisionPoint]:
             c.sequence(c.require(d, "options", dp, list), dp + ("options",), min_len=2, max_len=26)
         ):
             op = dp + ("options", j)
-            o = c.mapping(o, op, allowed=("id", "label", "actions", "points", "objectives", "feedback"))
+            o = c.mapping(
+                o, op, allowed=("id", "label", "actions", "points", "objectives", "feedback", "critical")
+            )
             if not o:
                 continue
             oid = _ident(c, o, op, oseen, "option", default=string.ascii_lowercase[j % 26])
@@ -699,6 +745,7 @@ def _decisions(c, root, gids, pids, partners, horizon) -> list[DecisionPoint]:
                     c.optional(o, "points", op, float, 0.0, min=-100, max=100),
                     tuple(x for x in objs if x),
                     c.optional(o, "feedback", op, str, "") or "",
+                    (c.optional(o, "critical", op, str, "") or "").strip(),
                 )
             )
         default_max = 1 if kind == "single" else max(1, len(options))
@@ -767,12 +814,31 @@ def _action(c, a, path, gids, pids, ptypes) -> Action | None:
             value = c.number(value, kp, min=param.lo, max=param.hi)
         elif param.kind == "choice":
             value = c.choice(value, kp, param.choices, what=key)
+        elif param.kind == "kinds":
+            value = _kinds(c, value, kp, param.choices)
         elif param.kind == "bool":
             value = value if c.check_type(value, kp, bool) else MISSING
         if value is MISSING:
             ok = False
         args[key] = value
     return Action(name, args) if ok else None
+
+
+def _kinds(c: IssueCollector, value: Any, path: tuple, kinds: tuple) -> Any:
+    """What is shared: a list of information kinds, or one of the older shorthands."""
+    from .model.actions import SHARE_SHORTHANDS
+
+    if isinstance(value, str):
+        if value in SHARE_SHORTHANDS:
+            return SHARE_SHORTHANDS[value]
+        value = [value]
+    if not isinstance(value, list):
+        c.sequence(value, path)  # records "expected a list"
+        return MISSING
+    chosen = [c.choice(v, path + (k,), kinds, what="kind of information") for k, v in enumerate(value)]
+    if not all(chosen):
+        return MISSING
+    return tuple(dict.fromkeys(chosen))
 
 
 def _path(

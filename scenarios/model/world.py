@@ -29,6 +29,7 @@ import simpy
 
 from ..results import Event, Observation, Series, Signal
 from ..schema import Scenario
+from . import effects as fx
 from .actions import ACTIONS
 from .community import build_population
 
@@ -99,6 +100,8 @@ class PartnerState:
     followed_up_at: float | None = None
     handed_over: bool = False
     buffers: list = field(default_factory=list)  # (group index, factor) this partner applies
+    shared: set = field(default_factory=set)  # the kinds of information they have been told
+    leaks: int = 0  # how many things told to them travelled further
 
 
 class World:
@@ -161,6 +164,17 @@ class World:
         self.first_retaliation: float | None = None
 
         self.partner_state = {p.id: PartnerState(willingness=p.willingness) for p in scenario.partners}
+        # information and its costs (scenarios/MODEL.md, "What is shared")
+        self.leaks = 0
+        self.case_damaged = False  # investigative detail or an operation got out
+        self.operation_leaked = False
+        self.exposures = 0
+        self.claims: dict[str, list[int]] = {}  # a claim's tag -> the people it convinced
+        self.contradicted_claims = 0
+        self.analysis_at: float | None = None  # when the crime analyst's map came in
+        self.revealed: set[int] = set()  # groups made visible by probation's contacts
+        self.evaluated = False
+        self.risk = 0.0  # integrated hazard of retaliation: expected retaliations so far
         self.reported: dict[tuple[str, int, str], int] = {}
         self.events: list[Event] = []
         self.spread: list[tuple[float, int, int, int]] = []
@@ -196,39 +210,80 @@ class World:
     def group_trust(self, gid: str) -> float:
         return self.trust[self.gindex[gid]]
 
-    def engage(self, pid: str, share: str, decision: int | None) -> None:
+    def engage(self, pid: str, share, decision: int | None) -> None:
+        """The partner is on board and has been told ``share`` (a tuple of information kinds)."""
         st = self.partner_state[pid]
         now = self.env.now
         first = not st.engaged
         st.engaged = True
         if st.contacted_at is None:
             st.contacted_at = now
-        if share in ("facts", "facts_and_concerns"):
+        kinds = tuple(share)
+        if "facts" in kinds:
             st.aligned = True
-        if share in ("concerns", "facts_and_concerns") and not st.buffering:
+        if "concerns" in kinds and not st.buffering:
             st.buffering = True
             spec = self.scenario.partner(pid)
             for g, r in spec.reach.items():
                 k = self.gindex[g]
                 c = spec.credibility.get(g, 0.0) * st.willingness
-                factor = 1.0 - 0.6 * c * r
+                factor = 1.0 - fx.BUFFER_STRENGTH * c * r
                 self.buffer[k] *= factor
                 st.buffers.append((k, factor))
                 # a buffer also absorbs anger that is already there, among those reached
-                self.calm(g, 0.25 * c, r, pid, decision)
+                self.calm(g, fx.BUFFER_CALMING * c, r, pid, decision)
+        for kind in kinds:
+            if kind in st.shared:
+                continue
+            st.shared.add(kind)
+            p = (1.0 - self.scenario.partner(pid).discretion) * fx.SENSITIVITY[kind]
+            # one draw per kind told, always taken, so the stream does not depend on the outcome
+            draw, wait = self.rng.random(), self.rng.expovariate(1.0 / fx.LEAK_MEAN_HOURS)
+            if draw < p:
+                self.env.process(self._leak(pid, kind, wait, decision))
         self.log(
             "partner_action",
             pid,
-            {"action": "engaged", "share": share, "text": f"{self.scenario.partner(pid).name} is on board."},
+            {
+                "action": "engaged",
+                "share": list(kinds),
+                "text": f"{self.scenario.partner(pid).name} is on board.",
+            },
             decision,
         )
         if first:
             self.env.process(self._follow_up_check(pid, now))
 
+    def _leak(self, pid: str, kind: str, wait: float, decision: int | None):
+        """What was told to ``pid`` travels further, ``wait`` hours later."""
+        yield self.env.timeout(wait)
+        st = self.partner_state[pid]
+        spec = self.scenario.partner(pid)
+        st.leaks += 1
+        self.leaks += 1
+        st.willingness *= fx.EXPOSED_PARTNER_WILLINGNESS  # they know it came from them
+        against = self.scenario.incident.against
+        if kind == "operational":
+            self.operation_leaked = True
+            self.case_damaged = True
+            text = "Word of the planned operation is out: the people it targets have been warned."
+        elif kind == "investigative":
+            self.case_damaged = True
+            text = "Details of the investigation are being repeated on the street; the case is harmed."
+            self.fuel_rumour(list(spec.reach) or list(self.gids), fx.LEAK_FUEL_PEOPLE)
+            self.boost_escalation(fx.LEAK_ESCALATION, fx.LEAK_ESCALATION_HOURS, decision)
+        else:  # identities
+            self.exposures += 1
+            text = "A name that should have stayed private is going round; the family feels exposed."
+            if against:
+                self.anger_group(against, fx.EXPOSURE_ANGER, decision)
+                self.change_trust(against, -fx.EXPOSURE_TRUST, "an identity exposed", decision)
+        self.log("leak", pid, {"kind": kind, "text": f"{spec.name}: {text}"}, decision)
+
     def follow_up(self, pid: str, decision: int | None) -> None:
         st = self.partner_state[pid]
         if not st.engaged:
-            self.engage(pid, "nothing", decision)
+            self.engage(pid, (), decision)
         st.followed_up_at = self.env.now
         st.willingness = 1.0
         self.log("partner_action", pid, {"action": "follow_up", "willingness": 1.0}, decision)
@@ -263,13 +318,26 @@ class World:
             )
 
     def modify_hazard(
-        self, gid: str, factor: float, hours: float, why: str, decision: int | None, against: bool = False
+        self,
+        gid: str,
+        factor: float,
+        hours: float,
+        why: str,
+        decision: int | None,
+        against: bool = False,
+        lasting: bool = False,
+        quiet: bool = False,
     ) -> None:
+        """Multiply ``gid``'s hazard by ``factor`` (<= 1) for ``hours``. ``lasting``: partner work
+        that an evaluation can keep going; ``quiet``: no log line (a step of ongoing work)."""
         k = self.gindex[gid]
         until = self.env.now + hours
-        self.hazard_mods[k].append((max(0.0, factor), until))
+        mod = [min(1.0, max(0.0, factor)), until, lasting]
+        self.hazard_mods[k].append(mod)
         if against:
-            self.hazard_mods_against[k].append((max(0.0, factor), until))
+            self.hazard_mods_against[k].append(mod)
+        if quiet:
+            return
         self.log(
             "partner_action",
             why.split(" by ")[-1] if " by " in why else "police",
@@ -316,8 +384,19 @@ class World:
             old = self.anger[i] * math.exp(-(t - self.anger_t[i]) / self.tau)
             self._set_anger(i, t, old * (1.0 - fraction), old)
 
-    def correct(self, who: str, reach: dict[str, float], cred: dict[str, float], decision: int | None):
-        """A correction goes out in waves; each reached person believes it with p = cred."""
+    def correct(
+        self,
+        who: str,
+        reach: dict[str, float],
+        cred: dict[str, float],
+        decision: int | None,
+        tag: str | None = None,
+    ):
+        """A correction goes out in waves; each reached person believes it with p = cred.
+
+        With ``tag``, the people it convinced are kept under that tag (a claim that may be
+        contradicted later)."""
+        convinced = self.claims.setdefault(tag, []) if tag is not None else None
         waves: list[list[int]] = [[] for _ in range(CORRECTION_BATCHES)]
         for g, r in reach.items():
             people = self.members[self.gindex[g]]
@@ -341,6 +420,8 @@ class World:
                 self.corrected[i] = True
                 self.corrected_count += 1
                 total[self.gids[k]] += 1
+                if convinced is not None:
+                    convinced.append(i)
                 s = self.state[i]
                 if s == SPREADER:
                     self._remove_spreader(i)
@@ -360,6 +441,200 @@ class World:
             {"corrected": sum(total.values()), "were_believing": was_believing, "by_group": total},
             decision,
         )
+
+    # -- information, statements and the partners' own levers ----------------------
+    def fuel_rumour(self, gids: list[str], share: float, people: list[int] | None = None) -> int:
+        """New spreaders: ``share`` of each group in ``gids`` (or exactly ``people``) start
+        retelling the rumour at the most severe level it has reached. Returns how many."""
+        if not self.rumour_started:
+            return 0
+        if people is None:
+            people = []
+            for g in gids:
+                members = self.members[self.gindex[g]]
+                people.extend(self.rng.sample(members, min(len(members), round(share * len(members)))))
+        lv = max(1, self.peak_level)
+        added = 0
+        for i in people:
+            s = self.state[i]
+            if s == SPREADER:
+                continue
+            if s == IGNORANT:
+                self.heard += 1
+                self.believers += 1
+            elif self.corrected[i]:
+                self.corrected[i] = False
+                self.corrected_count -= 1
+                self.believers += 1
+            else:
+                self.believers_by_level[self.level[i]] -= 1
+            self.believers_by_level[lv] += 1
+            self.state[i] = SPREADER
+            self.level[i] = lv
+            self._add_spreader(i)
+            k = self.group_of[i]
+            self.group_max_level[k] = max(self.group_max_level[k], lv)
+            added += 1
+        self.spend(len(people))
+        self.peak_reach = max(self.peak_reach, self.believers / self.n)
+        if added:
+            self._interrupt_rumour()
+        return added
+
+    def contradict_later(self, tag: str, reach: dict[str, float], decision: int | None):
+        """A claim not yet established meets the facts at incident.facts_emerge_hours."""
+        at = self.scenario.incident.facts_emerge_hours
+        yield self.env.timeout(max(0.0, at - self.env.now))
+        self.contradicted_claims += 1
+        self.log(
+            "contradiction",
+            "police",
+            {"text": "The facts are out, and they contradict what police said. People feel lied to."},
+            decision,
+        )
+        for g, r in reach.items():
+            if r > 0:
+                self.change_trust(g, -fx.CLAIM_TRUST_COST, "a police claim was contradicted", decision)
+        convinced = self.claims.pop(tag, [])
+        relapse = [i for i in convinced if self.rng.random() < fx.CLAIM_RELAPSE]
+        self.fuel_rumour([], 0.0, people=relapse)
+        self.boost_escalation(fx.CLAIM_ESCALATION, fx.CLAIM_ESCALATION_HOURS, decision)
+
+    def complete_analysis(self, pid: str, decision: int | None) -> None:
+        if self.analysis_at is None:
+            self.analysis_at = self.env.now
+        t = self.env.now
+        angers = self.group_angers(t)
+        hot = max(range(len(self.gids)), key=lambda k: angers[k])
+        self.log(
+            "warning",
+            pid,
+            {
+                "signal": True,
+                "level": tension_level(angers[hot]),
+                "text": f"{self.scenario.partner(pid).name}: the network map is in. The tension is "
+                f"highest in {self.scenario.groups[hot].name}; a few people are at the centre of it.",
+            },
+            decision,
+        )
+
+    def reveal(self, gid: str, pid: str, decision: int | None) -> None:
+        """A partner's contacts make ``gid``'s tension visible to the trainee."""
+        k = self.gindex[gid]
+        self.revealed.add(k)
+        level = tension_level(self.group_angers(self.env.now)[k])
+        self.log(
+            "warning",
+            pid,
+            {
+                "signal": True,
+                "group": gid,
+                "level": level,
+                "text": f"{self.scenario.partner(pid).name}: people under supervision in "
+                f"{self.scenario.groups[k].name} are {TENSION_WORDS[level]}.",
+            },
+            decision,
+        )
+
+    def _ready(self, pid: str) -> bool:
+        st = self.partner_state[pid]
+        return st.engaged and st.willingness >= 0.3
+
+    def deterrence(self, pid: str, gids: list[str], hours: float, decision: int | None) -> None:
+        from ..catalogue import HELP_OFFERS, MORAL_VOICES
+
+        for g in gids:
+            voice = any(
+                p.type in MORAL_VOICES
+                and self._ready(p.id)
+                and p.credibility.get(g, 0.0) >= fx.MORAL_VOICE_CREDIBILITY
+                for p in self.scenario.partners
+            )
+            help_ = any(p.type in HELP_OFFERS and self._ready(p.id) for p in self.scenario.partners)
+            if voice and help_:
+                self.modify_hazard(
+                    g, 1.0 - fx.DETERRENCE_FULL, hours, f"focused deterrence by {pid}", decision
+                )
+                self.calm(g, fx.DETERRENCE_CALMING, 1.0, pid, decision)
+            elif voice or help_:
+                self.modify_hazard(
+                    g, 1.0 - fx.DETERRENCE_HALF, hours / 2, f"focused deterrence by {pid}", decision
+                )
+            else:
+                self.anger_group(g, fx.BACKFIRE_ANGER, decision)
+                self.change_trust(g, -fx.BACKFIRE_TRUST, "a threat with no voice and no help", decision)
+                self.log(
+                    "warning",
+                    pid,
+                    {
+                        "text": f"The call-in for {self.scenario.group(g).name} sounded like a threat "
+                        "and nothing else: no one they respect stood beside it, and no help was offered."
+                    },
+                    decision,
+                )
+
+    def evaluation(self, pid: str, extend: float, decision: int | None) -> None:
+        now = self.env.now
+        kept = 0
+        for mods in self.hazard_mods:
+            for mod in mods:
+                if mod[2] and mod[1] > now:
+                    mod[1] += extend
+                    kept += 1
+        if not kept:
+            self.log(
+                "partner_action",
+                pid,
+                {"action": "evaluate", "text": "The evaluation found no partner work running to keep."},
+                decision,
+            )
+            return
+        self.evaluated = True
+        for other, st in self.partner_state.items():
+            if st.engaged and other != pid:
+                st.willingness = 1.0
+                for g, r in self.scenario.partner(other).reach.items():
+                    if r > 0:
+                        self.change_trust(
+                            g, fx.EVALUATION_TRUST, "the evaluation showed what worked", decision
+                        )
+        self.log(
+            "partner_action",
+            pid,
+            {
+                "action": "evaluate",
+                "kept": kept,
+                "text": f"{self.scenario.partner(pid).name}: the evaluation shows the partner work is "
+                "working; it is kept going.",
+            },
+            decision,
+        )
+
+    def explained_factor(self, gid: str) -> float:
+        """x trust cost: halved when an aligned partner reaching enough of the group explains it."""
+        explained = any(
+            s.engaged and s.aligned and self.scenario.partner(p).reach.get(gid, 0.0) >= fx.EXPLAINER_REACH
+            for p, s in self.partner_state.items()
+        )
+        return fx.EXPLAINED if explained else 1.0
+
+    def focused_enforcement(
+        self, gid: str, strength: float, hours: float, trust_cost: float, decision: int | None
+    ) -> None:
+        cost = trust_cost * fx.FOCUSED_TRUST_SHARE
+        anger = fx.FOCUSED_ANGER
+        how = "focused enforcement"
+        if self.analysis_at is None:
+            strength *= fx.UNINFORMED_STRENGTH
+            cost *= fx.UNINFORMED_COST
+            how = "focused enforcement without the analyst's map"
+        if self.operation_leaked:
+            strength *= fx.WARNED_STRENGTH
+            anger += fx.WARNED_ANGER
+            how = "an operation the targets had been warned of"
+        self.modify_hazard(gid, 1.0 - strength, hours, how, decision)
+        self.change_trust(gid, -cost * self.explained_factor(gid), how, decision)
+        self.anger_group(gid, anger, decision)
 
     # -- processes -----------------------------------------------------------
     def _decisions(self):
@@ -557,14 +832,14 @@ class World:
     def _multiplier(self, k: int, t: float) -> float:
         ret = self.scenario.retaliation
         m = 1.0 + ret.anger_weight * (self.mean_anger(t, k) / ret.anger_reference - 1.0)
-        for factor, until in self.hazard_mods[k]:
+        for factor, until, _ in self.hazard_mods[k]:
             if t < until:
                 m *= factor
         return max(0.0, m)
 
     def _against(self, k: int, t: float) -> float:
         m = 1.0
-        for factor, until in self.hazard_mods_against[k]:
+        for factor, until, _ in self.hazard_mods_against[k]:
             if t < until:
                 m *= factor
         return m
@@ -653,7 +928,19 @@ class World:
             s.police_trust.append(self.mean_trust())
             if t + step > self.horizon + 1e-9:
                 return
+            self.risk += self.retaliation_hazard(t) * step
             yield env.timeout(step)
+
+    def retaliation_hazard(self, t: float) -> float:
+        """Retaliations expected per hour at ``t``: the Hawkes intensity summed over pairs."""
+        if not self.pairs:
+            return 0.0
+        mu = self.scenario.retaliation.baseline_per_day / 24.0
+        decay = math.exp(-(t - self.excite_t) / self.scenario.retaliation.decay_hours)
+        return sum(
+            (mu + e * decay) * self._multiplier(a, t) * self._against(b, t)
+            for (a, b), e in zip(self.pairs, self.excite, strict=True)
+        )
 
     def group_angers(self, t: float) -> list[float]:
         tau, exp = self.tau, math.exp
@@ -666,7 +953,9 @@ class World:
         return sum(tr * sz for tr, sz in zip(self.trust, self.sizes, strict=True)) / max(1, self.n)
 
     def visible_groups(self) -> set[int]:
-        seen = set()
+        if self.analysis_at is not None:
+            return set(range(len(self.gids)))
+        seen = set(self.revealed)
         for pid, st in self.partner_state.items():
             if st.engaged and st.willingness >= 0.3:
                 for g, r in self.scenario.partner(pid).reach.items():
@@ -756,4 +1045,8 @@ class World:
             "mean_anger_end": self.mean_anger(t),
             "peak_mean_anger": max(self.peak_mean_anger, self.mean_anger(t)),
             "police_trust_end": self.mean_trust(),
+            "retaliation_risk": self.risk,
+            "leaks": float(self.leaks),
+            "case_damage": 1.0 if self.case_damaged else 0.0,
+            "contradicted_claims": float(self.contradicted_claims),
         }

@@ -1,15 +1,41 @@
-"""The built-in scenarios: valid, distinct in what they teach, and calibrated."""
+"""The built-in scenarios: valid, distinct in what they teach, and calibrated by the simulation.
+
+What every library scenario must show over SEEDS seeds (each run graded on its own, the
+outcome scored against the scenario's reference distributions):
+
+* the expert path passes on the outcome alone in >= 95% of runs, no partnership fails in >= 95%;
+* each contrast path of kind late, wrong_messenger, oversharing or false_statement lowers the
+  outcome score by at least 5 points on paired seeds (oversharing and false_statement may
+  instead be critical errors, which fail the attempt whatever its score);
+* an "alternative" passing path exists whose outcome differs in kind from the expert's: each
+  is clearly better on some graded metric;
+* the figures match the calibration kept in tests/scenarios/calibration/<slug>.json.
+
+Re-record a calibration after changing a library scenario on purpose:
+``RIPPLE_RECORD_CALIBRATION=1 pytest tests/scenarios/test_library.py``.
+"""
 
 from __future__ import annotations
 
+import json
+import os
+from functools import cache
+from pathlib import Path
+
+import numpy as np
 import pytest
 
-from scenarios import grade_each_run, list_library, load_scenario, monte_carlo, rubric_max
+from scenarios import PARTNER_TYPES, grade_each_run, list_library, load_scenario, monte_carlo, references
+from scenarios.grading import critical_errors
 
-SEEDS = 60  # runs per path; each run graded on its own
-
+SEEDS = 400
+SEED = 2024
+DROP = 5.0  # points of outcome score a contrast path must lose, on paired seeds
+CROSS = 0.1  # in position units (the expert-baseline gap): how much better "better" must be
+CALIBRATION = Path(__file__).parent / "calibration"
 LIBRARY = list_library()
 SLUGS = {"crew-shooting-rumour", "use-of-force-video", "store-dispute", "officer-transfer"}
+MUST_SHOW = ("late", "wrong_messenger", "oversharing", "false_statement", "alternative")
 
 
 def test_the_library_holds_the_four_scenarios():
@@ -21,14 +47,17 @@ def test_library_scenario_is_well_formed(path):
     s = load_scenario(path)
     assert s.slug == path.stem
     assert s.briefing and s.summary and s.objectives
-    assert 3 <= len(s.decisions) <= 5
+    assert 3 <= len(s.decisions) <= 6
     assert any(d.kind == "multiple" for d in s.decisions)
     for d in s.decisions:
-        assert 3 <= len(d.options) <= 4
+        assert 3 <= len(d.options) <= 5
         assert all(o.feedback.strip() for o in d.options), d.id
-    assert rubric_max(s) > 0
     assert s.late_paths, "a plausible-but-late path is part of the calibration"
     assert 300 <= s.population <= 1500
+    kinds = {kind for kind, _ in s.contrast_paths.values()}
+    assert set(MUST_SHOW) <= kinds, f"missing contrast paths: {set(MUST_SHOW) - kinds}"
+    g = s.grading
+    assert g.outcome_weight / (g.outcome_weight + g.rubric_weight) >= 0.6
 
 
 def test_scenarios_teach_different_objectives():
@@ -37,38 +66,102 @@ def test_scenarios_teach_different_objectives():
     assert set().union(*objectives.values()) >= {1, 2, 3, 4, 5, 6, 7}
 
 
-@pytest.mark.parametrize("path", LIBRARY, ids=lambda p: p.stem)
-def test_library_scenario_is_calibrated(path):
-    """Expert passes in >= 95% of seeds, no partnership fails in >= 95%, a late path in between."""
-    s = load_scenario(path)
-    paths = {
-        "expert": s.expert_path,
-        "baseline": s.baseline_path,
-        **{f"late: {k}": v for k, v in s.late_paths.items()},
-    }
+def test_every_partner_type_is_a_choice_somewhere():
+    """Each catalogue partner type acts through an option in at least one library scenario."""
+    acting: set[str] = set()
+    for path in LIBRARY:
+        s = load_scenario(path)
+        types = {p.id: p.type for p in s.partners}
+        for d in s.decisions:
+            for o in d.options:
+                for a in o.actions:
+                    for key in ("partner", "partners"):
+                        value = a.args.get(key)
+                        for pid in [value] if isinstance(value, str) else value or []:
+                            acting.add(types[pid])
+    assert acting == set(PARTNER_TYPES), f"never a choice: {set(PARTNER_TYPES) - acting}"
+
+
+@cache
+def _calibrate(slug: str) -> dict:
+    s = load_scenario(next(p for p in LIBRARY if p.stem == slug))
+    refs = references(s)
+    paths = {"expert": ("expert", s.expert_path), "baseline": ("baseline", s.baseline_path)}
+    paths.update(s.contrast_paths)
     rows = {}
-    for name, decisions in paths.items():
-        dist = monte_carlo(s, decisions, SEEDS, seed=2024)
-        grades = grade_each_run(s, decisions, dist)
+    for name, (kind, decisions) in paths.items():
+        dist = monte_carlo(s, decisions, SEEDS, seed=SEED)
+        grades = grade_each_run(s, decisions, dist, refs)
         rows[name] = {
-            "pass_rate": sum(g.passed for g in grades) / len(grades),
-            "score": sum(g.score for g in grades) / len(grades),
-            "outcome": sum(g.outcome_score for g in grades) / len(grades),
-            "retaliations": dist.metrics["retaliations"].mean,
-            "peak_reach": dist.metrics["peak_reach"].mean,
-        }
-    print(f"\n{s.slug} (pass mark {s.grading.pass_mark:g}, {SEEDS} seeds per path)")
+            "kind": kind,
+            "outcome": [g.outcome_score for g in grades],
+            "score": float(np.mean([g.score for g in grades])),
+            "pass_rate": float(np.mean([g.passed for g in grades])),
+            "outcome_pass_rate": float(np.mean([g.outcome_passed for g in grades])),
+            "critical": bool(critical_errors(s, decisions)),
+            "means": {m: dist.metrics[m].mean for m in s.grading.outcomes},
+            "positions": {
+                m: (refs.baseline[m] - dist.metrics[m].mean) / (refs.baseline[m] - refs.expert[m])
+                if refs.baseline[m] != refs.expert[m] else 0.0
+                for m in s.grading.outcomes
+            },
+        }  # fmt: skip
+    print(f"\n{slug} (pass mark {s.grading.pass_mark:g}, {SEEDS} seeds per path)")
     for name, row in rows.items():
-        print(f"  {name:45s} " + "  ".join(f"{k} {v:6.3f}" for k, v in row.items()))
+        print(
+            f"  {row['kind']:16s} {name:50s} outcome {np.mean(row['outcome']):5.1f} score {row['score']:5.1f} "
+            f"pass {row['pass_rate']:.2f} outcome-pass {row['outcome_pass_rate']:.2f}"
+            + (" CRITICAL" if row["critical"] else "")
+        )
+    return rows
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("slug", sorted(SLUGS))
+def test_library_scenario_is_calibrated_by_the_simulation(slug):
+    rows = _calibrate(slug)
     expert, baseline = rows["expert"], rows["baseline"]
-    assert expert["pass_rate"] >= 0.95
-    assert baseline["pass_rate"] <= 0.05
-    assert expert["outcome"] > baseline["outcome"]
-    between = [
-        name
-        for name, row in rows.items()
-        if name.startswith("late")
-        and baseline["score"] < row["score"] < expert["score"]
-        and baseline["outcome"] < row["outcome"] < expert["outcome"]
-    ]
-    assert between, "no plausible-but-late path sits between the expert and the baseline"
+    assert expert["outcome_pass_rate"] >= 0.95, "the expert path must pass on the outcome alone"
+    assert baseline["outcome_pass_rate"] <= 0.05, "no partnership must fail on the outcome alone"
+    ex = np.asarray(expert["outcome"])
+    for name, row in rows.items():
+        kind = row["kind"]
+        if kind in ("late", "wrong_messenger", "oversharing", "false_statement"):
+            drop = float(np.mean(ex - np.asarray(row["outcome"])))  # paired: same seed family
+            if kind in ("oversharing", "false_statement") and row["critical"]:
+                assert row["pass_rate"] == 0.0, name
+                continue
+            assert drop >= DROP, f"{kind} path {name!r} costs only {drop:.1f} points of outcome"
+    alternatives = [row for row in rows.values() if row["kind"] == "alternative"]
+    assert alternatives
+    for alt in alternatives:
+        assert alt["pass_rate"] >= 0.9 and alt["outcome_pass_rate"] >= 0.9, "an alternative must pass"
+        better = [m for m in alt["positions"] if alt["positions"][m] - expert["positions"][m] >= CROSS]
+        worse = [m for m in alt["positions"] if expert["positions"][m] - alt["positions"][m] >= CROSS]
+        assert better and worse, "the alternative must differ in kind: better on one metric, worse on another"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("slug", sorted(SLUGS))
+def test_library_calibration_is_kept(slug):
+    """The calibration numbers stay what they were recorded as (the run is deterministic)."""
+    rows = _calibrate(slug)
+    figures = {
+        name: {
+            "outcome": round(float(np.mean(r["outcome"])), 2),
+            "outcome_pass_rate": round(r["outcome_pass_rate"], 3),
+            "pass_rate": round(r["pass_rate"], 3),
+            "means": {m: round(v, 4) for m, v in r["means"].items()},
+        }
+        for name, r in rows.items()
+    }
+    file = CALIBRATION / f"{slug}.json"
+    if os.environ.get("RIPPLE_RECORD_CALIBRATION"):
+        file.write_text(json.dumps(figures, indent=2, sort_keys=True) + "\n")
+    kept = json.loads(file.read_text())
+    assert set(kept) == set(figures)
+    for name, row in figures.items():
+        assert row["outcome"] == pytest.approx(kept[name]["outcome"], abs=0.5), name
+        assert row["outcome_pass_rate"] == pytest.approx(kept[name]["outcome_pass_rate"], abs=0.02), name
+        for m, v in row["means"].items():
+            assert v == pytest.approx(kept[name]["means"][m], rel=0.02, abs=1e-3), (name, m)
