@@ -478,7 +478,11 @@ class World:
         self.spend(len(people))
         self.peak_reach = max(self.peak_reach, self.believers / self.n)
         if added:
-            self._interrupt_rumour()
+            proc = self.rumour_proc
+            if proc is not None and not proc.is_alive:  # it had died out: it starts again
+                self.rumour_proc = self.env.process(self._spread())
+            else:
+                self._interrupt_rumour()
         return added
 
     def contradict_later(self, tag: str, reach: dict[str, float], decision: int | None):
@@ -736,6 +740,13 @@ class World:
             },
         )
 
+        yield from self._spread()
+
+    def _spread(self):
+        """The rumour's tellings until nobody spreads it (restarted if fresh spreaders appear)."""
+        env = self.env
+        rumour = self.scenario.rumour
+        rng = self.rng
         # locals for the hot loop
         state, level, spreaders, spos = self.state, self.level, self.spreaders, self.spos
         starts, targets, group_of = self.starts, self.targets, self.group_of
