@@ -89,8 +89,9 @@ POLICE_DELAY = "after police.delay_hours"
     "Call a partner in and tell them what you choose. Once they respond they give early "
     "warning from the groups they reach. Facts let them correct accurately (aligned); "
     "concerns let them buffer anger in the groups they reach. Investigative detail and "
-    "identities make their mediation and corrections stronger; an operational plan lets them "
-    "prepare people for it. Every sensitive kind may leak, with probability (1 - the partner's "
+    "identities make their mediation and corrections stronger; a partner told the operational "
+    "plan, and reaching at least 30% of the group, prepares people for it (the enforcement's "
+    "anger there is halved). Every sensitive kind may leak, with probability (1 - the partner's "
     "discretion) x the kind's sensitivity, some hours later, and a leak plays out in the run "
     "(see MODEL.md, 'What is shared').",
     (1, 2, 3),
@@ -473,7 +474,7 @@ def acknowledge(world: World, args: dict, decision: int) -> Generator:
     "+0.02, trust - trust_cost / 3; without the analyst's map it is half as strong at twice the "
     "cost; if the operation leaked beforehand, suspects are warned: x 0.2 strength and anger "
     "+0.1). The trust cost halves when an aligned partner reaching at least 30% of the group "
-    "explains it afterwards.",
+    "explains it afterwards; the anger it adds halves when such a partner was told the plan.",
     (7,),
     POLICE_DELAY,
     group=Param("group"),
@@ -490,9 +491,10 @@ def enforcement(world: World, args: dict, decision: int) -> Generator:
         return
     world.modify_hazard(g, 1.0 - args["strength"], args["duration_hours"], "enforcement", decision)
     world.change_trust(g, -args["trust_cost"] * world.explained_factor(g), "enforcement", decision)
-    world.anger_group(g, fx.SWEEP_ANGER, decision)
+    prepared = world.prepared_factor(g)
+    world.anger_group(g, fx.SWEEP_ANGER * prepared, decision)
     yield world.env.timeout(args["duration_hours"])
-    world.anger_group(g, fx.SWEEP_RESENTMENT, decision)
+    world.anger_group(g, fx.SWEEP_RESENTMENT * prepared, decision)
     world.log(
         "warning",
         "police",

@@ -61,3 +61,4 @@ WARNED_STRENGTH = 0.2  # x strength once the operation has leaked
 WARNED_ANGER = 0.1
 EXPLAINED = 0.5  # x trust cost when an aligned partner explains it afterwards
 EXPLAINER_REACH = 0.3  # the least share of the group the explaining partner must reach
+PREPARED = 0.5  # x the anger an enforcement adds where a partner told the plan prepared people

@@ -622,6 +622,17 @@ class World:
         )
         return fx.EXPLAINED if explained else 1.0
 
+    def prepared_factor(self, gid: str) -> float:
+        """x the anger an enforcement adds: halved when a partner told the operational plan, and
+        reaching enough of the group, has prepared people for it (the benefit that makes telling
+        them a real dilemma: the same telling may leak and warn the targets)."""
+        prepared = any(
+            s.engaged and "operational" in s.shared
+            and self.scenario.partner(p).reach.get(gid, 0.0) >= fx.EXPLAINER_REACH
+            for p, s in self.partner_state.items()
+        )  # fmt: skip
+        return fx.PREPARED if prepared else 1.0
+
     def focused_enforcement(
         self, gid: str, strength: float, hours: float, trust_cost: float, decision: int | None
     ) -> None:
@@ -638,7 +649,7 @@ class World:
             how = "an operation the targets had been warned of"
         self.modify_hazard(gid, 1.0 - strength, hours, how, decision)
         self.change_trust(gid, -cost * self.explained_factor(gid), how, decision)
-        self.anger_group(gid, anger, decision)
+        self.anger_group(gid, anger * self.prepared_factor(gid), decision)
 
     # -- processes -----------------------------------------------------------
     def _decisions(self):
