@@ -1,19 +1,26 @@
-"""Command line: ``python -m scenarios validate|run|paths``.
+"""Command line: ``python -m scenarios validate|run|paths|catalogue``.
 
 Exit codes: 0 ok, 1 invalid scenario or decisions (or runs past the event budget), 2 usage.
+With ``run --json`` and ``catalogue --json``, stdout holds one JSON object and nothing else
+(progress and errors go to stderr).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+import textwrap
 import time
 from pathlib import Path
+from typing import Any
 
+from .catalogue import CAPABILITIES, OBJECTIVES, PARTNER_TYPES, PartnerType
 from .decisions import DecisionError, format_choose, parse_choose
-from .engine import EventBudgetExceeded, monte_carlo
-from .grading import grade, grade_each_run
-from .paths import all_paths, enumerate_paths  # noqa: F401  (all_paths: kept importable here)
+from .engine import EventBudgetExceeded, monte_carlo, run_seeds
+from .grading import Grade, References, grade, grade_each_run, references
+from .model.actions import ACTIONS, ActionType
+from .paths import all_paths, enumerate_paths, named_paths  # noqa: F401  (all_paths: kept importable here)
 from .schema import Scenario, ScenarioError, load_scenario
 
 
@@ -56,13 +63,28 @@ def cmd_validate(args) -> int:
 
 
 def _decisions(s: Scenario, choose: str | None) -> list[list[str]]:
+    """``choose``: expert (the default), baseline, a late or contrast path's name (or its label,
+    e.g. "late: <name>" or "oversharing: <name>"), or decisions like "1a,2b+c"."""
     if choose is None or choose == "expert":
         return s.expert_path
     if choose == "baseline":
         return s.baseline_path
     if choose in s.late_paths:
         return s.late_paths[choose]
+    if choose in s.contrast_paths:
+        return s.contrast_paths[choose][1]
+    named = named_paths(s)
+    if choose in named:
+        return named[choose]
     return parse_choose(s, choose)
+
+
+def _path_name(s: Scenario, decisions: list[list[str]]) -> str | None:
+    key = format_choose(s, decisions)
+    for label, path in named_paths(s).items():
+        if format_choose(s, path) == key:
+            return label
+    return None
 
 
 def _metric_table(dist) -> list[str]:
@@ -73,28 +95,137 @@ def _metric_table(dist) -> list[str]:
     return lines
 
 
+def _graded(s: Scenario, g: Grade) -> list[str]:
+    """The graded metrics: the scenario's outcomes, in its order."""
+    return [m.metric for m in g.metrics]
+
+
+def _critical(g: Grade) -> list[dict[str, Any]]:
+    return [
+        {"decision": e.decision + 1, "option": e.option, "label": e.label, "reason": e.reason}
+        for e in g.critical_errors
+    ]
+
+
+def _finite(x: float) -> float | None:
+    return x if x == x and abs(x) != float("inf") else None
+
+
+def _run_report(s: Scenario, decisions, args, dist, g: Grade, refs: References, each: list[Grade]) -> dict:
+    graded = _graded(s, g)
+    seeds = run_seeds(args.seed, dist.runs)
+    per_run = []
+    for i, one in enumerate(each):
+        per_run.append(
+            {
+                "seed": seeds[i],
+                "score": one.score,
+                "outcome_score": one.outcome_score,
+                "passed": one.passed,
+                "passed_on_outcome": one.outcome_passed,
+                "critical_errors": len(one.critical_errors),
+                "metrics": {m: dist.per_run[m][i] for m in graded},
+            }
+        )
+    runs = max(1, len(each))
+    return {
+        "scenario": {"slug": s.slug, "version": s.version, "fingerprint": s.fingerprint, "title": s.title},
+        "path": format_choose(s, decisions),
+        "path_name": _path_name(s, decisions),
+        "runs": dist.runs,
+        "seed": args.seed,
+        "pass_mark": g.pass_mark,
+        "grade": {
+            "score": g.score,
+            "outcome_score": g.outcome_score,
+            "rubric_score": g.rubric_score,
+            "passed": g.passed,
+            "outcome_passed": g.outcome_passed,
+            "rubric_points": g.rubric_points,
+            "rubric_max": g.rubric_max,
+            "rubric_weight": g.rubric_weight,
+            "outcome_weight": g.outcome_weight,
+            "metrics": [
+                {
+                    "metric": m.metric,
+                    "value": m.value,
+                    "baseline": m.baseline,
+                    "expert": m.expert,
+                    "position": m.position,
+                    "weight": m.weight,
+                    "score": m.score,
+                    "scored": m.scored,
+                }
+                for m in g.metrics
+            ],  # fmt: skip
+        },
+        "critical_errors": _critical(g),
+        "references": {
+            "runs": refs.runs,
+            "seed": refs.seed,
+            "expert": {m: refs.expert[m] for m in graded},
+            "baseline": {m: refs.baseline[m] for m in graded},
+        },
+        "metrics": {
+            name: {
+                "mean": m.mean,
+                "ci95": [_finite(m.ci95[0]), _finite(m.ci95[1])],
+                "p10": m.p10,
+                "p50": m.p50,
+                "p90": m.p90,
+            }
+            for name, m in dist.metrics.items()
+        },  # fmt: skip
+        "pass_rate": sum(x.passed for x in each) / runs,
+        "outcome_pass_rate": sum(x.outcome_passed for x in each) / runs,
+        "per_run": per_run,
+    }
+
+
 def cmd_run(args) -> int:
     s = _load(args.file)
     decisions = _decisions(s, args.choose)
     progress = _Progress(s.slug, args.runs >= 50 and not args.quiet)
     dist = monte_carlo(s, decisions, args.runs, args.seed, workers=args.workers, progress=progress)
-    g = grade(s, decisions, dist)
+    refs = references(s)
+    g = grade(s, decisions, dist, refs)
+    each = grade_each_run(s, decisions, dist, refs)
+    rate = sum(x.passed for x in each) / dist.runs
+    outcome_rate = sum(x.outcome_passed for x in each) / dist.runs
+    if args.json:
+        if args.plot:
+            _plot(s, dist, args.plot)
+        print(json.dumps(_run_report(s, decisions, args, dist, g, refs, each), allow_nan=False))
+        return 0
+    name = _path_name(s, decisions)
     print(f"{s.title} ({s.slug} v{s.version})")
-    print(f"path {format_choose(s, decisions)}, {args.runs} runs, seed {args.seed}")
+    print(
+        f"path {format_choose(s, decisions)}{f' ({name})' if name else ''}, {args.runs} runs, seed {args.seed}"
+    )
     print()
     print("\n".join(_metric_table(dist)))
     print()
     print(f"rubric  {g.rubric_score:6.1f}  ({g.rubric_points:g} of {g.rubric_max:g} points)")
+    print(f"outcome against the references ({refs.runs} runs each of the expert and baseline paths):")
     for m in g.metrics:
+        where = f"position {m.position:5.2f}" if m.scored else "not scored: the references barely differ"
         print(
-            f"outcome {m.score:6.1f}  {m.metric} mean {m.value:.3f} (good {m.good:g}, bad {m.bad:g}, weight {m.weight:g})"
+            f"outcome {m.score:6.1f}  {m.metric} mean {m.value:.3f} "
+            f"(baseline {m.baseline:.3f}, expert {m.expert:.3f}, {where}, weight {m.weight:g})"
         )
     print(f"outcome {g.outcome_score:6.1f}  weighted")
-    rate = sum(x.passed for x in grade_each_run(s, decisions, dist)) / dist.runs
     verdict = "PASS" if g.passed else "FAIL"
+    outcome_verdict = "PASS" if g.outcome_passed else "FAIL"
     print(
-        f"score   {g.score:6.1f}  pass mark {g.pass_mark:g}: {verdict}  (runs passing one by one: {rate:.0%})"
+        f"score   {g.score:6.1f}  pass mark {g.pass_mark:g}: {verdict}, on the outcome alone: {outcome_verdict}"
     )
+    print(f"runs passing one by one: {rate:.0%}; on the outcome alone: {outcome_rate:.0%}")
+    if g.critical_errors:
+        print(f"critical errors ({len(g.critical_errors)}): the attempt fails whatever its score")
+        for e in g.critical_errors:
+            print(f"  {e.decision + 1}{e.option} {e.label}: {e.reason}")
+    else:
+        print("critical errors: none")
     if args.feedback:
         print()
         for c in g.choices:
@@ -144,13 +275,16 @@ def cmd_paths(args) -> int:
     found = enumerate_paths(s, args.sample, args.seed)
     chosen, labels, note = found.paths, found.labels, found.note
     print(f"{s.title} ({s.slug} v{s.version}): {note}, {args.runs} runs each, seed {args.seed}", flush=True)
+    refs = references(s)
     rows = []
     start = time.perf_counter()
     for i, path in enumerate(chosen, 1):
         dist = monte_carlo(s, path, args.runs, args.seed, workers=args.workers)
-        g = grade(s, path, dist)
-        rate = sum(x.passed for x in grade_each_run(s, path, dist)) / dist.runs
-        rows.append((g.score, path, g, rate, dist))
+        g = grade(s, path, dist, refs)
+        each = grade_each_run(s, path, dist, refs)
+        rate = sum(x.passed for x in each) / dist.runs
+        outcome_rate = sum(x.outcome_passed for x in each) / dist.runs
+        rows.append((g.score, path, g, rate, outcome_rate, dist))
         if not args.quiet:
             print(
                 f"\rpaths: {i}/{len(chosen)}, {time.perf_counter() - start:.1f}s",
@@ -160,14 +294,137 @@ def cmd_paths(args) -> int:
             )
     rows.sort(key=lambda r: (-r[0], format_choose(s, r[1])))
     print(
-        f"{'rank':>4s}  {'path':22s} {'score':>6s} {'rubric':>6s} {'outcome':>7s} {'pass':>4s} {'runs ok':>7s} {'retal.':>6s} {'reach':>6s}  name"
+        f"{'rank':>4s}  {'path':22s} {'score':>6s} {'rubric':>6s} {'outcome':>7s} {'pass':>4s} "
+        f"{'runs ok':>7s} {'outc. ok':>8s} {'crit.':>5s} {'retal.':>6s} {'reach':>6s}  name"
     )
-    for rank, (score, path, g, rate, dist) in enumerate(rows, 1):
+    for rank, (score, path, g, rate, outcome_rate, dist) in enumerate(rows, 1):
         key = format_choose(s, path)
+        critical = f"!{len(g.critical_errors)}" if g.critical_errors else ""
         print(
-            f"{rank:4d}  {key:22s} {score:6.1f} {g.rubric_score:6.1f} {g.outcome_score:7.1f} {'yes' if g.passed else 'no':>4s} "
-            f"{rate:7.0%} {dist.metrics['retaliations'].mean:6.2f} {dist.metrics['peak_reach'].mean:6.2f}  {labels.get(key, '')}"
+            f"{rank:4d}  {key:22s} {score:6.1f} {g.rubric_score:6.1f} {g.outcome_score:7.1f} "
+            f"{'yes' if g.passed else 'no':>4s} {rate:7.0%} {outcome_rate:8.0%} {critical:>5s} "
+            f"{dist.metrics['retaliations'].mean:6.2f} {dist.metrics['peak_reach'].mean:6.2f}  {labels.get(key, '')}"
         )
+    print(
+        "runs ok: share of runs passing one by one; outc. ok: on the outcome alone; "
+        "crit.: !n = n critical errors, the path fails whatever its score"
+    )
+    return 0
+
+
+# --- the catalogue: partner types and actions, built from the registries ------------------
+
+
+def _partner_params(a: ActionType) -> list:
+    return [p for p in a.params.values() if p.kind in ("partner", "partners")]
+
+
+def actions_for(t: PartnerType) -> list[str]:
+    """Actions a partner of type ``t`` can be named in: those with a partner parameter none of
+    whose partner parameters needs a capability the type lacks."""
+    return [
+        a.name
+        for a in ACTIONS.values()
+        if _partner_params(a) and all(p.needs is None or getattr(t, p.needs) for p in _partner_params(a))
+    ]
+
+
+def police_actions() -> list[str]:
+    """Actions police take alone: no partner parameter, or only an optional one (guardianship)."""
+    return [a.name for a in ACTIONS.values() if not any(p.required for p in _partner_params(a))]
+
+
+def _jsonable(value: Any) -> Any:
+    return list(value) if isinstance(value, tuple) else value
+
+
+def catalogue() -> dict[str, Any]:
+    """Every partner type and every action, as one JSON-friendly object."""
+    return {
+        "partner_types": [
+            {
+                "name": t.name,
+                "label": t.label,
+                "delay_hours": t.delay_hours,
+                "discretion": t.discretion,
+                "role": t.role,
+                "capabilities": list(t.capabilities),
+                "actions": actions_for(t),
+            }
+            for t in PARTNER_TYPES.values()
+        ],  # fmt: skip
+        "police_actions": police_actions(),
+        "capabilities": list(CAPABILITIES),
+        "actions": [
+            {
+                "name": a.name,
+                "summary": a.summary,
+                "delay": a.delay,
+                "objectives": list(a.objectives),
+                "params": [
+                    {
+                        "name": name,
+                        "kind": p.kind,
+                        "required": p.required,
+                        "default": _jsonable(p.default),
+                        "range": None if p.lo is None and p.hi is None else [p.lo, p.hi],
+                        "choices": list(p.choices),
+                        "needs": p.needs,
+                        "doc": p.doc,
+                    }
+                    for name, p in a.params.items()
+                ],
+            }
+            for a in ACTIONS.values()
+        ],  # fmt: skip
+        "objectives": {str(k): v for k, v in OBJECTIVES.items()},
+    }
+
+
+def _param_line(name: str, p) -> str:
+    bits = [p.kind, "required" if p.required else "optional"]
+    if not p.required and p.default is not None:
+        d = p.default
+        bits.append(
+            "default "
+            + (", ".join(d) if isinstance(d, tuple) else f"{d:g}" if isinstance(d, float) else str(d))
+        )
+    if p.lo is not None or p.hi is not None:
+        bits.append(f"{p.lo:g}..{p.hi:g}")
+    if p.choices:
+        bits.append(("any of " if p.kind == "kinds" else "one of ") + ", ".join(p.choices))
+    if p.needs:
+        bits.append(f"needs {p.needs}")
+    line = f"    {name}: {'; '.join(bits)}"
+    return line + (f". {p.doc}" if p.doc else "")
+
+
+def cmd_catalogue(args) -> int:
+    data = catalogue()
+    if args.json:
+        print(json.dumps(data))
+        return 0
+    print("Partner types")
+    print(f"{'type':22s} {'delay h':>7s} {'discr.':>6s}  {'capabilities':24s} actions")
+    for t in data["partner_types"]:
+        caps = ", ".join(c.removeprefix("can_") for c in t["capabilities"]) or "-"
+        print(
+            f"{t['name']:22s} {t['delay_hours']:7g} {t['discretion']:6.2f}  {caps:24s} {', '.join(t['actions'])}"
+        )
+        print(f"{'':22s} {t['label']}: {t['role']}")
+    print()
+    print("police actions: " + ", ".join(data["police_actions"]))
+    print()
+    print("Actions")
+    for a in ACTIONS.values():
+        objectives = ", ".join(str(o) for o in a.objectives) or "-"
+        print(f"{a.name}  (acts {a.delay or 'at once'}; objectives {objectives})")
+        for line in textwrap.wrap(a.summary, 92):
+            print(f"    {line}")
+        for name, p in a.params.items():
+            print(_param_line(name, p))
+        print()
+    print("Objectives: " + "; ".join(f"{k} {v}" for k, v in OBJECTIVES.items()))
     return 0
 
 
@@ -182,7 +439,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("file", metavar="FILE")
     r.add_argument(
         "--choose",
-        help='decisions like "1a,2c,3b+d", or expert / baseline / a late path name (default: expert)',
+        help='decisions like "1a,2c,3b+d", or expert / baseline / a late or contrast path name (default: expert)',
     )
     r.add_argument("--runs", type=int, default=200)
     r.add_argument("--seed", type=int, default=1)
@@ -190,15 +447,26 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--plot", metavar="OUT.png")
     r.add_argument("--feedback", action="store_true", help="print the feedback for each choice")
     r.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    r.add_argument(
+        "--json",
+        action="store_true",
+        help="print one JSON object: the grade, metrics, references and each run",
+    )
     p = sub.add_parser("paths", help="every decision path (or a sample), ranked by expected score")
     p.add_argument("file", metavar="FILE")
     p.add_argument("--runs", type=int, default=100)
     p.add_argument("--seed", type=int, default=1)
     p.add_argument(
-        "--sample", type=int, default=60, metavar="K", help="sample K paths when there are more (default 60)"
+        "--sample",
+        type=int,
+        default=60,
+        metavar="K",
+        help="when there are more than K paths, draw K at random and add the named paths not drawn (default 60)",
     )
     p.add_argument("--workers", type=int, default=None)
     p.add_argument("--quiet", action="store_true")
+    c = sub.add_parser("catalogue", help="every partner type and action, with what each can do")
+    c.add_argument("--json", action="store_true", help="print one JSON object")
     return parser
 
 
@@ -212,7 +480,8 @@ def main(argv: list[str] | None = None) -> int:
     ):
         parser.error("--runs, --workers and --sample must be at least 1")
     try:
-        return {"validate": cmd_validate, "run": cmd_run, "paths": cmd_paths}[args.command](args)
+        commands = {"validate": cmd_validate, "run": cmd_run, "paths": cmd_paths, "catalogue": cmd_catalogue}
+        return commands[args.command](args)
     except ScenarioError as exc:
         print(f"{getattr(args, 'file', '')}: invalid, {len(exc.issues)} problem(s)", file=sys.stderr)
         for issue in exc.issues:
