@@ -11,8 +11,10 @@ Formula (documented in scenarios/README.md, "Grading"):
 * Its **metric score** is the logistic ``100 / (1 + exp(-K (p - C)))`` with K and C set so
   that the baseline mean scores 20 and the expert mean 90. It is continuous and strictly
   monotone: a worse outcome always costs points, and no score reaches 0 or 100.
-  A metric on which the two references differ by less than its ``MIN_GAP`` cannot tell
-  good from bad in this scenario; it is left out (``scored: false``).
+  Where the two references differ by less than the metric's ``SCALE`` (for example both
+  have no case damage), the gap is taken as ``SCALE`` in the metric's better direction
+  (``HIGHER_IS_BETTER`` or lower), anchored at the expert's mean, so a worse outcome still
+  costs points (``separated: false`` says so).
 * outcome = weighted mean of the scored metrics' scores (weights from the scenario).
 * rubric = 100 x clamp(sum of chosen option points / best achievable points, 0, 1).
 * score = (rubric_weight x rubric + outcome_weight x outcome) / (rubric_weight + outcome_weight);
@@ -39,12 +41,16 @@ BASELINE_ANCHOR = 20.0  # the score of an outcome equal to the no-partnership pa
 _K = math.log(EXPERT_ANCHOR / (100 - EXPERT_ANCHOR)) + math.log((100 - BASELINE_ANCHOR) / BASELINE_ANCHOR)
 _C = math.log((100 - BASELINE_ANCHOR) / BASELINE_ANCHOR) / _K
 REFERENCE_SEED = 314159  # the reference runs' seed family: fixed, so a version's grades are too
-# The least difference between the two references for a metric to be scored, in its unit.
-MIN_GAP = {
-    "incidents": 0.05, "retaliations": 0.05, "retaliation_risk": 0.05, "leaks": 0.05,
-    "contradicted_claims": 0.05, "time_to_first_retaliation": 0.5, "peak_severity": 0.05,
+# The least gap between the references a metric is scored over, in its unit: smaller gaps
+# (references that do not separate, or only by noise) are widened to this, in the better direction.
+SCALE = {
+    "incidents": 0.25, "retaliations": 0.25, "retaliation_risk": 0.25, "leaks": 1.0,
+    "case_damage": 1.0, "contradicted_claims": 1.0, "time_to_first_retaliation": 6.0,
+    "peak_severity": 0.5, "peak_reach": 0.05, "final_reach": 0.05, "corrected_fraction": 0.05,
+    "police_trust_end": 0.03, "mean_anger_end": 0.03, "peak_mean_anger": 0.03,
 }  # fmt: skip
-DEFAULT_MIN_GAP = 0.01  # shares, anger and trust (0..1)
+DEFAULT_SCALE = 0.05
+HIGHER_IS_BETTER = frozenset({"time_to_first_retaliation", "corrected_fraction", "police_trust_end"})
 
 
 @dataclass
@@ -70,10 +76,11 @@ class MetricScore:
     value: float
     baseline: float  # the no-partnership mean
     expert: float  # the expert's mean
-    position: float  # 0 at the baseline mean, 1 at the expert's
+    position: float  # 0 at the baseline mean (or one SCALE worse than the expert's), 1 at the expert's
     weight: float
     score: float
-    scored: bool = True  # False: the references do not differ on it, so it counts for nothing
+    scored: bool = True  # every metric counts (False only in grades stored before SCALE)
+    separated: bool = True  # False: the references are closer than SCALE, so the gap is SCALE
 
 
 @dataclass
@@ -127,18 +134,31 @@ def rubric_max(scenario: Scenario) -> float:
     return total
 
 
-def position(value: float, baseline: float, expert: float) -> float:
+def scored(metric: str, baseline: float, expert: float) -> bool:
+    """True when the references are at least the metric's SCALE apart (they separate)."""
+    return abs(baseline - expert) >= SCALE.get(metric, DEFAULT_SCALE)
+
+
+def anchor(metric: str, baseline: float, expert: float) -> float:
+    """The baseline value positions are measured from: the baseline mean when the references
+    separate, else one SCALE worse than the expert's mean."""
+    if scored(metric, baseline, expert):
+        return baseline
+    scale = SCALE.get(metric, DEFAULT_SCALE)
+    return expert - scale if metric in HIGHER_IS_BETTER else expert + scale
+
+
+def position(value: float, baseline: float, expert: float, metric: str | None = None) -> float:
+    if metric is not None:
+        baseline = anchor(metric, baseline, expert)
     return (baseline - value) / (baseline - expert)
 
 
-def metric_score(value: float, baseline: float, expert: float) -> float:
-    """The logistic score of ``value`` between the two reference means (see the module doc)."""
-    p = max(-50.0, min(50.0, position(value, baseline, expert)))
+def metric_score(value: float, baseline: float, expert: float, metric: str | None = None) -> float:
+    """The logistic score of ``value`` between the two references (see the module doc); with
+    ``metric``, references closer than its SCALE are widened to it."""
+    p = max(-50.0, min(50.0, position(value, baseline, expert, metric)))
     return 100.0 / (1.0 + math.exp(-_K * (p - _C)))
-
-
-def scored(metric: str, baseline: float, expert: float) -> bool:
-    return abs(baseline - expert) >= MIN_GAP.get(metric, DEFAULT_MIN_GAP)
 
 
 _CACHE: dict[tuple[str, int], References] = {}
@@ -204,14 +224,14 @@ def grade(
     for name, th in g.outcomes.items():
         value = distribution.metrics[name].mean
         b, e = refs.baseline[name], refs.expert[name]
-        if scored(name, b, e):
-            scores.append(
-                MetricScore(name, value, b, e, position(value, b, e), th.weight, metric_score(value, b, e))
+        scores.append(
+            MetricScore(
+                name, value, b, e, position(value, b, e, name), th.weight, metric_score(value, b, e, name),
+                separated=scored(name, b, e),
             )
-        else:
-            scores.append(MetricScore(name, value, b, e, 0.0, th.weight, 50.0, scored=False))
-    weight = sum(s.weight for s in scores if s.scored)
-    outcome = sum(s.score * s.weight for s in scores if s.scored) / weight if weight > 0 else 50.0
+        )  # fmt: skip
+    weight = sum(s.weight for s in scores)
+    outcome = sum(s.score * s.weight for s in scores) / weight if weight > 0 else 50.0
     total_w = g.rubric_weight + g.outcome_weight
     score = (g.rubric_weight * rubric + g.outcome_weight * outcome) / total_w
     errors = critical_errors(scenario, decisions)

@@ -11,7 +11,7 @@ import json
 import pytest
 
 from scenarios import grade, grade_attempt, grade_each_run, grading, load_scenario, monte_carlo, rubric_max
-from scenarios.grading import MIN_GAP, References, metric_score, position, references
+from scenarios.grading import SCALE, References, metric_score, position, references
 from scenarios.results import Distribution, MetricSummary
 
 from .conftest import scenario_text
@@ -86,23 +86,40 @@ def test_the_score_depends_only_on_the_position_whichever_direction_is_better():
     assert 20 < metric_score(1.25, 2.0, 0.5) < 90
 
 
-def test_a_metric_the_references_barely_separate_is_not_scored(graded):
-    gap = MIN_GAP["retaliation_risk"]
+def test_references_closer_than_the_scale_are_widened_to_it_in_the_better_direction(graded):
+    """Both references alike (say no case damage in either): a worse value still costs points."""
+    scale = SCALE["retaliation_risk"]
     close = References(
-        20, 1, {**REFS.expert, "retaliation_risk": 1.0}, {**REFS.baseline, "retaliation_risk": 1.0 + gap / 2}
+        20,
+        1,
+        {**REFS.expert, "retaliation_risk": 1.0},
+        {**REFS.baseline, "retaliation_risk": 1.0 + scale / 2},
     )
+    worse = {**_at(1.0), "retaliation_risk": 1.0 + scale}  # one scale worse than the expert
+    g = grade(graded, graded.expert_path, _dist(worse), close)
+    risk = next(m for m in g.metrics if m.metric == "retaliation_risk")
+    assert not risk.separated and risk.scored
+    assert risk.position == pytest.approx(0.0) and risk.score == pytest.approx(20)
+    at_expert = grade(graded, graded.expert_path, _dist({**_at(1.0), "retaliation_risk": 1.0}), close)
+    assert next(m for m in at_expert.metrics if m.metric == "retaliation_risk").score == pytest.approx(90)
+    assert at_expert.outcome_score > g.outcome_score
+    # higher-is-better metrics are widened the other way: trust below the expert's costs points
+    same_trust = References(
+        20, 1, REFS.expert, {**REFS.baseline, "police_trust_end": REFS.expert["police_trust_end"]}
+    )
+    low = grade(graded, graded.expert_path, _dist({**_at(1.0), "police_trust_end": 0.5}), same_trust)
+    trust = next(m for m in low.metrics if m.metric == "police_trust_end")
+    assert not trust.separated and trust.score < 20
+    # references far enough apart are used as they are
     far = References(
-        20, 1, {**REFS.expert, "retaliation_risk": 1.0}, {**REFS.baseline, "retaliation_risk": 1.0 + gap * 2}
+        20,
+        1,
+        {**REFS.expert, "retaliation_risk": 1.0},
+        {**REFS.baseline, "retaliation_risk": 1.0 + scale * 2},
     )
-    values = {**_at(1.0), "retaliation_risk": 5.0}  # far worse than either reference
-    g = grade(graded, graded.expert_path, _dist(values), close)
+    g = grade(graded, graded.expert_path, _dist({**_at(1.0), "retaliation_risk": 1.0 + scale * 2}), far)
     risk = next(m for m in g.metrics if m.metric == "retaliation_risk")
-    assert not risk.scored
-    # the outcome is the weighted mean of the scored ones only: both at the expert mean, 90
-    assert g.outcome_score == pytest.approx(90)
-    g = grade(graded, graded.expert_path, _dist(values), far)
-    risk = next(m for m in g.metrics if m.metric == "retaliation_risk")
-    assert risk.scored and risk.score < 1 and g.outcome_score < 50
+    assert risk.separated and risk.score == pytest.approx(20)
 
 
 def test_by_default_the_rubric_weighs_0_4_and_the_outcome_0_6(graded):
