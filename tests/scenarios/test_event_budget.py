@@ -15,7 +15,9 @@ import pytest
 import scenarios as engine
 from scenarios.model.world import World
 
-BASE = (engine.library_path() / "store-dispute.yaml").read_text(encoding="utf-8")
+from .conftest import STORE
+
+BASE = STORE  # the store-dispute scenario as first published
 CALM = "  branching: 0.4\n  decay_hours: 30\n"
 EXPLOSIVE = "  branching: 0.99\n  decay_hours: 0.5\n"  # x an anger multiplier of up to 20
 EXPLODING = BASE.replace(CALM, EXPLOSIVE).replace("  anger_reference: 0.4\n", "  anger_reference: 0.05\n")

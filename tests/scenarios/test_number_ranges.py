@@ -14,7 +14,9 @@ import pytest
 import scenarios as engine
 from scenarios import schema
 
-BASE = (engine.library_path() / "store-dispute.yaml").read_text(encoding="utf-8")
+from .conftest import STORE
+
+BASE = STORE  # the store-dispute scenario as first published
 
 
 def _with(old: str, new: str) -> tuple[str, int]:
