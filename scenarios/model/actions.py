@@ -378,15 +378,16 @@ def supervision_contact(world: World, args: dict, decision: int) -> Generator:
 @action(
     "focused_deterrence",
     "The prosecutor joins a call-in for the named groups: consequences for the next act of "
-    "violence, said beside a community moral voice (an engaged faith leader, interrupter, mentor "
-    "or block captain with credibility >= 0.5 there) and an offer of help (engaged services or "
-    "an interrupter). With both: hazard x 0.4 for duration_hours and anger down 0.1; with one: "
+    "violence. It works when the partners standing alongside include a community moral voice (a "
+    "faith leader, interrupter, mentor or block captain with credibility >= 0.5 there, willing) "
+    "and an offer of help (services or an interrupter, willing). With both: hazard x 0.4 for duration_hours and anger down 0.1; with one: "
     "hazard x 0.75 for half as long; alone it backfires: anger up 0.15 and police trust down 0.1 "
     "in the group, hazard unchanged.",
     (7, 2),
     PARTNER_DELAY,
     partner=Param("partner", needs="can_deter"),
     groups=Param("groups"),
+    alongside=Param("partners", False, None, doc="the partners who stand beside the prosecutor"),
     duration_hours=Param("number", False, 168.0, lo=0, hi=24 * 30),
 )
 def focused_deterrence(world: World, args: dict, decision: int) -> Generator:
@@ -394,7 +395,11 @@ def focused_deterrence(world: World, args: dict, decision: int) -> Generator:
     yield world.env.timeout(world.partner_delay(partner))
     if not world.partner_state[partner].engaged:
         world.engage(partner, ("facts",), decision)
-    world.deterrence(partner, args["groups"], args["duration_hours"], decision)
+    alongside = args["alongside"] or []
+    for p in alongside:
+        if not world.partner_state[p].engaged:
+            world.engage(p, ("facts",), decision)
+    world.deterrence(partner, args["groups"], alongside, args["duration_hours"], decision)
 
 
 @action(

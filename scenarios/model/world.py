@@ -544,17 +544,21 @@ class World:
         st = self.partner_state[pid]
         return st.engaged and st.willingness >= 0.3
 
-    def deterrence(self, pid: str, gids: list[str], hours: float, decision: int | None) -> None:
+    def deterrence(
+        self, pid: str, gids: list[str], alongside: list[str], hours: float, decision: int | None
+    ) -> None:
+        """A call-in: it works only with a moral voice and an offer of help among ``alongside``."""
         from ..catalogue import HELP_OFFERS, MORAL_VOICES
 
+        beside = [self.scenario.partner(p) for p in alongside]
         for g in gids:
             voice = any(
                 p.type in MORAL_VOICES
                 and self._ready(p.id)
                 and p.credibility.get(g, 0.0) >= fx.MORAL_VOICE_CREDIBILITY
-                for p in self.scenario.partners
+                for p in beside
             )
-            help_ = any(p.type in HELP_OFFERS and self._ready(p.id) for p in self.scenario.partners)
+            help_ = any(p.type in HELP_OFFERS and self._ready(p.id) for p in beside)
             if voice and help_:
                 self.modify_hazard(
                     g, 1.0 - fx.DETERRENCE_FULL, hours, f"focused deterrence by {pid}", decision
