@@ -124,3 +124,57 @@ def test_fuzz_truncations_and_mutations_raise_only_scenario_error(crew):
 def test_missing_file_is_a_scenario_error(tmp_path):
     with pytest.raises(ScenarioError, match="cannot read file"):
         load_scenario(tmp_path / "nope.yaml")
+
+
+@pytest.mark.parametrize(
+    ("share", "kinds"),
+    [
+        (None, ("facts", "concerns")),  # the default
+        ("nothing", ()),
+        ("facts", ("facts",)),
+        ("concerns", ("concerns",)),
+        ("facts_and_concerns", ("facts", "concerns")),
+        ("[facts, identities]", ("facts", "identities")),
+        ("[operational, facts, facts]", ("operational", "facts")),  # in order, once each
+    ],
+)
+def test_share_reads_as_a_tuple_of_kinds_and_the_old_shorthands_still_work(share, kinds):
+    action = "{do: contact_partner, partner: pastor}"
+    text = scenario_text(**{action: action if share is None else action[:-1] + f", share: {share}}}"})
+    args = load_scenario(text).decisions[0].options[0].actions[0].args
+    assert args["share"] == kinds and isinstance(args["share"], tuple)
+
+
+def test_an_unknown_kind_of_information_is_refused_with_its_line():
+    text = scenario_text(
+        **{
+            "{do: contact_partner, partner: pastor}": "{do: contact_partner, partner: pastor, share: [facts, gossip]}"
+        }
+    )
+    with pytest.raises(ScenarioError) as err:
+        load_scenario(text)
+    assert [str(i) for i in err.value.issues] == [
+        'decisions[0].options[0].actions[0].share[1]: unknown kind of information "gossip"; known: facts, '
+        "concerns, investigative, identities, operational (line 21)"
+    ]
+
+
+def test_contrast_paths_and_critical_options_are_read():
+    text = scenario_text(
+        **{
+            "{label: Police statement, points: 2, actions: [{do: police_statement}]}": (
+                "{label: Police statement, points: 2, critical: '  Says too much.  ',"
+                " actions: [{do: police_statement}]}"
+            ),
+            'baseline_path: "1b,2c"': (
+                'baseline_path: "1b,2c"\ncontrast_paths:\n  too much: {kind: oversharing, path: "1a,2b"}'
+            ),
+        }
+    )
+    s = load_scenario(text)
+    assert s.contrast_paths == {"too much": ("oversharing", [["a"], ["b"]])}
+    assert s.decisions[1].options[1].critical == "Says too much."
+    assert s.decisions[1].options[0].critical == ""
+    bad = text.replace("kind: oversharing", "kind: rude")
+    with pytest.raises(ScenarioError, match='contrast_paths.too much.kind: unknown value "rude"'):
+        load_scenario(bad)
