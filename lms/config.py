@@ -103,7 +103,13 @@ class Config:
     SCENARIO_GRADING_RUNS = (
         int(os.environ["SCENARIO_GRADING_RUNS"]) if os.environ.get("SCENARIO_GRADING_RUNS") else None
     )
-    SCENARIO_REFERENCE_RUNS = None
+    # Runs of each reference path (the expert's, no partnership) that grades are scored against
+    # and the debrief's bands show; unset means each scenario's own `grading.reference_runs`.
+    # The references are worked out once per scenario version and kept on it. (What-if
+    # projections use it too, else 40 runs.)
+    SCENARIO_REFERENCE_RUNS = (
+        int(os.environ["SCENARIO_REFERENCE_RUNS"]) if os.environ.get("SCENARIO_REFERENCE_RUNS") else None
+    )
     # This site's public address (scheme and host, no trailing slash): every URL that leaves
     # the site (badge ids, verify links and QR codes, LTI and API addresses, xAPI ids) is built
     # from it, never from a request's Host header. Required outside development and tests.
@@ -231,7 +237,7 @@ class TestConfig(Config):
     )
     # Smaller Monte Carlo samples keep the suite fast; the engine's tests cover the full sizes.
     SCENARIO_GRADING_RUNS = 24
-    SCENARIO_REFERENCE_RUNS = 12
+    SCENARIO_REFERENCE_RUNS = 12  # the grade's reference runs too (scenarios default to 200)
     GRADE_IN_BACKGROUND = False  # the tests that need it switch it on
     PASSWORD_HASH_PROFILE = "CHEAPEST"  # fast tests; production keeps the strong default
     WTF_CSRF_ENABLED = False  # tests that check CSRF switch it back on

@@ -319,7 +319,10 @@ def _finish(attempt: Attempt, scenario: engine.Scenario) -> AttemptGrade:
 
     runs = current_app.config.get("SCENARIO_GRADING_RUNS") or scenario.grading.runs
     distribution = engine.monte_carlo(scenario, attempt.choices, runs, attempt.seed)
-    result = engine.grade(scenario, attempt.choices, distribution)
+    # The version's references (the debrief's bands and the grade's reference means), worked
+    # out by its first grading and kept on it: every grade of the version uses the same ones.
+    refs = store_references(attempt.scenario_version, scenario)
+    result = engine.grade(scenario, attempt.choices, distribution, refs)
     breakdown = result.to_dict()
     breakdown["distribution"] = distribution_summary(distribution)
     grade = AttemptGrade(
@@ -333,7 +336,6 @@ def _finish(attempt: Attempt, scenario: engine.Scenario) -> AttemptGrade:
     db.session.add(grade)
     attempt.status = "completed"
     attempt.completed_at = utcnow()
-    store_references(attempt.scenario_version, scenario)  # the debrief's bands, once per version
     db.session.flush()
     outcomes.attempt_graded(attempt, grade)  # xAPI completed/passed/failed; LTI score passback
     _credit(attempt, grade)

@@ -19,9 +19,11 @@ import scenarios as engine
 from lms.charts import Chart, Line, downsample, line_chart
 from lms.models import Attempt, AttemptGrade, ScenarioVersion
 from lms.services.scenario_library import scenario_of
+from scenarios import grading as engine_grading
 
-REFERENCE_RUNS = 60
-REFERENCE_SEED = 20_261_123
+# The debrief's reference bands share the grade's reference runs (the same seed and number of
+# runs), so the expert and no-partnership means on the page are the ones the grade used.
+REFERENCE_SEED = engine_grading.REFERENCE_SEED
 WHAT_IF_RUNS = 40
 # What-if projections kept per process: about 2 kB each, so the cache stays under a few MB.
 WHAT_IF_CACHE_SIZE = 1024
@@ -57,12 +59,22 @@ def _reference(fingerprint: str, source_text: str, path_key: str, runs: int) -> 
     return distribution_summary(engine.monte_carlo(scenario, path, runs, REFERENCE_SEED))
 
 
-def _reference_runs(runs: int | None = None) -> int:
-    return runs or current_app.config.get("SCENARIO_REFERENCE_RUNS") or REFERENCE_RUNS
+def reference_runs(scenario: engine.Scenario) -> int:
+    """Runs of each reference path: SCENARIO_REFERENCE_RUNS, else the scenario's own
+    `grading.reference_runs` (what its grades are calibrated against)."""
+    return int(current_app.config.get("SCENARIO_REFERENCE_RUNS") or scenario.grading.reference_runs)
+
+
+def _reference_runs(scenario: engine.Scenario, runs: int | None = None) -> int:
+    return runs or reference_runs(scenario)
 
 
 def _reference_key(scenario: engine.Scenario, path: list[list[str]], runs: int) -> str:
-    return f"{runs}:{engine.format_choose(scenario, path)}"
+    return f"{runs}@{REFERENCE_SEED}:{engine.format_choose(scenario, path)}"
+
+
+def _grading_key(runs: int) -> str:
+    return f"grading:{runs}@{REFERENCE_SEED}"
 
 
 def reference_summary(
@@ -73,7 +85,7 @@ def reference_summary(
 ) -> dict:
     """The Monte Carlo summary of `path` under the fixed reference seed: kept on the version
     once a grading has stored it (see `store_references`), else simulated (and cached here)."""
-    runs = _reference_runs(runs)
+    runs = _reference_runs(scenario, runs)
     if version is not None:
         stored = (version.reference_summaries or {}).get(_reference_key(scenario, path, runs))
         if stored is not None:
@@ -81,12 +93,59 @@ def reference_summary(
     return _reference(scenario.fingerprint, scenario.source_text, engine.format_choose(scenario, path), runs)
 
 
-def store_references(version: ScenarioVersion, scenario: engine.Scenario) -> None:
-    """Keep the debrief's reference summaries (expert path, no partnership) on the version,
-    so web processes read them instead of simulating. Grading calls it, on a worker when there
-    is one; after the first grading of a version it changes nothing. The summaries depend
-    only on the YAML, so two workers storing them at once store the same thing."""
-    runs = _reference_runs()
+def _computed_references(
+    scenario: engine.Scenario, runs: int, version: ScenarioVersion | None = None
+) -> engine.References:
+    """The grade's references from the reference summaries: the same runs as
+    `engine.references(scenario, runs)` (same paths, seed and number), so the same means."""
+    expert = reference_summary(scenario, scenario.expert_path, runs, version)
+    baseline = reference_summary(scenario, scenario.baseline_path, runs, version)
+    return engine.References(
+        runs,
+        REFERENCE_SEED,
+        {name: m["mean"] for name, m in expert["metrics"].items()},
+        {name: m["mean"] for name, m in baseline["metrics"].items()},
+    )
+
+
+def grading_references(
+    scenario: engine.Scenario, version: ScenarioVersion | None = None
+) -> engine.References:
+    """The reference distributions every grade of this scenario version is scored against:
+    read from the version when stored for its current YAML (see `store_references`), else
+    worked out here (and kept in this process's cache)."""
+    runs = reference_runs(scenario)
+    if version is not None:
+        stored = (version.reference_summaries or {}).get(_grading_key(runs))
+        if stored is not None and stored.get("fingerprint") == scenario.fingerprint:
+            return engine.References.from_dict(stored)
+        if version.fingerprint != scenario.fingerprint:
+            version = None  # its stored summaries are another YAML's
+    return _computed_references(scenario, runs, version)
+
+
+def store_grading_references(version: ScenarioVersion, scenario: engine.Scenario) -> engine.References:
+    """Keep the grade's references on the version (under their own key, with the runs and the
+    YAML's fingerprint) unless they are there already; returns them."""
+    runs = reference_runs(scenario)
+    refs = grading_references(scenario, version)
+    stored = version.reference_summaries or {}
+    kept = stored.get(_grading_key(runs))
+    if kept is None or kept.get("fingerprint") != scenario.fingerprint:
+        version.reference_summaries = {
+            **stored,
+            _grading_key(runs): {**refs.to_dict(), "fingerprint": scenario.fingerprint},
+        }
+    return refs
+
+
+def store_references(version: ScenarioVersion, scenario: engine.Scenario) -> engine.References:
+    """Keep the debrief's reference summaries (expert path, no partnership) and the grade's
+    references on the version, so every grade of the version uses the same references and
+    web processes read them instead of simulating. Grading calls it, on a worker when there
+    is one; after the first grading of a version it changes nothing. They depend only on the
+    YAML, so two workers storing them at once store the same thing. Returns the references."""
+    runs = reference_runs(scenario)
     stored = version.reference_summaries or {}
     missing = {
         _reference_key(scenario, path, runs): path
@@ -98,6 +157,7 @@ def store_references(version: ScenarioVersion, scenario: engine.Scenario) -> Non
             **stored,
             **{key: reference_summary(scenario, path, runs) for key, path in missing.items()},
         }
+    return store_grading_references(version, scenario)
 
 
 @dataclass
@@ -131,6 +191,102 @@ class MetricRow:
 
 
 @dataclass
+class GradedMetric:
+    """One outcome measure of the grade, as the trainee reads it."""
+
+    name: str
+    doc: str
+    value: float  # the attempt's mean over its runs
+    baseline: float | None  # the no-partnership mean (None in grades from before references)
+    expert: float | None  # the expert path's mean
+    score: float
+    weight: float
+    scored: bool  # False: counted for nothing (grades stored before unseparated metrics were widened)
+    separated: bool  # False: the references are about the same here; scored over the metric's scale
+    good: float | None = None  # full marks at (grades stored before the outcome-led grade)
+    bad: float | None = None  # no marks at
+
+
+@dataclass
+class CriticalNote:
+    decision: int  # 1-based, as the trainee saw it
+    prompt: str
+    option: str
+    label: str
+    reason: str
+
+
+@dataclass
+class GradeSummary:
+    """The stored grade breakdown read for the page: how the score is made, per measure."""
+
+    pass_mark: float
+    rubric_score: float
+    rubric_points: float
+    rubric_max: float
+    outcome_score: float
+    rubric_share: float  # 0..1 of the score
+    outcome_share: float
+    runs: int
+    reference_runs: int | None  # None: a grade stored before reference runs
+    outcome_passed: bool  # the outcome alone reaches the pass mark (and no critical error)
+    metrics: list[GradedMetric]
+    critical_errors: list[CriticalNote]
+    references: bool  # scored against the expert and no-partnership runs (else good/bad targets)
+
+
+def grade_summary(scenario: engine.Scenario, breakdown: dict) -> GradeSummary:
+    """Read a stored breakdown, of this grade or of one stored before the outcome-led grade
+    (metrics with good/bad targets, no references, no critical errors)."""
+    rubric_weight = float(breakdown.get("rubric_weight", 0.5))
+    outcome_weight = float(breakdown.get("outcome_weight", 0.5))
+    total = rubric_weight + outcome_weight or 1.0
+    metrics = []
+    for m in breakdown.get("metrics", []):
+        name = m["metric"]
+        metrics.append(
+            GradedMetric(
+                name,
+                engine.METRIC_DOCS.get(name, ""),
+                float(m["value"]),
+                m.get("baseline"),
+                m.get("expert"),
+                float(m["score"]),
+                float(m["weight"]),
+                bool(m.get("scored", True)),
+                bool(m.get("separated", m.get("scored", True))),
+                m.get("good"),
+                m.get("bad"),
+            )
+        )
+    notes = []
+    for e in breakdown.get("critical_errors") or []:
+        i = int(e["decision"])
+        prompt = scenario.decisions[i].prompt if 0 <= i < len(scenario.decisions) else ""
+        notes.append(CriticalNote(i + 1, prompt, e["option"], e["label"], e["reason"]))
+    pass_mark = float(breakdown.get("pass_mark", 0))
+    outcome = float(breakdown.get("outcome_score", 0))
+    outcome_passed = breakdown.get("outcome_passed")
+    if outcome_passed is None:  # an older grade: it had no critical errors
+        outcome_passed = outcome >= pass_mark and not notes
+    return GradeSummary(
+        pass_mark=pass_mark,
+        rubric_score=float(breakdown.get("rubric_score", 0)),
+        rubric_points=float(breakdown.get("rubric_points", 0)),
+        rubric_max=float(breakdown.get("rubric_max", 0)),
+        outcome_score=outcome,
+        rubric_share=rubric_weight / total,
+        outcome_share=outcome_weight / total,
+        runs=int(breakdown.get("runs", 0)),
+        reference_runs=breakdown.get("reference_runs") or None,
+        outcome_passed=bool(outcome_passed),
+        metrics=metrics,
+        critical_errors=notes,
+        references=any(m.expert is not None for m in metrics),
+    )
+
+
+@dataclass
 class Debrief:
     attempt: Attempt
     scenario: engine.Scenario
@@ -142,6 +298,7 @@ class Debrief:
     charts: list[Chart]
     objectives: dict[int, str]
     network: dict
+    summary: GradeSummary
 
 
 KIND_LABELS = {
@@ -415,6 +572,7 @@ def build(attempt: Attempt) -> Debrief:
         charts,
         dict(engine.OBJECTIVES),
         network_picture(scenario, run),
+        grade_summary(scenario, grade.breakdown),
     )
 
 

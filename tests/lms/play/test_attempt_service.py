@@ -89,8 +89,12 @@ def test_grading_is_reproducible_from_the_attempt(db, instructor, store_dispute)
     attempt = attempts.start_direct(instructor, store_dispute)
     scenario = scenario_of(store_dispute)
     play_path(instructor, attempt, scenario.baseline_path)
+    # The attempt's runs, scored against the engine's references with the test config's runs.
     again = engine.grade(
-        scenario, attempt.choices, engine.monte_carlo(scenario, attempt.choices, 24, attempt.seed)
+        scenario,
+        attempt.choices,
+        engine.monte_carlo(scenario, attempt.choices, 24, attempt.seed),
+        engine.references(scenario, 12),  # TestConfig.SCENARIO_REFERENCE_RUNS
     )
     assert attempt.grade.score == pytest.approx(round(again.score, 2))
     assert not attempt.grade.passed
