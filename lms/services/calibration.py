@@ -4,9 +4,14 @@ Each path is simulated `CALIBRATION_RUNS` times (a seeded Monte Carlo, like grad
 graded: expected score, rubric and outcome scores, and the probability that one run
 passes. Problems are flagged for the author:
 
-- the expert path does not pass reliably;
-- a path without any partnership passes;
-- two very different paths (different choices at most decision points) score the same.
+- the expert path does not pass reliably, or its outcome alone does not;
+- a path without any partnership passes, or the no-partnership path passes on its outcome;
+- two very different paths (different choices at most decision points) score the same;
+- the outcome carries less than 60% of the grade;
+- a graded metric the reference runs (expert, no partnership) do not separate.
+
+Every row is graded against the version's reference distributions (`debrief.grading_references`),
+worked out once: the calibration job stores them on the version before its parts run.
 
 The work runs as a background job (`lms.tasks`), so the page shows a progress bar that
 survives a reload. The job enumerates the paths and splits them into `CalibrationPart`s of
@@ -42,11 +47,15 @@ from lms.models import (
     User,
 )
 from lms.models.types import utcnow
+from lms.services.debrief import grading_references, store_grading_references
 from lms.services.scenario_library import parse_source
 from lms.services.scoping import NotFound
+from scenarios import grading as engine_grading
 
 # A path "passes reliably" when at least this share of its runs pass.
 RELIABLE = 0.8
+# The least share of the grade the outcome should carry (the engine's default is 60%).
+OUTCOME_SHARE = 0.6
 # Two paths "score the same" within this many points ...
 SAME_SCORE = 2.0
 # ... and are "very different" when they differ at more than this share of decision points.
@@ -224,6 +233,8 @@ def calibrate(job: BackgroundJob, calibration_id: int) -> object:
     broker: returns `tasks.FANNED_OUT`, the parts finish the job) or run them in turn."""
     calibration = db.session.get(CalibrationRun, calibration_id)
     scenario = _scenario_of(calibration, STALE_AT_START)
+    # Once, here: every part (on any worker) then reads them from the version.
+    store_grading_references(calibration.scenario_version, scenario)
     found = engine.enumerate_paths(scenario, calibration.sample, calibration.seed)
     calibration.job_id = job.id  # an eager job runs before `start` links it
     parts = [
@@ -266,10 +277,11 @@ def run_part(part_id: int) -> None:
         scenario = _scenario_of(calibration, STALE_DURING)
         labels = engine.enumerate_paths(scenario, calibration.sample, calibration.seed).labels
         paths, runs, seed = part.paths, calibration.runs, calibration.seed
+        refs = grading_references(scenario, calibration.scenario_version)
         tasks.beat(job_id)
         db.session.commit()
         beat = _beater(job_id)
-        rows = [_row(scenario, path, labels, runs, seed, progress=beat) for path in paths]
+        rows = [_row(scenario, path, labels, runs, seed, refs, progress=beat) for path in paths]
         _store(part_id, job_id, rows, len(paths) * runs)
     _finalise(calibration_id)
 
@@ -368,7 +380,8 @@ def _finalise(calibration_id: int) -> bool:
     rows = [row for part_rows in parts for row in part_rows]
     if sorted(row["path"] for row in rows) != sorted(engine.format_choose(scenario, p) for p in found.paths):
         raise RuntimeError("the calibration's parts do not cover the paths it calibrates")
-    results = _results(scenario, found, rows, calibration.runs)
+    refs = grading_references(scenario, calibration.scenario_version)
+    results = _results(scenario, found, rows, calibration.runs, refs)
     stored = (
         db.session.execute(
             update(CalibrationRun)
@@ -392,6 +405,7 @@ def run(
     were chosen. The same results as a calibration job's (which splits the paths into parts)."""
     found = engine.enumerate_paths(scenario, sample, seed)
     total = len(found.paths) * runs
+    refs = grading_references(scenario)
     if job is not None:
         tasks.report(job, 0, total)
     rows = []
@@ -401,10 +415,10 @@ def run(
             if job is not None and (done == _total or done % 20 == 0):
                 tasks.report(job, _base + done, total)
 
-        rows.append(_row(scenario, path, found.labels, runs, seed, progress=progress))
+        rows.append(_row(scenario, path, found.labels, runs, seed, refs, progress=progress))
         if job is not None:
             tasks.report(job, (i + 1) * runs, total)
-    return _results(scenario, found, rows, runs)
+    return _results(scenario, found, rows, runs, refs)
 
 
 def _row(
@@ -413,11 +427,12 @@ def _row(
     labels: dict[str, str],
     runs: int,
     seed: int,
+    refs: engine.References,
     progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, Any]:
-    """Simulate and grade one path: its calibration row."""
+    """Simulate and grade one path against the version's references: its calibration row."""
     distribution = engine.monte_carlo(scenario, path, runs, seed, progress=progress)
-    grade = engine.grade(scenario, path, distribution)
+    grade = engine.grade(scenario, path, distribution, refs)
     key = engine.format_choose(scenario, path)
     return {
         "path": key,
@@ -427,24 +442,50 @@ def _row(
         "rubric": round(grade.rubric_score, 1),
         "outcome": round(grade.outcome_score, 1),
         "passes": bool(grade.passed),
-        "pass_probability": round(engine.pass_rate(scenario, path, distribution), 3),
+        "pass_probability": round(engine.pass_rate(scenario, path, distribution, refs), 3),
+        "outcome_pass_probability": round(engine.outcome_pass_rate(scenario, path, distribution, refs), 3),
+        "critical": [f"{e.decision + 1}{e.option}" for e in grade.critical_errors],
         "retaliations": round(distribution.metrics["retaliations"].mean, 2),
         "peak_reach": round(distribution.metrics["peak_reach"].mean, 3),
         "partnership": engine.uses_partners(scenario, path),
     }
 
 
+def unseparated(scenario: engine.Scenario, refs: engine.References) -> list[str]:
+    """The graded metrics on which the two references are too close to tell good from bad."""
+    return [
+        name
+        for name in scenario.grading.outcomes
+        if not engine_grading.scored(name, refs.baseline[name], refs.expert[name])
+    ]
+
+
+def outcome_share(scenario: engine.Scenario) -> float:
+    g = scenario.grading
+    total = g.rubric_weight + g.outcome_weight
+    return g.outcome_weight / total if total > 0 else 0.0
+
+
 def _results(
-    scenario: engine.Scenario, found: engine.PathSet, rows: list[dict[str, Any]], runs: int
+    scenario: engine.Scenario,
+    found: engine.PathSet,
+    rows: list[dict[str, Any]],
+    runs: int,
+    refs: engine.References,
 ) -> dict[str, Any]:
     rows = sorted(rows, key=lambda r: (-r["score"], r["path"]))
+    share = outcome_share(scenario)
+    unscored = unseparated(scenario, refs)
     return {
         "note": found.note,
         "total_paths": found.total,
         "runs": runs,
+        "reference_runs": refs.runs,
         "pass_mark": scenario.grading.pass_mark,
+        "outcome_share": share,
+        "unseparated": unscored,
         "paths": rows,
-        "flags": flags(rows, scenario.grading.pass_mark),
+        "flags": flags(rows, scenario.grading.pass_mark, outcome_share=share, unseparated=unscored),
     }
 
 
@@ -453,8 +494,15 @@ def _difference(a: list[list[str]], b: list[list[str]]) -> float:
     return differing / max(1, len(a))
 
 
-def flags(rows: list[dict], pass_mark: float) -> list[dict[str, str]]:
-    """The problems a calibration shows, each as {kind, message}."""
+def flags(
+    rows: list[dict],
+    pass_mark: float,
+    *,
+    outcome_share: float | None = None,
+    unseparated: list[str] | tuple[str, ...] = (),
+) -> list[dict[str, str]]:
+    """The problems a calibration shows, each as {kind, message}. Rows stored before the
+    outcome-led grade (no outcome-only pass probability) get the older checks only."""
     found: list[dict[str, str]] = []
     for row in rows:
         if row["name"] == "expert" and row["pass_probability"] < RELIABLE:
@@ -464,6 +512,31 @@ def flags(rows: list[dict], pass_mark: float) -> list[dict[str, str]]:
                     "message": f"The expert path {row['path']} passes only {row['pass_probability']:.0%} "
                     f"of runs (expected score {row['score']:g}, pass mark {pass_mark:g}): "
                     "raise its rubric points or lower the pass mark.",
+                }
+            )
+    for row in rows:
+        probability = row.get("outcome_pass_probability")
+        if row["name"] == "expert" and probability is not None and probability < RELIABLE:
+            found.append(
+                {
+                    "kind": "expert_outcome_unreliable",
+                    "message": f"The expert path's outcome alone reaches the pass mark in only "
+                    f"{probability:.0%} of runs (outcome score {row['outcome']:g}, pass mark "
+                    f"{pass_mark:g}): the expert's own runs do not reliably do well enough, so check "
+                    "the expert path, the graded metrics or the pass mark.",
+                }
+            )
+        if (
+            row["name"] == "baseline"
+            and probability is not None
+            and (row["outcome"] >= pass_mark or probability >= 0.5)
+        ):
+            found.append(
+                {
+                    "kind": "baseline_outcome_passes",
+                    "message": f"The no-partnership path {row['path']} passes on its outcome alone "
+                    f"(outcome score {row['outcome']:g}, {probability:.0%} of runs): "
+                    "the graded metrics do not reward partnership.",
                 }
             )
     for row in rows:
@@ -495,6 +568,25 @@ def flags(rows: list[dict], pass_mark: float) -> list[dict[str, str]]:
                     f"the same ({a['score']:g} and {b['score']:g}): the grade cannot tell them apart.",
                 }
             )
+    if outcome_share is not None and outcome_share < OUTCOME_SHARE:
+        found.append(
+            {
+                "kind": "outcome_weight_low",
+                "message": f"The outcome carries only {outcome_share:.0%} of the grade (at least "
+                f"{OUTCOME_SHARE:.0%} expected): a path can pass on its choices while the community "
+                "does badly. Raise grading.outcome_weight or lower grading.rubric_weight.",
+            }
+        )
+    for name in unseparated:
+        found.append(
+            {
+                "kind": "metric_not_separated",
+                "message": f"The graded metric {name.replace('_', ' ')} comes out about the same on the "
+                "expert path and with no partnership, so the references cannot say what a poor "
+                "result is: it is scored from the expert's mean over the metric's usual range instead. "
+                "Check that a poor response really moves it, or give its weight to a metric that differs.",
+            }
+        )
     return found
 
 

@@ -12,7 +12,7 @@ from sqlalchemy import select, update
 import scenarios as engine
 from lms import tasks, worker
 from lms.models import BackgroundJob, CalibrationPart, CalibrationRun
-from lms.services import calibration, scenario_authoring
+from lms.services import calibration, debrief, scenario_authoring
 
 
 @pytest.fixture
@@ -165,7 +165,8 @@ def test_a_part_redelivered_after_storing_its_rows_finalises(db, adapted, instru
     part = db.session.get(CalibrationPart, last)
     scenario = engine.load_scenario(_draft(adapted).source_text)
     labels = engine.enumerate_paths(scenario, run.sample, run.seed).labels
-    rows = [calibration._row(scenario, path, labels, run.runs, run.seed) for path in part.paths]
+    refs = debrief.grading_references(scenario, _draft(adapted))  # what the job stored
+    rows = [calibration._row(scenario, path, labels, run.runs, run.seed, refs) for path in part.paths]
     assert calibration._store(last, run.job_id, rows, len(rows) * run.runs)
     assert _job(db, run).status == "running" and _results(db, run) is None
 
@@ -181,7 +182,8 @@ def test_two_parts_finishing_together_finalise_once(db, adapted, instructor, bro
     labels = engine.enumerate_paths(scenario, run.sample, run.seed).labels
     for part_id in broker["parts"]:  # every part stores its rows; none has finalised yet
         part = db.session.get(CalibrationPart, part_id)
-        rows = [calibration._row(scenario, path, labels, run.runs, run.seed) for path in part.paths]
+        refs = debrief.grading_references(scenario, _draft(adapted))  # what the job stored
+        rows = [calibration._row(scenario, path, labels, run.runs, run.seed, refs) for path in part.paths]
         assert calibration._store(part_id, run.job_id, rows, len(rows) * run.runs)
     assert _job(db, run).status == "running"
 
