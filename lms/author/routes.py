@@ -16,7 +16,7 @@ from lms.downloads import attachment
 from lms.extensions import db
 from lms.models import Role, ScenarioVersion
 from lms.rendering import MarkdownTooLong, render_preview
-from lms.services import authoring, calibration, scenario_authoring
+from lms.services import authoring, calibration, debrief, scenario_authoring
 from lms.services.scenario_authoring import AuthoringError
 from lms.services.scoping import NotFound
 from lms.verify import limiter
@@ -266,7 +266,9 @@ def preview_scenario(scenario_id: int):
         else:
             runs = current_app.config.get("SCENARIO_GRADING_RUNS") or min(scenario.grading.runs, 100)
             distribution = engine.monte_carlo(scenario, decisions, runs, seed)
-            result = engine.grade(scenario, decisions, distribution)
+            result = engine.grade(
+                scenario, decisions, distribution, debrief.grading_references(scenario, version)
+            )
     except engine.EventBudgetExceeded as problem:  # the draft's numbers make its runs explode
         flash(f"This draft cannot be previewed: {problem}", "error")
         return redirect(url_for("author.edit_scenario", scenario_id=record.id))

@@ -101,8 +101,9 @@ HOSTILE_NUMBERS = [
      "at most 10, got 1000000000"),
     ("  baseline_per_day: 0.02\n", "  baseline_per_day: 1e9\n", "retaliation.baseline_per_day",
      "at most 10, got 1000000000"),
-    ("{good: 0.2, bad: 1.5, weight: 2}", "{good: 0.2, bad: 1.5, weight: .inf}",
-     "grading.outcomes.retaliations.weight", "at most 100, got inf"),
+    # An outcome of its own, so the case does not depend on which outcomes the library grades.
+    ("  outcomes:\n", "  outcomes:\n    peak_severity: {weight: .inf}\n",
+     "grading.outcomes.peak_severity.weight", "at most 100, got inf"),
 ]  # fmt: skip
 
 
@@ -114,7 +115,7 @@ def test_live_validation_names_the_field_and_line_of_a_hostile_number(
 ):
     sign_in(instructor)
     text = _draft_text(adapted)
-    line = text[: text.index(old)].count("\n") + 1
+    line = text[: text.index(old)].count("\n") + 1 + new.rstrip("\n").count("\n")  # the hostile line
     response = client.post(
         f"/author/scenarios/{adapted.id}/validate", data={"source": text.replace(old, new)}
     )
