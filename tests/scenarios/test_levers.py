@@ -32,13 +32,9 @@ ROOT = Path(__file__).resolve().parents[2]
 N = 80  # paired runs per path
 
 
-# focused_deterrence names the partners who stand beside the prosecutor (work in progress in
-# the model as these tests were written: before that, every engaged partner counted)
-ALONGSIDE = "alongside" in ACTIONS["focused_deterrence"].params
-
-
 def deter(groups: list[str], beside: list[str] | None = None) -> dict:
-    extra = {"alongside": beside} if beside and ALONGSIDE else {}
+    """A call-in by the prosecutor, with ``beside`` standing alongside (none: alone)."""
+    extra = {"alongside": beside} if beside else {}
     return act("focused_deterrence", partner="prosecutor", groups=groups, **extra)
 
 
