@@ -53,9 +53,10 @@ class ScenarioVersion(db.Model):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # Derived, not edited: the debrief's reference bands (expert path, no partnership), which
-    # depend only on the YAML. The first grading stores them (on a worker when there is one),
-    # so web processes read them instead of simulating. Deferred: clicks never load them.
+    # Derived, not edited: the expert-path and no-partnership reference runs, which depend only
+    # on the YAML: the debrief's bands and the reference means every grade is scored against
+    # (keys name their runs and seed). The first grading stores them (on a worker when there is
+    # one), so web processes read them instead of simulating. Deferred: clicks never load them.
     reference_summaries: Mapped[dict[str, Any] | None] = mapped_column(JSON, deferred=True)
 
     scenario: Mapped[ScenarioRecord] = relationship(back_populates="versions")

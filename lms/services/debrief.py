@@ -315,6 +315,8 @@ KIND_LABELS = {
     "transfer": "Transfer",
     "relationship_kept": "Relationship kept",
     "relationship_lost": "Relationship lost",
+    "leak": "Information leaked",
+    "contradiction": "Claim contradicted",
 }
 
 

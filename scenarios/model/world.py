@@ -953,6 +953,7 @@ class World:
             s.incidents.append(self.incidents)
             s.police_trust.append(self.mean_trust())
             if t + step > self.horizon + 1e-9:
+                self.risk += self.retaliation_hazard(t) * max(0.0, self.horizon - t)  # the last part-step
                 return
             self.risk += self.retaliation_hazard(t) * step
             yield env.timeout(step)
