@@ -155,6 +155,7 @@ def _run_report(s: Scenario, decisions, args, dist, g: Grade, refs: References, 
                     "weight": m.weight,
                     "score": m.score,
                     "scored": m.scored,
+                    "separated": m.separated,
                 }
                 for m in g.metrics
             ],  # fmt: skip
@@ -208,7 +209,9 @@ def cmd_run(args) -> int:
     print(f"rubric  {g.rubric_score:6.1f}  ({g.rubric_points:g} of {g.rubric_max:g} points)")
     print(f"outcome against the references ({refs.runs} runs each of the expert and baseline paths):")
     for m in g.metrics:
-        where = f"position {m.position:5.2f}" if m.scored else "not scored: the references barely differ"
+        where = f"position {m.position:5.2f}"
+        if not m.separated:
+            where += ", references closer than its scale: gap widened"
         print(
             f"outcome {m.score:6.1f}  {m.metric} mean {m.value:.3f} "
             f"(baseline {m.baseline:.3f}, expert {m.expert:.3f}, {where}, weight {m.weight:g})"

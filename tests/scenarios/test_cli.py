@@ -133,6 +133,7 @@ def test_run_json_is_one_object_with_the_grade_references_and_each_run(critical_
     assert refs["runs"] == 20 and set(refs["expert"]) == set(refs["baseline"]) == set(graded)
     for m in grade["metrics"]:
         assert (m["baseline"], m["expert"]) == (refs["baseline"][m["metric"]], refs["expert"][m["metric"]])
+        assert {"position", "score", "weight", "separated"} <= set(m)
     for name in ("retaliations", "peak_reach", "retaliation_risk", "leaks"):
         m = report["metrics"][name]
         assert set(m) == {"mean", "ci95", "p10", "p50", "p90"} and m["p10"] <= m["p50"] <= m["p90"]
