@@ -157,6 +157,8 @@ ENFORCE = build(
         "map": [act("request_analysis", partner="analyst")],
         "tell_plan": [contact("talker", ["operational"])],
         "tell_facts": [contact("talker", ["facts"])],
+        "pastor_plan": [contact("pastor", ["operational"])],  # discretion 1: never leaks
+        "pastor_told_nothing": [contact("pastor", [])],
     }),
     (4, {
         "focused": [act("enforcement", group="south", mode="focused", strength=1.0)],
@@ -301,6 +303,19 @@ def test_focused_enforcement_without_the_map_is_weaker():
     blind = metrics(ENFORCE, path("z", "focused"))
     assert above(blind["retaliation_risk"], informed["retaliation_risk"], 0.05)
     assert above(informed["police_trust_end"], blind["police_trust_end"], 0.005)  # and it costs more
+
+
+def test_a_partner_told_the_plan_prepares_people_for_it():
+    """Where a partner who was told the plan reaches enough of the group (the pastor reaches 60%
+    of south), the anger the sweep adds there is halved (PREPARED); the pastor never leaks."""
+
+    def jump(decisions):
+        return np.array([at_hour(r, "south", 5) - at_hour(r, "south", 4) for r in family(ENFORCE, decisions)])
+
+    prepared = jump(path("pastor_plan", "broad"))
+    unprepared = jump(path("pastor_told_nothing", "broad"))
+    assert not metrics(ENFORCE, path("pastor_plan", "broad"))["leaks"].any()
+    assert above(unprepared, prepared, 0.02)
 
 
 def test_a_broad_sweep_raises_anger_when_it_ends():
