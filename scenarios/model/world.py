@@ -40,6 +40,7 @@ TENSION_WORDS = ("calm", "uneasy", "tense", "volatile")
 CORRECTION_BATCHES = 4  # a correction goes out over an hour, in four waves
 CORRECTION_SPAN_HOURS = 1.0
 CALMING = 0.5  # a corrected hearer's anger falls by CALMING x credibility of it
+RISK_STEP_HOURS = 1.0  # how often retaliation_risk is brought up to date (and at every incident)
 
 
 # The event budget. A run's work is bounded by the scenario except for retaliation: a
@@ -175,6 +176,7 @@ class World:
         self.revealed: set[int] = set()  # groups made visible by probation's contacts
         self.evaluated = False
         self.risk = 0.0  # integrated hazard of retaliation: expected retaliations so far
+        self.risk_t = 0.0  # ... up to this time
         self.reported: dict[tuple[str, int, str], int] = {}
         self.events: list[Event] = []
         self.spread: list[tuple[float, int, int, int]] = []
@@ -193,6 +195,8 @@ class World:
         env.process(self._incident_and_retaliation())
         self.rumour_proc = env.process(self._rumour())
         env.process(self._sampler())
+        if self.pairs:
+            env.process(self._risk_meter())
         env.process(self._monitor())
         env.process(self._decisions())
         if scenario.incident.transfer_at_hours is not None:
@@ -913,6 +917,7 @@ class World:
 
     def _incident(self, by: int, against: int, first: bool) -> None:
         t = self.env.now
+        self._integrate_risk(t)  # the hazard so far, before this incident excites it
         self.incidents += 1
         if not first:
             self.retaliations += 1
@@ -953,10 +958,35 @@ class World:
             s.incidents.append(self.incidents)
             s.police_trust.append(self.mean_trust())
             if t + step > self.horizon + 1e-9:
-                self.risk += self.retaliation_hazard(t) * max(0.0, self.horizon - t)  # the last part-step
                 return
-            self.risk += self.retaliation_hazard(t) * step
             yield env.timeout(step)
+
+    def _risk_meter(self):
+        """Brings ``retaliation_risk`` up to date every RISK_STEP_HOURS (and at every incident)."""
+        while True:
+            yield self.env.timeout(RISK_STEP_HOURS)
+            self._integrate_risk(self.env.now)
+
+    def _integrate_risk(self, t: float) -> None:
+        """Adds the retaliation hazard's integral from the last update to ``t``.
+
+        The excitation's part is integrated exactly (it is a sum of decaying exponentials and
+        no incident falls inside the interval: every incident updates first); anger and
+        interventions scale it at their value at ``t``. With those switched off this is exactly
+        the Hawkes compensator, whose mean is the mean number of retaliations."""
+        a = self.risk_t
+        if t <= a or not self.pairs:
+            return
+        ret = self.scenario.retaliation
+        tau, mu = ret.decay_hours, ret.baseline_per_day / 24.0
+        d_a = math.exp(-(a - self.excite_t) / tau)
+        d_t = math.exp(-(t - self.excite_t) / tau)
+        total = 0.0
+        for (x, y), e in zip(self.pairs, self.excite, strict=True):
+            total += (mu * (t - a) + e * tau * (d_a - d_t)) * self._multiplier(x, t) * self._against(y, t)
+        self.risk += total
+        self.risk_t = t
+        self.model_events += 1
 
     def retaliation_hazard(self, t: float) -> float:
         """Retaliations expected per hour at ``t``: the Hawkes intensity summed over pairs."""
@@ -1057,6 +1087,7 @@ class World:
 
     def metrics(self) -> dict[str, float]:
         t = min(self.env.now, self.horizon)
+        self._integrate_risk(t)
         return {
             "incidents": float(self.incidents),
             "retaliations": float(self.retaliations),
