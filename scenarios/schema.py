@@ -51,6 +51,7 @@ MAX_DECISIONS = 30
 MAX_ACTIONS = 20  # per option
 MAX_LATE_PATHS = 20
 MAX_RUNS = 10_000
+MAX_REFERENCE_RUNS = 1_000  # each grade's references simulate two paths this many times
 MAX_BASELINE_PER_DAY = 10.0  # background incidents per ordered pair of groups; the library uses 0.05
 # the values a metric can take, which bound its good and bad thresholds
 METRIC_RANGES = {
@@ -684,7 +685,7 @@ def _grading(c: IssueCollector, root: dict) -> Grading:
         c.optional(d, "horizon_hours", p, float, 72.0, min=0.1, max=24 * 60),
         c.optional(d, "sample_minutes", p, float, 30.0, min=1, max=24 * 60),
         outcomes,
-        c.optional(d, "reference_runs", p, int, 200, min=10, max=MAX_RUNS),
+        c.optional(d, "reference_runs", p, int, 200, min=10, max=MAX_REFERENCE_RUNS),
     )
 
 

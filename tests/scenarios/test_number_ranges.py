@@ -93,3 +93,11 @@ def test_lists_the_model_loops_over_are_bounded(key, limit):
     issues = _issues(yaml.safe_dump(data, sort_keys=False))
     path = "community.groups" if key == "groups" else key
     assert any(i.startswith(f"{path}: allows at most {limit} item(s)") for i in issues), issues
+
+
+def test_reference_runs_are_capped_at_a_thousand():
+    # each grade's references simulate the expert and the baseline path this many times
+    text, line = _with("  runs: 200\n", "  runs: 200\n  reference_runs: 1001\n")
+    assert _issues(text) == [f"grading.reference_runs: must be at most 1000, got 1001 (line {line + 1})"]
+    ok, _ = _with("  runs: 200\n", "  runs: 200\n  reference_runs: 1000\n")
+    assert engine.load_scenario(ok).grading.reference_runs == 1000
