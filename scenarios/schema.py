@@ -429,6 +429,7 @@ def _build(document) -> Scenario:
     )
     grading = _grading(c, root)
     decisions = _decisions(c, root, gids, pids, partners, grading.horizon_hours)
+    _check_claims_meet_facts(c, incident, grading, decisions)
 
     paths = {}
     for key, required in (("expert_path", True), ("baseline_path", True)):
@@ -462,6 +463,28 @@ def _build(document) -> Scenario:
         late_paths=late, contrast_paths=contrast, source_text=document.text,
         fingerprint=hashlib.sha256(canonical.encode("utf-8")).hexdigest(),
     )  # fmt: skip
+
+
+def _check_claims_meet_facts(c: IssueCollector, incident: Incident, grading: Grading, decisions) -> None:
+    """A claim is contradicted when the facts emerge; if that is never within the horizon,
+    a claim would cost nothing and grading would reward it."""
+    if incident.facts_emerge_hours < grading.horizon_hours:
+        return
+    bad = {"incident.facts_emerge_hours", "grading.horizon_hours"}
+    if any(issue.path in bad for issue in c.issues):
+        return
+    for dp in decisions:
+        for o in dp.options:
+            if any(a.type == "police_statement" and a.args.get("content") == "claim" for a in o.actions):
+                c.add(
+                    ("incident", "facts_emerge_hours"),
+                    f"a claim would never meet the facts within the horizon: the facts emerge at "
+                    f"{incident.facts_emerge_hours:g} h, not before grading.horizon_hours "
+                    f"({grading.horizon_hours:g} h), so option {o.id}'s police_statement with "
+                    f"content: claim could never be contradicted; make facts_emerge_hours smaller "
+                    f"than the horizon",
+                )
+                return
 
 
 def _time_ok(text: str) -> bool:

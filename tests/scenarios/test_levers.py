@@ -505,3 +505,17 @@ def test_the_run_is_the_same_in_another_process_with_another_hash_seed():
         [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True
     )
     assert json.loads(out.stdout) == json.loads(json.dumps(here))
+
+
+def test_a_claim_the_horizon_never_lets_meet_the_facts_is_refused():
+    import scenarios
+
+    claim = {"c": [act("police_statement", content="claim")]}
+    with pytest.raises(scenarios.ScenarioError) as caught:
+        build((0.5, claim), incident={"facts_emerge_hours": 36})  # the horizon is 36 h
+    (issue,) = caught.value.issues
+    assert issue.path == "incident.facts_emerge_hours" and issue.line is not None
+    assert issue.message.startswith("a claim would never meet the facts within the horizon")
+    build((0.5, claim), incident={"facts_emerge_hours": 35})
+    build((0.5, {"f": [act("police_statement", content="facts")]}), incident={"facts_emerge_hours": 36})
+
