@@ -227,7 +227,10 @@ def police_statement(world: World, args: dict, decision: int) -> Generator:
     factor = fx.UNKNOWNS_CONVINCE if content == "unknowns" else 1.0
     reach = {g: reach_all for g in world.scenario.group_ids}
     cred = {g: world.group_trust(g) * factor for g in world.scenario.group_ids}
-    tag = f"claim:{decision}:{world.env.now:.4f}" if content == "claim" else None
+    tag = None
+    if content == "claim":  # each claim keeps its own convinced people, even two in one option
+        world._claims_made = getattr(world, "_claims_made", 0) + 1
+        tag = f"claim:{decision}:{world._claims_made}"
     yield from world.correct("police", reach, cred, decision, tag=tag)
     if content == "unknowns":
         for g in world.scenario.group_ids:

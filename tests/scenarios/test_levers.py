@@ -519,3 +519,25 @@ def test_a_claim_the_horizon_never_lets_meet_the_facts_is_refused():
     build((0.5, claim), incident={"facts_emerge_hours": 35})
     build((0.5, {"f": [act("police_statement", content="facts")]}), incident={"facts_emerge_hours": 36})
 
+
+def test_two_claims_in_one_option_are_contradicted_as_two_claims(monkeypatch):
+    from scenarios.model.world import World
+
+    s = build((0.5, {"two": [act("police_statement", content="claim")] * 2}))
+    relapses: list[list[int]] = []
+    fuel = World.fuel_rumour
+
+    def spy(self, gids, share, people=None):
+        if people is not None:
+            relapses[-1].append(len(people))
+        return fuel(self, gids, share, people)
+
+    monkeypatch.setattr(World, "fuel_rumour", spy)
+    for seed in range(1, 6):
+        relapses.append([])
+        r = simulate(s, path("two"), seed)
+        assert r.metrics["contradicted_claims"] == 2
+        drops = [e for e in r.events if e.kind == "trust_change" and "contradicted" in e.details["why"]]
+        assert sorted(e.who for e in drops) == sorted(s.group_ids * 2)  # trust lost twice in each group
+        # each contradiction brings back the people its own claim convinced
+        assert len(relapses[-1]) == 2 and all(n > 0 for n in relapses[-1]), relapses
