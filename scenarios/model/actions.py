@@ -88,12 +88,12 @@ POLICE_DELAY = "after police.delay_hours"
     "contact_partner",
     "Call a partner in and tell them what you choose. Once they respond they give early "
     "warning from the groups they reach. Facts let them correct accurately (aligned); "
-    "concerns let them buffer anger in the groups they reach. Investigative detail and "
-    "identities make their mediation and corrections stronger; a partner told the operational "
-    "plan, and reaching at least 30% of the group, prepares people for it (the enforcement's "
-    "anger there is halved). Every sensitive kind may leak, with probability (1 - the partner's "
-    "discretion) x the kind's sensitivity, some hours later, and a leak plays out in the run "
-    "(see MODEL.md, 'What is shared').",
+    "concerns let them buffer anger in the groups they reach. Identities make their mediation "
+    "stronger; investigative detail makes their corrections and mediation stronger. A partner "
+    "told the operational plan, and reaching at least 30% of the group, prepares people for it "
+    "(the enforcement's anger there is halved). Every sensitive kind may leak, with probability "
+    "(1 - the partner's discretion) x the kind's sensitivity, some hours later, and a leak plays "
+    "out in the run (see MODEL.md, 'What is shared').",
     (1, 2, 3),
     PARTNER_DELAY,
     partner=Param("partner", doc="partner id"),
@@ -199,8 +199,9 @@ def joint_message(world: World, args: dict, decision: int) -> Generator:
     "fact to be cleared), unknowns ('what we know, what we don't': goes out at once, convinces "
     "x 0.85, and earns a little trust for candour), or claim (a confident account not yet "
     "established: goes out at once, but when the facts come out at incident.facts_emerge_hours "
-    "it is contradicted: trust falls by 0.2 in every group, the people it convinced believe the "
-    "rumour again and spread it, and escalation doubles for a day). If partners are engaged "
+    "it is contradicted: trust falls by 0.2 in every group it reached, each person it convinced "
+    "believes the rumour again and spreads it with probability 0.6, and escalation doubles for a "
+    "day). If partners are engaged "
     "without the facts, the statement contradicts what they say and makes the rumour more "
     "likely to escalate for 12 hours.",
     (3, 4, 7),
@@ -248,7 +249,7 @@ def police_statement(world: World, args: dict, decision: int) -> Generator:
     "mediation",
     "A mediator works between the groups: each named group's hazard of retaliating is "
     "multiplied by (1 - strength x credibility x willingness) for duration_hours, and "
-    "anger there falls by 0.3 x credibility x willingness among the people reached. "
+    "the anger of the people reached is multiplied by (1 - 0.3 x credibility x willingness). "
     "Investigative detail or identities shared with the mediator make it x 1.15 stronger.",
     (2,),
     PARTNER_DELAY,
@@ -278,7 +279,7 @@ def mediation(world: World, args: dict, decision: int) -> Generator:
     "guardianship",
     "Patrol or keep watch at the place a group gathers: incidents by or against that "
     "group become less likely (hazard x (1 - strength)) for duration_hours. With a place "
-    "manager, they also give early word from that group.",
+    "manager, they are engaged and give early word from the groups they reach.",
     (2, 7),
     "after the place manager's delay_hours, or police.delay_hours",
     group=Param("group"),
@@ -383,7 +384,8 @@ def supervision_contact(world: World, args: dict, decision: int) -> Generator:
     "The prosecutor joins a call-in for the named groups: consequences for the next act of "
     "violence. It works when the partners standing alongside include a community moral voice (a "
     "faith leader, interrupter, mentor or block captain with credibility >= 0.5 there, willing) "
-    "and an offer of help (services or an interrupter, willing). With both: hazard x 0.4 for duration_hours and anger down 0.1; with one: "
+    "and an offer of help (services or an interrupter, willing; an interrupter can be both). With "
+    "both: hazard x 0.4 for duration_hours and anger x 0.9; with one: "
     "hazard x 0.75 for half as long; alone it backfires: anger up 0.15 and police trust down 0.1 "
     "in the group, hazard unchanged.",
     (7, 2),
@@ -481,8 +483,9 @@ def acknowledge(world: World, args: dict, decision: int) -> Generator:
     "focused (on the few driving the violence: hazard x (1 - strength) for duration_hours, anger "
     "+0.02, trust - trust_cost / 3; without the analyst's map it is half as strong at twice the "
     "cost; if the operation leaked beforehand, suspects are warned: x 0.2 strength and anger "
-    "+0.1). The trust cost halves when an aligned partner reaching at least 30% of the group "
-    "explains it afterwards; the anger it adds halves when such a partner was told the plan.",
+    "+0.1). The trust cost halves when a partner who has the facts (aligned) and reaches at "
+    "least 30% of the group is engaged when it happens (they explain it afterwards); the anger "
+    "it adds halves when a partner reaching that much of the group was told the plan.",
     (7,),
     POLICE_DELAY,
     group=Param("group"),

@@ -541,3 +541,21 @@ def test_two_claims_in_one_option_are_contradicted_as_two_claims(monkeypatch):
         assert sorted(e.who for e in drops) == sorted(s.group_ids * 2)  # trust lost twice in each group
         # each contradiction brings back the people its own claim convinced
         assert len(relapses[-1]) == 2 and all(n > 0 for n in relapses[-1]), relapses
+
+
+def test_enforcement_is_explained_only_by_a_partner_engaged_when_it_happens():
+    tell = act("contact_partner", partner="pastor", share=["facts"])  # reaches 60% of south
+    enforce = act("enforcement", group="south")
+    s = build((0.5, {"tell": [tell]}), (4.0, {"enforce": [enforce], "enforce_tell": [enforce, tell]}))
+
+    def cost(decisions):
+        (drop,) = [
+            e
+            for e in simulate(s, decisions, 1).events
+            if e.kind == "trust_change" and e.details["why"] == "enforcement"
+        ]
+        return drop.details["from"] - drop.details["to"]
+
+    assert cost(path("tell", "enforce")) == pytest.approx(0.15 * fx.EXPLAINED, abs=1e-3)
+    # told at the same decision, the partner is engaged only after the enforcement: no halving
+    assert cost(path("z", "enforce_tell")) == pytest.approx(0.15, abs=1e-3)
