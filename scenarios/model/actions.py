@@ -337,9 +337,11 @@ def support_services(world: World, args: dict, decision: int) -> Generator:
         world.engage(partner, ("concerns",), decision)
     spec = world.scenario.partner(partner)
     steps = max(1, int(args["duration_hours"] // fx.SUPPORT_STEP_HOURS))
-    for step in range(steps):
-        if step:
-            yield world.env.timeout(fx.SUPPORT_STEP_HOURS)
+    start = world.env.now
+    last = start + (steps - 1) * fx.SUPPORT_STEP_HOURS  # the last planned step
+    world.support_running += 1
+    # a step every SUPPORT_STEP_HOURS up to the last one, or on to an evaluation's kept_until
+    while True:
         targeted = fx.ANALYSIS_TARGETING if world.analysis_at is not None else 1.0
         for g in args["groups"]:
             c = spec.credibility.get(g, 0.0) * state.willingness
@@ -347,8 +349,12 @@ def support_services(world: World, args: dict, decision: int) -> Generator:
             world.calm(g, fx.SUPPORT_CALMING * c, r, partner, decision)
             world.modify_hazard(
                 g, 1.0 - min(1.0, fx.SUPPORT_HAZARD * r * c), fx.SUPPORT_STEP_HOURS,
-                f"support by {partner}", decision, lasting=True, quiet=bool(step),
+                f"support by {partner}", decision, quiet=world.env.now > start,
             )  # fmt: skip
+        if world.env.now + fx.SUPPORT_STEP_HOURS > max(last, world.kept_until) + 1e-9:
+            break
+        yield world.env.timeout(fx.SUPPORT_STEP_HOURS)
+    world.support_running -= 1
 
 
 @action(

@@ -20,6 +20,7 @@ LEAK_MEAN_HOURS = 3.0  # a leak happens an exponential time after the telling, t
 LEAK_FUEL_PEOPLE = 0.04  # share of the partner's reached groups who start retelling leaked detail
 LEAK_ESCALATION = 2.0  # x the rumour's escalation for LEAK_ESCALATION_HOURS after detail leaks
 LEAK_ESCALATION_HOURS = 24.0
+LEAK_EXCITATION = 1.0  # a leaked name or place excites the victim's side as an incident would
 EXPOSURE_ANGER = 0.2  # anger added to the victim's group when an identity is exposed
 EXPOSURE_TRUST = 0.1  # police trust lost in the victim's group when an identity is exposed
 EXPOSED_PARTNER_WILLINGNESS = 0.5  # x the partner's willingness once they are the source of a leak

@@ -175,6 +175,8 @@ class World:
         self.analysis_at: float | None = None  # when the crime analyst's map came in
         self.revealed: set[int] = set()  # groups made visible by probation's contacts
         self.evaluated = False
+        self.support_running = 0  # services' support processes under way
+        self.kept_until = 0.0  # an evaluation keeps support running until then
         self.risk = 0.0  # integrated hazard of retaliation: expected retaliations so far
         self.risk_t = 0.0  # ... up to this time
         self.reported: dict[tuple[str, int, str], int] = {}
@@ -192,7 +194,7 @@ class World:
         self.budget = event_budget(scenario)
 
         env = self.env
-        env.process(self._incident_and_retaliation())
+        self.retaliation_proc = env.process(self._incident_and_retaliation())
         self.rumour_proc = env.process(self._rumour())
         env.process(self._sampler())
         if self.pairs:
@@ -266,23 +268,52 @@ class World:
         st.leaks += 1
         self.leaks += 1
         st.willingness *= fx.EXPOSED_PARTNER_WILLINGNESS  # they know it came from them
-        against = self.scenario.incident.against
+        inc = self.scenario.incident
+        groups = list(spec.reach) or list(self.gids)
         if kind == "operational":
             self.operation_leaked = True
             self.case_damaged = True
             text = "Word of the planned operation is out: the people it targets have been warned."
+            # "they are coming for us": the targets' side hears it, angrily, and retells it
+            if inc.by:
+                self.anger_group(inc.by, fx.WARNED_ANGER, decision)
+            self.fuel_rumour(groups, fx.LEAK_FUEL_PEOPLE)
         elif kind == "investigative":
             self.case_damaged = True
             text = "Details of the investigation are being repeated on the street; the case is harmed."
-            self.fuel_rumour(list(spec.reach) or list(self.gids), fx.LEAK_FUEL_PEOPLE)
+            self.fuel_rumour(groups, fx.LEAK_FUEL_PEOPLE)
             self.boost_escalation(fx.LEAK_ESCALATION, fx.LEAK_ESCALATION_HOURS, decision)
+            self._name_to_act_on(decision)
         else:  # identities
             self.exposures += 1
             text = "A name that should have stayed private is going round; the family feels exposed."
-            if against:
-                self.anger_group(against, fx.EXPOSURE_ANGER, decision)
-                self.change_trust(against, -fx.EXPOSURE_TRUST, "an identity exposed", decision)
+            if inc.against:
+                self.anger_group(inc.against, fx.EXPOSURE_ANGER, decision)
+                self.change_trust(inc.against, -fx.EXPOSURE_TRUST, "an identity exposed", decision)
+            self._name_to_act_on(decision)
         self.log("leak", pid, {"kind": kind, "text": f"{spec.name}: {text}"}, decision)
+
+    def _name_to_act_on(self, decision: int | None) -> None:
+        """A leaked name or place gives the victim's side someone to act on: their hazard of
+        retaliating is excited as by LEAK_EXCITATION of an incident."""
+        inc = self.scenario.incident
+        if not (inc.by and inc.against):
+            return
+        key = self.pair_index.get((self.gindex[inc.against], self.gindex[inc.by]))
+        if key is None:
+            return
+        t = self.env.now
+        self._integrate_risk(t)
+        decay = math.exp(-(t - self.excite_t) / self.scenario.retaliation.decay_hours)
+        self.excite = [e * decay for e in self.excite]
+        self.excite_t = t
+        ret = self.scenario.retaliation
+        self.excite[key] += fx.LEAK_EXCITATION * ret.branching / ret.decay_hours
+        proc = self.retaliation_proc
+        if not proc.is_alive:
+            self.retaliation_proc = self.env.process(self._retaliation_loop())
+        elif proc is not self.env.active_process:
+            proc.interrupt()
 
     def follow_up(self, pid: str, decision: int | None) -> None:
         st = self.partner_state[pid]
@@ -467,6 +498,8 @@ class World:
                 self.heard += 1
                 self.believers += 1
             elif self.corrected[i]:
+                if self.level[i] == 0:  # corrected before ever hearing it: hears it now
+                    self.heard += 1
                 self.corrected[i] = False
                 self.corrected_count -= 1
                 self.believers += 1
@@ -587,11 +620,14 @@ class World:
 
     def evaluation(self, pid: str, extend: float, decision: int | None) -> None:
         now = self.env.now
-        kept = 0
+        kept = self.support_running  # services' support still running is kept going too
+        if kept:
+            self.kept_until = max(self.kept_until, now + extend)
         for mods in self.hazard_mods:
             for mod in mods:
                 if mod[2] and mod[1] > now:
                     mod[1] += extend
+                    mod[2] = False  # extended once: a second evaluation does not stretch it again
                     kept += 1
         if not kept:
             self.log(
@@ -601,15 +637,17 @@ class World:
                 decision,
             )
             return
+        first = not self.evaluated
         self.evaluated = True
+        reached: set[str] = set()
         for other, st in self.partner_state.items():
             if st.engaged and other != pid:
                 st.willingness = 1.0
-                for g, r in self.scenario.partner(other).reach.items():
-                    if r > 0:
-                        self.change_trust(
-                            g, fx.EVALUATION_TRUST, "the evaluation showed what worked", decision
-                        )
+                reached.update(g for g, r in self.scenario.partner(other).reach.items() if r > 0)
+        if first:  # the result is shared once, in each group partners reach
+            for g in self.gids:
+                if g in reached:
+                    self.change_trust(g, fx.EVALUATION_TRUST, "the evaluation showed what worked", decision)
         self.log(
             "partner_action",
             pid,
@@ -875,14 +913,18 @@ class World:
         return m
 
     def _incident_and_retaliation(self):
-        env = self.env
         sc = self.scenario
-        ret = sc.retaliation
-        rng = self.rng
         if sc.incident.by and sc.incident.against:
             self._incident(self.gindex[sc.incident.by], self.gindex[sc.incident.against], first=True)
         if not self.pairs:
             return
+        yield from self._retaliation_loop()
+
+    def _retaliation_loop(self):
+        """Ogata thinning until the horizon (restarted if a leak excites a finished one)."""
+        env = self.env
+        ret = self.scenario.retaliation
+        rng = self.rng
         mu = ret.baseline_per_day / 24.0
         bound_mult = max(1.0, 1.0 + ret.anger_weight * (1.0 / ret.anger_reference - 1.0))
         tau = ret.decay_hours
@@ -897,7 +939,10 @@ class World:
             dt = rng.expovariate(bound)
             if now + dt > self.horizon:
                 return
-            yield env.timeout(dt)
+            try:
+                yield env.timeout(dt)
+            except simpy.Interrupt:  # excitation rose outside an incident: a new bound (memoryless)
+                continue
             t = env.now
             self.spend(len(self.pairs))  # a hazard check looks at every pair
             decay = math.exp(-(t - self.excite_t) / tau)
