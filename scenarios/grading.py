@@ -275,6 +275,19 @@ def grade_each_run(
     return grades
 
 
+def pass_rates(
+    scenario: Scenario,
+    decisions: Sequence[Sequence[str]],
+    distribution: Distribution,
+    refs: References | None = None,
+) -> tuple[float, float]:
+    """(share of the runs that pass, share whose outcome alone reaches the pass mark), from one
+    grading of each run."""
+    grades = grade_each_run(scenario, decisions, distribution, refs)
+    n = len(grades)
+    return sum(g.passed for g in grades) / n, sum(g.outcome_passed for g in grades) / n
+
+
 def pass_rate(
     scenario: Scenario,
     decisions: Sequence[Sequence[str]],
@@ -282,8 +295,7 @@ def pass_rate(
     refs: References | None = None,
 ) -> float:
     """Share of the distribution's runs that pass when graded one by one."""
-    grades = grade_each_run(scenario, decisions, distribution, refs)
-    return sum(g.passed for g in grades) / len(grades)
+    return pass_rates(scenario, decisions, distribution, refs)[0]
 
 
 def outcome_pass_rate(
@@ -293,5 +305,4 @@ def outcome_pass_rate(
     refs: References | None = None,
 ) -> float:
     """Share of the runs whose outcome alone reaches the pass mark (no critical error)."""
-    grades = grade_each_run(scenario, decisions, distribution, refs)
-    return sum(g.outcome_passed for g in grades) / len(grades)
+    return pass_rates(scenario, decisions, distribution, refs)[1]

@@ -434,6 +434,7 @@ def _row(
     distribution = engine.monte_carlo(scenario, path, runs, seed, progress=progress)
     grade = engine.grade(scenario, path, distribution, refs)
     key = engine.format_choose(scenario, path)
+    passing, outcome_passing = engine_grading.pass_rates(scenario, path, distribution, refs)
     return {
         "path": key,
         "decisions": path,
@@ -442,8 +443,8 @@ def _row(
         "rubric": round(grade.rubric_score, 1),
         "outcome": round(grade.outcome_score, 1),
         "passes": bool(grade.passed),
-        "pass_probability": round(engine.pass_rate(scenario, path, distribution, refs), 3),
-        "outcome_pass_probability": round(engine.outcome_pass_rate(scenario, path, distribution, refs), 3),
+        "pass_probability": round(passing, 3),
+        "outcome_pass_probability": round(outcome_passing, 3),
         "critical": [f"{e.decision + 1}{e.option}" for e in grade.critical_errors],
         "retaliations": round(distribution.metrics["retaliations"].mean, 2),
         "peak_reach": round(distribution.metrics["peak_reach"].mean, 3),

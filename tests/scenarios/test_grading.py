@@ -248,3 +248,16 @@ def test_feedback_comes_with_each_choice(graded):
     assert g.runs == 5
     g = grade_attempt(graded, [["b"], ["c"]], seed=1)
     assert g.choices[0].feedback == "Too late."
+
+
+def test_pass_rates_grade_each_run_once_and_give_both_rates(graded, monkeypatch):
+    dist = monte_carlo(graded, graded.expert_path, 6, seed=3)
+    want = (
+        grading.pass_rate(graded, graded.expert_path, dist),
+        grading.outcome_pass_rate(graded, graded.expert_path, dist),
+    )
+    calls = []
+    real = grading.grade
+    monkeypatch.setattr(grading, "grade", lambda *a, **k: calls.append(1) or real(*a, **k))
+    assert grading.pass_rates(graded, graded.expert_path, dist) == want
+    assert len(calls) == 6

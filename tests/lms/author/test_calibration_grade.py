@@ -107,3 +107,16 @@ def test_the_preview_shows_the_outcome_only_pass_and_critical_errors(client, sig
     assert "Would pass" in expert and "Critical error" not in expert
     assert "The outcome alone would pass" in expert
     assert "against 12 reference runs each of the expert and no-partnership paths" in expert
+
+
+def test_a_calibration_row_grades_each_run_once(db, monkeypatch):
+    from scenarios import grading as engine_grading
+
+    scenario = engine.load_scenario(tiny_scenarios.TINY)
+    refs = engine.references(scenario, 12)
+    calls = []
+    real = engine_grading.grade
+    monkeypatch.setattr(engine_grading, "grade", lambda *a, **k: calls.append(1) or real(*a, **k))
+    row = calibration._row(scenario, scenario.expert_path, {}, 8, 1, refs)
+    assert len(calls) == 8  # one grade per run gives both pass probabilities
+    assert 0 <= row["outcome_pass_probability"] <= 1 and 0 <= row["pass_probability"] <= 1
