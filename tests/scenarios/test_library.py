@@ -165,3 +165,16 @@ def test_library_calibration_is_kept(slug):
         assert row["outcome_pass_rate"] == pytest.approx(kept[name]["outcome_pass_rate"], abs=0.02), name
         for m, v in row["means"].items():
             assert v == pytest.approx(kept[name]["means"][m], rel=0.02, abs=1e-3), (name, m)
+
+
+@pytest.mark.parametrize("path", LIBRARY, ids=lambda p: p.stem)
+def test_focused_enforcement_without_an_analyst_says_it_runs_at_half_strength(path):
+    # the model runs it at half strength and twice the trust cost without the analyst's map
+    s = load_scenario(path)
+    if any(p.type == "crime_analyst" for p in s.partners):
+        return
+    for d in s.decisions:
+        for o in d.options:
+            if any(a.type == "enforcement" and a.args["mode"] == "focused" for a in o.actions):
+                words = o.feedback.lower()
+                assert "no crime analyst" in words and "half strength" in words, (d.id, o.id)
