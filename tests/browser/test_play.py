@@ -141,3 +141,39 @@ def test_the_grading_page_moves_on_by_itself_when_a_worker_grades(
         assert page.url.endswith(f"/play/attempts/{attempt.id}/debrief")
     finally:
         app.config["GRADE_IN_BACKGROUND"] = False
+
+
+def test_a_critical_choice_fails_the_attempt_and_the_debrief_says_why(
+    page, sign_in_as, instructor, library, axe_violations
+):
+    """Issue 14: the over-sharing path names the victim to the store owner, a critical error. The
+    debrief says, before the numbers, that the attempt fails whatever its score, and why; the
+    outcome table shows the expert and no-partnership references. Checked at phone width too."""
+    version = library["store-dispute"]
+    scenario = scenario_of(version)
+    kind, path = next(v for v in scenario.contrast_paths.values() if v[0] == "oversharing")
+    critical = [
+        scenario.decisions[i].option(o) for i, chosen in enumerate(path) for o in chosen
+        if scenario.decisions[i].option(o).critical
+    ]  # fmt: skip
+    assert critical
+    sign_in_as(instructor)
+    page.get_by_role("link", name="Scenarios").click()
+    page.get_by_role("button", name=f"Play {scenario.title}").click()
+    for index, choice in enumerate(path):
+        choose_and_continue(page, [scenario.decisions[index].option(o).label for o in choice])
+    expect(
+        page.get_by_role("heading", name="Critical error: this attempt does not pass, whatever its score")
+    ).to_be_visible()
+    expect(page.get_by_role("heading", name="Not passed", exact=False)).to_be_visible()
+    expect(page.get_by_text(critical[0].critical, exact=False)).to_be_visible()
+    table = page.get_by_role("table", name="Each measure", exact=False)
+    expect(table.get_by_role("columnheader", name="No partnership")).to_be_visible()
+    expect(table.get_by_role("columnheader", name="Expert path")).to_be_visible()
+    expect(page.get_by_text("The outcome alone")).to_be_visible()
+    assert axe_violations() == []
+    page.set_viewport_size({"width": 390, "height": 844})
+    expect(page.get_by_role("heading", name="Critical error", exact=False)).to_be_visible()
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0, f"the debrief scrolls sideways by {overflow}px on a phone"
+    assert axe_violations() == []
