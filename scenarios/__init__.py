@@ -29,6 +29,7 @@ from .grading import (
     grade_each_run,
     outcome_pass_rate,
     pass_rate,
+    pass_rates,
     references,
     rubric_max,
 )
@@ -70,7 +71,7 @@ def list_library() -> list[Path]:
 
 __all__ = [
     "ACTIONS", "METRICS", "METRIC_DOCS", "OBJECTIVES", "PARTNER_TYPES",
-    "Action", "ChoiceFeedback", "CriticalError", "References", "outcome_pass_rate", "references", "Clock", "Community", "DecisionError", "DecisionPoint",
+    "Action", "ChoiceFeedback", "CriticalError", "References", "outcome_pass_rate", "pass_rates", "references", "Clock", "Community", "DecisionError", "DecisionPoint",
     "Distribution", "DocumentError", "Event", "EventBudgetExceeded", "Grade", "Grading",
     "Group", "Incident",
     "Issue", "MetricScore", "MetricSummary", "Observation", "Option", "Partner", "Police",

@@ -320,9 +320,10 @@ def request_analysis(world: World, args: dict, decision: int) -> Generator:
 @action(
     "support_services",
     "Social and community services support the victim's family and high-risk people in the "
-    "named groups, slowly: every 12 hours over duration_hours, anger falls by 0.15 x credibility "
-    "among the people reached and the group's hazard is multiplied by (1 - 0.25 x reach x "
-    "credibility) for the next 12 hours (x 1.3 stronger after the analyst's map).",
+    "named groups, slowly: every 12 hours over duration_hours, the anger of the people reached is "
+    "multiplied by (1 - 0.15 x credibility x willingness) and the group's hazard by (1 - 0.25 x "
+    "reach x credibility x willingness) for the next 12 hours (reach x 1.3 after the analyst's "
+    "map). An evaluation that lands while it runs keeps it going for the evaluation's extend_hours.",
     (2,),
     PARTNER_DELAY,
     partner=Param("partner", needs="can_support"),
@@ -417,8 +418,9 @@ def focused_deterrence(world: World, args: dict, decision: int) -> Generator:
     "evaluate",
     "Researchers evaluate what was done. When the evaluation is in, the partner work still "
     "running (mediation, supervision, support, a place manager's watch) is kept going for "
-    "extend_hours more, because it is shown to work; partners engaged regain full willingness "
-    "and trust rises 0.05 where they reach. With no partner work to evaluate it changes nothing.",
+    "extend_hours more, once, because it is shown to work; engaged partners regain full "
+    "willingness, and the first evaluation raises trust by 0.05 once in each group partners "
+    "reach. With no partner work running it changes nothing.",
     (8, 6),
     PARTNER_DELAY,
     partner=Param("partner", needs="can_evaluate"),
