@@ -136,8 +136,7 @@ def ask_correction(world: World, args: dict, decision: int) -> Generator:
     partner = args["partner"]
     yield world.env.timeout(world.partner_delay(partner))
     state = world.partner_state[partner]
-    if not state.engaged:
-        world.engage(partner, (), decision)
+    world.bring_in(partner, (), decision)
     factor = state.willingness * (1.0 if state.aligned else fx.UNALIGNED_CORRECTION)
     if "investigative" in state.shared:
         factor *= fx.DETAIL_BONUS
@@ -183,8 +182,7 @@ def joint_message(world: World, args: dict, decision: int) -> Generator:
         if not aligned:
             cred[g] *= 0.5
     for p in partners:
-        if not world.partner_state[p].engaged:
-            world.engage(p, (), decision)
+        world.bring_in(p, (), decision)
     yield from world.correct("+".join(["police", *partners]), reach, cred, decision)
     if aligned:  # partners vouching for police: a bridge
         for g in world.scenario.group_ids:
@@ -262,8 +260,7 @@ def mediation(world: World, args: dict, decision: int) -> Generator:
     partner = args["partner"]
     yield world.env.timeout(world.partner_delay(partner))
     state = world.partner_state[partner]
-    if not state.engaged:
-        world.engage(partner, (), decision)
+    world.bring_in(partner, (), decision)
     spec = world.scenario.partner(partner)
     informed = fx.DETAIL_BONUS if state.shared & {"investigative", "identities"} else 1.0
     for g in args["groups"]:
@@ -291,8 +288,8 @@ def guardianship(world: World, args: dict, decision: int) -> Generator:
     partner = args["partner"]
     delay = world.partner_delay(partner) if partner else world.scenario.police.delay_hours
     yield world.env.timeout(delay)
-    if partner and not world.partner_state[partner].engaged:
-        world.engage(partner, (), decision)
+    if partner:
+        world.bring_in(partner, (), decision)
     who = partner or "police"
     world.modify_hazard(
         args["group"], 1.0 - args["strength"], args["duration_hours"], f"guardianship by {who}", decision,
@@ -312,8 +309,7 @@ def guardianship(world: World, args: dict, decision: int) -> Generator:
 def request_analysis(world: World, args: dict, decision: int) -> Generator:
     partner = args["partner"]
     yield world.env.timeout(world.partner_delay(partner))
-    if not world.partner_state[partner].engaged:
-        world.engage(partner, ("facts",), decision)
+    world.bring_in(partner, ("facts",), decision)
     world.complete_analysis(partner, decision)
 
 
@@ -334,8 +330,7 @@ def support_services(world: World, args: dict, decision: int) -> Generator:
     partner = args["partner"]
     yield world.env.timeout(world.partner_delay(partner))
     state = world.partner_state[partner]
-    if not state.engaged:
-        world.engage(partner, ("concerns",), decision)
+    world.bring_in(partner, ("concerns",), decision)
     spec = world.scenario.partner(partner)
     steps = max(1, int(args["duration_hours"] // fx.SUPPORT_STEP_HOURS))
     start = world.env.now
@@ -373,8 +368,7 @@ def support_services(world: World, args: dict, decision: int) -> Generator:
 def supervision_contact(world: World, args: dict, decision: int) -> Generator:
     partner = args["partner"]
     yield world.env.timeout(world.partner_delay(partner))
-    if not world.partner_state[partner].engaged:
-        world.engage(partner, ("facts",), decision)
+    world.bring_in(partner, ("facts",), decision)
     spec = world.scenario.partner(partner)
     targeted = fx.ANALYSIS_TARGETING if world.analysis_at is not None else 1.0
     for g in args["groups"]:
@@ -405,12 +399,10 @@ def supervision_contact(world: World, args: dict, decision: int) -> Generator:
 def focused_deterrence(world: World, args: dict, decision: int) -> Generator:
     partner = args["partner"]
     yield world.env.timeout(world.partner_delay(partner))
-    if not world.partner_state[partner].engaged:
-        world.engage(partner, ("facts",), decision)
+    world.bring_in(partner, ("facts",), decision)
     alongside = args["alongside"] or []
     for p in alongside:
-        if not world.partner_state[p].engaged:
-            world.engage(p, ("facts",), decision)
+        world.bring_in(p, ("facts",), decision)
     world.deterrence(partner, args["groups"], alongside, args["duration_hours"], decision)
 
 
@@ -429,8 +421,7 @@ def focused_deterrence(world: World, args: dict, decision: int) -> Generator:
 def evaluate(world: World, args: dict, decision: int) -> Generator:
     partner = args["partner"]
     yield world.env.timeout(world.partner_delay(partner))
-    if not world.partner_state[partner].engaged:
-        world.engage(partner, ("facts",), decision)
+    world.bring_in(partner, ("facts",), decision)
     world.evaluation(partner, args["extend_hours"], decision)
 
 

@@ -260,6 +260,11 @@ class World:
         if first:
             self.env.process(self._follow_up_check(pid, now))
 
+    def bring_in(self, pid: str, share, decision: int | None) -> None:
+        """An action needs the partner: engage them, told ``share``, unless they already are."""
+        if not self.partner_state[pid].engaged:
+            self.engage(pid, share, decision)
+
     def _leak(self, pid: str, kind: str, wait: float, decision: int | None):
         """What was told to ``pid`` travels further, ``wait`` hours later."""
         yield self.env.timeout(wait)
@@ -317,8 +322,7 @@ class World:
 
     def follow_up(self, pid: str, decision: int | None) -> None:
         st = self.partner_state[pid]
-        if not st.engaged:
-            self.engage(pid, (), decision)
+        self.bring_in(pid, (), decision)
         st.followed_up_at = self.env.now
         st.willingness = 1.0
         self.log("partner_action", pid, {"action": "follow_up", "willingness": 1.0}, decision)
