@@ -74,7 +74,10 @@ def build_population(scenario: Scenario, rng: np.random.Generator) -> Population
         keep = a != b
         lo = np.minimum(a[keep], b[keep])
         hi = np.maximum(a[keep], b[keep])
-        codes = np.unique(lo.astype(np.int64) * n + hi)
+        # np.unique's result (sorted, distinct), by a plain sort: cheaper on these sizes
+        codes = np.sort(lo.astype(np.int64) * n + hi)
+        if codes.size:
+            codes = codes[np.concatenate(([True], codes[1:] != codes[:-1]))]
         lo, hi = codes // n, codes % n
         src = np.concatenate((lo, hi))
         dst = np.concatenate((hi, lo))

@@ -144,7 +144,8 @@ class World:
 
         # tension: lazily decayed anger
         self.tau = scenario.tension.decay_hours
-        self.anger = [scenario.groups[self.group_of[i]].anger for i in range(n)]
+        start = [g.anger for g in scenario.groups]
+        self.anger = [start[k] for k in self.group_of]
         self.anger_t = [0.0] * n
         self.gsum = [g.anger * g.size for g in scenario.groups]
         self.gsum_t = [0.0] * len(self.gids)
@@ -394,8 +395,12 @@ class World:
         k = self.group_of[i]
         self.anger[i] = new
         self.anger_t[i] = t
-        self.gsum[k] = self.gsum[k] * math.exp(-(t - self.gsum_t[k]) / self.tau) + (new - old)
-        self.gsum_t[k] = t
+        gsum_t = self.gsum_t
+        if gsum_t[k] == t:  # decayed to t already: exp(-0) is 1.0, so the product is unchanged
+            self.gsum[k] += new - old
+        else:
+            self.gsum[k] = self.gsum[k] * math.exp(-(t - gsum_t[k]) / self.tau) + (new - old)
+            gsum_t[k] = t
 
     def add_anger(self, i: int, t: float, delta: float) -> None:
         old = self.anger[i] * math.exp(-(t - self.anger_t[i]) / self.tau)
@@ -409,19 +414,49 @@ class World:
 
     def anger_group(self, gid: str, delta: float, decision: int | None = None) -> None:
         t = self.env.now
-        people = self.members[self.gindex[gid]]
+        k = self.gindex[gid]
+        people = self.members[k]
         self.spend(len(people))
+        if not people:
+            return
+        # add_anger for each member, inlined: the same operations in the same order
+        rise = delta * self.buffer[k]
+        anger, anger_t, tau, exp = self.anger, self.anger_t, self.tau, math.exp
+        gsum = self._decayed_gsum(k, t)
         for i in people:
-            self.add_anger(i, t, delta)
+            old = anger[i] * exp(-(t - anger_t[i]) / tau)
+            new = min(1.0, old + rise)
+            anger[i] = new
+            anger_t[i] = t
+            gsum += new - old
+        self.gsum[k] = gsum
+
+    def _decayed_gsum(self, k: int, t: float) -> float:
+        """Group ``k``'s anger sum decayed to ``t`` (and stamped ``t``), as _set_anger does it."""
+        if self.gsum_t[k] != t:
+            self.gsum[k] = self.gsum[k] * math.exp(-(t - self.gsum_t[k]) / self.tau)
+            self.gsum_t[k] = t
+        return self.gsum[k]
 
     def calm(self, gid: str, fraction: float, reach: float, who: str, decision: int | None) -> None:
         t = self.env.now
         people = self.members[self.gindex[gid]]
         reached = self.rng.sample(people, round(reach * len(people)))
         self.spend(len(reached))
+        if not reached:
+            return
+        # _set_anger for each, inlined: the same operations in the same order
+        k = self.gindex[gid]
+        keep = 1.0 - fraction
+        anger, anger_t, tau, exp = self.anger, self.anger_t, self.tau, math.exp
+        gsum = self._decayed_gsum(k, t)
         for i in reached:
-            old = self.anger[i] * math.exp(-(t - self.anger_t[i]) / self.tau)
-            self._set_anger(i, t, old * (1.0 - fraction), old)
+            old = anger[i] * exp(-(t - anger_t[i]) / tau)
+            new = old * keep
+            anger[i] = new
+            anger_t[i] = t
+            gsum += new - old
+        self.gsum[k] = gsum
 
     def correct(
         self,
@@ -444,34 +479,50 @@ class World:
                 waves[w].extend(chosen[w::CORRECTION_BATCHES])
         total = {g: 0 for g in reach}
         was_believing = 0
+        # per-group constants and the state lists, looked up once (the same values and
+        # the same operations as looking them up per person)
+        gids, group_of = self.gids, self.group_of
+        creds = [cred.get(g, 0.0) for g in gids]
+        keeps = [1.0 - CALMING * c for c in creds]
+        corrected, state, level = self.corrected, self.state, self.level
+        by_level = self.believers_by_level
+        anger, anger_t, gsum, gsum_t = self.anger, self.anger_t, self.gsum, self.gsum_t
+        tau, exp = self.tau, math.exp
+        rng = self.rng
+        random_ = rng.random
         for w, wave in enumerate(waves):
             if w:
                 yield self.env.timeout(CORRECTION_SPAN_HOURS / CORRECTION_BATCHES)
             t = self.env.now
             changed = False
-            rng = self.rng
+            self.model_events += len(wave)
             for i in wave:
-                k = self.group_of[i]
-                c = cred.get(self.gids[k], 0.0)
-                self.model_events += 1
-                if rng.random() >= c or self.corrected[i]:
+                k = group_of[i]
+                if random_() >= creds[k] or corrected[i]:
                     continue
-                self.corrected[i] = True
+                corrected[i] = True
                 self.corrected_count += 1
-                total[self.gids[k]] += 1
+                total[gids[k]] += 1
                 if convinced is not None:
                     convinced.append(i)
-                s = self.state[i]
+                s = state[i]
                 if s == SPREADER:
                     self._remove_spreader(i)
                     changed = True
                 if s != IGNORANT:
                     was_believing += 1
                     self.believers -= 1
-                    self.believers_by_level[self.level[i]] -= 1
-                self.state[i] = STIFLER
-                old = self.anger[i] * math.exp(-(t - self.anger_t[i]) / self.tau)
-                self._set_anger(i, t, old * (1.0 - CALMING * c), old)
+                    by_level[level[i]] -= 1
+                state[i] = STIFLER
+                old = anger[i] * exp(-(t - anger_t[i]) / tau)
+                new = old * keeps[k]
+                anger[i] = new
+                anger_t[i] = t
+                if gsum_t[k] == t:  # exp(-0) is 1.0: the decay leaves the sum unchanged
+                    gsum[k] += new - old
+                else:
+                    gsum[k] = gsum[k] * exp(-(t - gsum_t[k]) / tau) + (new - old)
+                    gsum_t[k] = t
             if changed:
                 self._interrupt_rumour()
         self.log(
@@ -916,6 +967,23 @@ class World:
                 m *= factor
         return m
 
+    def _pair_factors(self, t: float) -> tuple[list[float], list[float]]:
+        """Per pair, ``_multiplier`` of its retaliator and ``_against`` of its target at ``t``,
+        each group's computed once (the same values as calling them per pair)."""
+        mult: dict[int, float] = {}
+        against: dict[int, float] = {}
+        ms, ag = [], []
+        for a, b in self.pairs:
+            m = mult.get(a)
+            if m is None:
+                m = mult[a] = self._multiplier(a, t)
+            g = against.get(b)
+            if g is None:
+                g = against[b] = self._against(b, t)
+            ms.append(m)
+            ag.append(g)
+        return ms, ag
+
     def _incident_and_retaliation(self):
         sc = self.scenario
         if sc.incident.by and sc.incident.against:
@@ -950,9 +1018,8 @@ class World:
             t = env.now
             self.spend(len(self.pairs))  # a hazard check looks at every pair
             decay = math.exp(-(t - self.excite_t) / tau)
-            rates = []
-            for (a, b), e in zip(self.pairs, self.excite, strict=True):
-                rates.append((mu + e * decay) * self._multiplier(a, t) * self._against(b, t))
+            ms, ag = self._pair_factors(t)
+            rates = [(mu + e * decay) * m * g for e, m, g in zip(self.excite, ms, ag, strict=True)]
             u = rng.random() * bound
             acc = 0.0
             for (a, b), r in zip(self.pairs, rates, strict=True):
@@ -991,22 +1058,32 @@ class World:
         step = self.scenario.grading.sample_minutes / 60.0
         s = self.series
         n = self.n
+        # per-run constants and the series' lists, looked up once
+        times, reach, incidents, police_trust = s.times, s.reach, s.incidents, s.police_trust
+        by_level = self.believers_by_level
+        level_lists = list(enumerate(s.reach_by_level, start=1))
+        gsum, gsum_t, sizes, trust = self.gsum, self.gsum_t, self.sizes, self.trust
+        groups = [(k, s.anger_by_group[g], sizes[k], sizes[k] or 1) for k, g in enumerate(self.gids)]
+        ngroups = len(self.gids)
+        n1 = max(1, n)
+        tau, exp = self.tau, math.exp
+        end = self.horizon + 1e-9
         while True:
             t = env.now
-            s.times.append(round(t, 6))
-            s.reach.append(self.believers / n)
-            for lv in range(1, self.levels + 1):
-                s.reach_by_level[lv - 1].append(self.believers_by_level[lv] / n)
+            times.append(round(t, 6))
+            reach.append(self.believers / n)
+            for lv, series in level_lists:
+                series.append(by_level[lv] / n)
             total = 0.0
-            angers = self.group_angers(t)
-            for k, g in enumerate(self.gids):
-                s.anger_by_group[g].append(angers[k])
-                total += angers[k] * self.sizes[k]
-            self.model_events += len(self.gids)
-            self.peak_mean_anger = max(self.peak_mean_anger, total / max(1, n))
-            s.incidents.append(self.incidents)
-            s.police_trust.append(self.mean_trust())
-            if t + step > self.horizon + 1e-9:
+            for k, series, size, div in groups:
+                a = gsum[k] * exp(-(t - gsum_t[k]) / tau) / div
+                series.append(a)
+                total += a * size
+            self.model_events += ngroups
+            self.peak_mean_anger = max(self.peak_mean_anger, total / n1)
+            incidents.append(self.incidents)
+            police_trust.append(sum(tr * sz for tr, sz in zip(trust, sizes, strict=True)) / n1)
+            if t + step > end:
                 return
             yield env.timeout(step)
 
@@ -1031,8 +1108,9 @@ class World:
         d_a = math.exp(-(a - self.excite_t) / tau)
         d_t = math.exp(-(t - self.excite_t) / tau)
         total = 0.0
-        for (x, y), e in zip(self.pairs, self.excite, strict=True):
-            total += (mu * (t - a) + e * tau * (d_a - d_t)) * self._multiplier(x, t) * self._against(y, t)
+        ms, ag = self._pair_factors(t)
+        for e, m, g in zip(self.excite, ms, ag, strict=True):
+            total += (mu * (t - a) + e * tau * (d_a - d_t)) * m * g
         self.risk += total
         self.risk_t = t
         self.model_events += 1
@@ -1075,27 +1153,41 @@ class World:
         levels = self.scenario.rumour.levels
         if not self.partner_state:
             return  # nobody to report anything
+        # per partner: the groups they watch, with the report keys, built once per run
         watched = {
-            p.id: (p, [(g, self.gindex[g]) for g, r in p.reach.items() if r >= 0.1])
+            p.id: (
+                p,
+                [
+                    (g, k, self.scenario.groups[k].name, (p.id, k, "tension"), (p.id, k, "rumour"))
+                    for g, k in ((g, self.gindex[g]) for g, r in p.reach.items() if r >= 0.1)
+                ],
+            )
             for p in self.scenario.partners
         }
+        states = [(pid, st, watched[pid]) for pid, st in self.partner_state.items()]
+        reported, gmax = self.reported, self.group_max_level
+        # what each partner last looked at: (tension levels, rumour levels). Only this loop
+        # changes ``reported``, and after a look nothing in it differs from what was seen,
+        # so the same view again reports nothing and is skipped.
+        last_seen: dict[str, tuple] = {}
         while True:
             yield env.timeout(SIGNAL_EVERY_HOURS)
             t = env.now
-            angers = None
-            for pid, st in self.partner_state.items():
+            tensions = view = None
+            for pid, st, (spec, groups) in states:
                 if not st.engaged or st.willingness < 0.3:
                     continue
-                if angers is None:
-                    angers = self.group_angers(t)
-                spec, groups = watched[pid]
-                for g, k in groups:
-                    self.model_events += 1
-                    group = self.scenario.groups[k]
-                    tl = tension_level(angers[k])
-                    key = (pid, k, "tension")
-                    if tl != self.reported.get(key, 0) and (tl > 0 or key in self.reported):
-                        self.reported[key] = tl
+                if tensions is None:  # each group's tension level, once per report
+                    tensions = [tension_level(a) for a in self.group_angers(t)]
+                    view = (tensions, tuple(gmax))
+                self.model_events += len(groups)
+                if last_seen.get(pid) == view:
+                    continue
+                last_seen[pid] = view
+                for g, k, gname, tkey, rkey in groups:
+                    tl = tensions[k]
+                    if tl != reported.get(tkey, 0) and (tl > 0 or tkey in reported):
+                        reported[tkey] = tl
                         self.log(
                             "warning",
                             pid,
@@ -1103,13 +1195,12 @@ class World:
                                 "signal": True,
                                 "group": g,
                                 "level": tl,
-                                "text": f"{spec.name}: people in {group.name} are {TENSION_WORDS[tl]}.",
+                                "text": f"{spec.name}: people in {gname} are {TENSION_WORDS[tl]}.",
                             },
                         )
-                    lv = self.group_max_level[k]
-                    key = (pid, k, "rumour")
-                    if lv > self.reported.get(key, 0):
-                        self.reported[key] = lv
+                    lv = gmax[k]
+                    if lv > reported.get(rkey, 0):
+                        reported[rkey] = lv
                         self.log(
                             "warning",
                             pid,
@@ -1117,7 +1208,7 @@ class World:
                                 "signal": True,
                                 "group": g,
                                 "level": lv,
-                                "text": f'{spec.name}: in {group.name} people are saying "{levels[lv - 1]}"',
+                                "text": f'{spec.name}: in {gname} people are saying "{levels[lv - 1]}"',
                             },
                         )
 
