@@ -140,7 +140,7 @@ def ask_correction(world: World, args: dict, decision: int) -> Generator:
     factor = state.willingness * (1.0 if state.aligned else fx.UNALIGNED_CORRECTION)
     if "investigative" in state.shared:
         factor *= fx.DETAIL_BONUS
-    spec = world.scenario.partner(partner)
+    spec = world.specs[partner]
     reach = dict(spec.reach)
     cred = {g: min(1.0, c * factor) for g, c in spec.credibility.items()}
     yield from world.correct(partner, reach, cred, decision)
@@ -175,7 +175,7 @@ def joint_message(world: World, args: dict, decision: int) -> Generator:
         reach[g] = world.scenario.police.statement_reach
         cred[g] = world.group_trust(g)
         for p in partners:
-            spec = world.scenario.partner(p)
+            spec = world.specs[p]
             state = world.partner_state[p]
             reach[g] = max(reach[g], spec.reach.get(g, 0.0))
             cred[g] = max(cred[g], spec.credibility.get(g, 0.0) * state.willingness)
@@ -186,7 +186,7 @@ def joint_message(world: World, args: dict, decision: int) -> Generator:
     yield from world.correct("+".join(["police", *partners]), reach, cred, decision)
     if aligned:  # partners vouching for police: a bridge
         for g in world.scenario.group_ids:
-            best = max(world.scenario.partner(p).credibility.get(g, 0.0) for p in partners)
+            best = max(world.specs[p].credibility.get(g, 0.0) for p in partners)
             world.change_trust(g, fx.VOUCHING_TRUST * best, "joint message", decision)
 
 
@@ -261,7 +261,7 @@ def mediation(world: World, args: dict, decision: int) -> Generator:
     yield world.env.timeout(world.partner_delay(partner))
     state = world.partner_state[partner]
     world.bring_in(partner, (), decision)
-    spec = world.scenario.partner(partner)
+    spec = world.specs[partner]
     informed = fx.DETAIL_BONUS if state.shared & {"investigative", "identities"} else 1.0
     for g in args["groups"]:
         c = min(1.0, spec.credibility.get(g, 0.0) * state.willingness * informed)
@@ -331,7 +331,7 @@ def support_services(world: World, args: dict, decision: int) -> Generator:
     yield world.env.timeout(world.partner_delay(partner))
     state = world.partner_state[partner]
     world.bring_in(partner, ("concerns",), decision)
-    spec = world.scenario.partner(partner)
+    spec = world.specs[partner]
     steps = max(1, int(args["duration_hours"] // fx.SUPPORT_STEP_HOURS))
     start = world.env.now
     last = start + (steps - 1) * fx.SUPPORT_STEP_HOURS  # the last planned step
@@ -369,7 +369,7 @@ def supervision_contact(world: World, args: dict, decision: int) -> Generator:
     partner = args["partner"]
     yield world.env.timeout(world.partner_delay(partner))
     world.bring_in(partner, ("facts",), decision)
-    spec = world.scenario.partner(partner)
+    spec = world.specs[partner]
     targeted = fx.ANALYSIS_TARGETING if world.analysis_at is not None else 1.0
     for g in args["groups"]:
         r = min(1.0, spec.reach.get(g, 0.0) * targeted)
@@ -442,7 +442,7 @@ def hand_over(world: World, args: dict, decision: int) -> Generator:
         partner,
         {
             "action": "hand_over",
-            "text": f"{world.scenario.partner(partner).name} now works with the unit, not one officer.",
+            "text": f"{world.specs[partner].name} now works with the unit, not one officer.",
         },
         decision,
     )
@@ -461,7 +461,7 @@ def acknowledge(world: World, args: dict, decision: int) -> Generator:
     yield world.env.timeout(world.partner_delay(partner) * 0.5)
     state = world.partner_state[partner]
     state.willingness = min(1.0, state.willingness + 0.3)
-    for g, r in world.scenario.partner(partner).reach.items():
+    for g, r in world.specs[partner].reach.items():
         if r > 0:
             world.change_trust(g, 0.03, "small win acknowledged", decision)
     world.log(

@@ -151,6 +151,7 @@ class World:
         self.gsum_t = [0.0] * len(self.gids)
         self.buffer = [1.0] * len(self.gids)  # multiplier on anger increases
         self.trust = [g.police_trust for g in scenario.groups]
+        self.trust_changes = 0  # counts changes, so the sampler recomputes the mean only then
 
         # retaliation
         ret = scenario.retaliation
@@ -166,6 +167,8 @@ class World:
         self.first_retaliation: float | None = None
 
         self.partner_state = {p.id: PartnerState(willingness=p.willingness) for p in scenario.partners}
+        # scenario.partner(id), looked up once (reversed: the first of a repeated id wins, as there)
+        self.specs = {p.id: p for p in reversed(scenario.partners)}
         # information and its costs (scenarios/MODEL.md, "What is shared")
         self.leaks = 0
         self.case_damaged = False  # investigative detail or an operation got out
@@ -212,7 +215,7 @@ class World:
         self.events.append(Event(round(self.env.now if t is None else t, 6), kind, who, details, decision))
 
     def partner_delay(self, partner_id: str) -> float:
-        return self.scenario.partner(partner_id).delay_hours
+        return self.specs[partner_id].delay_hours
 
     def group_trust(self, gid: str) -> float:
         return self.trust[self.gindex[gid]]
@@ -230,7 +233,7 @@ class World:
             st.aligned = True
         if "concerns" in kinds and not st.buffering:
             st.buffering = True
-            spec = self.scenario.partner(pid)
+            spec = self.specs[pid]
             for g, r in spec.reach.items():
                 k = self.gindex[g]
                 c = spec.credibility.get(g, 0.0) * st.willingness
@@ -243,7 +246,7 @@ class World:
             if kind in st.shared:
                 continue
             st.shared.add(kind)
-            p = (1.0 - self.scenario.partner(pid).discretion) * fx.SENSITIVITY[kind]
+            p = (1.0 - self.specs[pid].discretion) * fx.SENSITIVITY[kind]
             # one draw per kind told, always taken, so the stream does not depend on the outcome
             draw, wait = self.rng.random(), self.rng.expovariate(1.0 / fx.LEAK_MEAN_HOURS)
             if draw < p:
@@ -254,7 +257,7 @@ class World:
             {
                 "action": "engaged",
                 "share": list(kinds),
-                "text": f"{self.scenario.partner(pid).name} is on board.",
+                "text": f"{self.specs[pid].name} is on board.",
             },
             decision,
         )
@@ -270,7 +273,7 @@ class World:
         """What was told to ``pid`` travels further, ``wait`` hours later."""
         yield self.env.timeout(wait)
         st = self.partner_state[pid]
-        spec = self.scenario.partner(pid)
+        spec = self.specs[pid]
         st.leaks += 1
         self.leaks += 1
         st.willingness *= fx.EXPOSED_PARTNER_WILLINGNESS  # they know it came from them
@@ -337,7 +340,7 @@ class World:
                 "partner_cooling",
                 pid,
                 {
-                    "text": f"{self.scenario.partner(pid).name} has not heard back from police and is less willing to help.",
+                    "text": f"{self.specs[pid].name} has not heard back from police and is less willing to help.",
                     "willingness": round(st.willingness, 3),
                 },
             )
@@ -350,6 +353,7 @@ class World:
         before = self.trust[k]
         self.trust[k] = min(1.0, max(0.0, before + delta))
         if self.trust[k] != before:
+            self.trust_changes += 1
             self.log(
                 "trust_change",
                 gid,
@@ -608,7 +612,7 @@ class World:
             {
                 "signal": True,
                 "level": tension_level(angers[hot]),
-                "text": f"{self.scenario.partner(pid).name}: the network map is in. The tension is "
+                "text": f"{self.specs[pid].name}: the network map is in. The tension is "
                 f"highest in {self.scenario.groups[hot].name}; a few people are at the centre of it.",
             },
             decision,
@@ -626,7 +630,7 @@ class World:
                 "signal": True,
                 "group": gid,
                 "level": level,
-                "text": f"{self.scenario.partner(pid).name}: people under supervision in "
+                "text": f"{self.specs[pid].name}: people under supervision in "
                 f"{self.scenario.groups[k].name} are {TENSION_WORDS[level]}.",
             },
             decision,
@@ -642,7 +646,7 @@ class World:
         """A call-in: it works only with a moral voice and an offer of help among ``alongside``."""
         from ..catalogue import HELP_OFFERS, MORAL_VOICES
 
-        beside = [self.scenario.partner(p) for p in alongside]
+        beside = [self.specs[p] for p in alongside]
         for g in gids:
             voice = any(
                 p.type in MORAL_VOICES
@@ -698,7 +702,7 @@ class World:
         for other, st in self.partner_state.items():
             if st.engaged and other != pid:
                 st.willingness = 1.0
-                reached.update(g for g, r in self.scenario.partner(other).reach.items() if r > 0)
+                reached.update(g for g, r in self.specs[other].reach.items() if r > 0)
         if first:  # the result is shared once, in each group partners reach
             for g in self.gids:
                 if g in reached:
@@ -709,7 +713,7 @@ class World:
             {
                 "action": "evaluate",
                 "kept": kept,
-                "text": f"{self.scenario.partner(pid).name}: the evaluation shows the partner work is "
+                "text": f"{self.specs[pid].name}: the evaluation shows the partner work is "
                 "working; it is kept going.",
             },
             decision,
@@ -718,7 +722,7 @@ class World:
     def explained_factor(self, gid: str) -> float:
         """x trust cost: halved when an aligned partner reaching enough of the group explains it."""
         explained = any(
-            s.engaged and s.aligned and self.scenario.partner(p).reach.get(gid, 0.0) >= fx.EXPLAINER_REACH
+            s.engaged and s.aligned and self.specs[p].reach.get(gid, 0.0) >= fx.EXPLAINER_REACH
             for p, s in self.partner_state.items()
         )
         return fx.EXPLAINED if explained else 1.0
@@ -729,7 +733,7 @@ class World:
         them a real dilemma: the same telling may leak and warn the targets)."""
         prepared = any(
             s.engaged and "operational" in s.shared
-            and self.scenario.partner(p).reach.get(gid, 0.0) >= fx.EXPLAINER_REACH
+            and self.specs[p].reach.get(gid, 0.0) >= fx.EXPLAINER_REACH
             for p, s in self.partner_state.items()
         )  # fmt: skip
         return fx.PREPARED if prepared else 1.0
@@ -773,7 +777,7 @@ class World:
                 self.log(
                     "relationship_kept",
                     pid,
-                    {"text": f"{self.scenario.partner(pid).name} keeps working with the unit."},
+                    {"text": f"{self.specs[pid].name} keeps working with the unit."},
                 )
             else:
                 st.engaged = False
@@ -787,11 +791,11 @@ class World:
                     "relationship_lost",
                     pid,
                     {
-                        "text": f"{self.scenario.partner(pid).name} has no one to call now.",
+                        "text": f"{self.specs[pid].name} has no one to call now.",
                         "willingness": round(st.willingness, 3),
                     },
                 )
-                spec = self.scenario.partner(pid)
+                spec = self.specs[pid]
                 for g, r in spec.reach.items():
                     self.change_trust(
                         g, -0.15 * r * spec.credibility.get(g, 0.0), "relationship lost in a transfer", None
@@ -878,18 +882,23 @@ class World:
         boost_until = min((u for _, u in self.escalation_boost), default=math.inf)
         t = env.now
         steps = 0
+        # the next scheduled event's time: nothing in the loop schedules one, so it only
+        # changes across a yield
+        next_event = env.peek()
         while spreaders and rate_each > 0:
             t_next = t + expovariate(rate_each * len(spreaders))
             if t_next > horizon:
                 break
-            if t_next >= env.peek():
+            if t_next >= next_event:
                 try:
                     yield env.timeout(t_next - env.now)
                 except simpy.Interrupt:
+                    next_event = env.peek()
                     t = env.now  # the spreader set changed: resample (memoryless)
                     escalate = self._escalation_at(t)
                     boost_until = min((u for _, u in self.escalation_boost if u > t), default=math.inf)
                     continue
+                next_event = env.peek()
                 escalate = self._escalation_at(t_next)
                 boost_until = min((u for _, u in self.escalation_boost if u > t_next), default=math.inf)
             elif t_next >= boost_until:
@@ -1068,6 +1077,7 @@ class World:
         n1 = max(1, n)
         tau, exp = self.tau, math.exp
         end = self.horizon + 1e-9
+        trust_seen, trust_mean = -1, 0.0
         while True:
             t = env.now
             times.append(round(t, 6))
@@ -1082,7 +1092,10 @@ class World:
             self.model_events += ngroups
             self.peak_mean_anger = max(self.peak_mean_anger, total / n1)
             incidents.append(self.incidents)
-            police_trust.append(sum(tr * sz for tr, sz in zip(trust, sizes, strict=True)) / n1)
+            if self.trust_changes != trust_seen:
+                trust_seen = self.trust_changes
+                trust_mean = sum(tr * sz for tr, sz in zip(trust, sizes, strict=True)) / n1
+            police_trust.append(trust_mean)
             if t + step > end:
                 return
             yield env.timeout(step)
@@ -1142,7 +1155,7 @@ class World:
         seen = set(self.revealed)
         for pid, st in self.partner_state.items():
             if st.engaged and st.willingness >= 0.3:
-                for g, r in self.scenario.partner(pid).reach.items():
+                for g, r in self.specs[pid].reach.items():
                     if r >= 0.1:
                         seen.add(self.gindex[g])
         return seen
