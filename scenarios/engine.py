@@ -46,6 +46,7 @@ def simulate(
     decisions: Sequence[Sequence[str]],
     seed: int,
     stop_at_decision: int | None = None,
+    detail: bool = True,
 ) -> Run:
     """One run: a pure function of (scenario, decisions, seed).
 
@@ -55,6 +56,8 @@ def simulate(
     the full run's. Raises ``DecisionError`` for decisions that do not fit, and
     ``EventBudgetExceeded`` if the run needs more work than ``event_budget(scenario)``
     (a scenario whose retaliation explodes), so no run can hang its process.
+    ``detail=False`` keeps only the metrics and the series a Monte Carlo summary reads
+    (no events, no per-group or per-level series); those are the same as with detail.
     """
     from .model.world import World
 
@@ -74,7 +77,7 @@ def simulate(
         problems = validate_decisions(scenario, decisions)
     if problems:
         raise DecisionError(problems)
-    world = World(scenario, decisions, int(seed))
+    world = World(scenario, decisions, int(seed), detail=detail)
     if stop_at_decision is not None:
         at = scenario.decisions[stop_at_decision].at_hours
         # SimPy needs a stop time after "now"; at 0 this still lets the incident happen
@@ -103,7 +106,7 @@ def run_seeds(seed: int, runs: int) -> list[int]:
 
 def _one(args: tuple) -> tuple[dict[str, float], dict[str, list[float]]]:
     scenario, decisions, seed = args
-    run = simulate(scenario, decisions, seed)
+    run = simulate(scenario, decisions, seed, detail=False)
     s = run.series
     return run.metrics, {
         "reach": s.reach,

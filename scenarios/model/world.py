@@ -68,6 +68,10 @@ def event_budget(scenario: Scenario) -> int:
     return BUDGET_PER_UNIT * expected + BUDGET_FLOOR
 
 
+def _no_log(*args, **kwargs) -> None:
+    """``World.log`` in a run without detail."""
+
+
 class EventBudgetExceeded(RuntimeError):
     """A run needed more work than ``event_budget`` allows: the scenario explodes.
 
@@ -108,8 +112,13 @@ class PartnerState:
 class World:
     """One run's state and processes. Build, then ``run(until)``."""
 
-    def __init__(self, scenario: Scenario, decisions: list[list[str]], seed: int):
+    def __init__(self, scenario: Scenario, decisions: list[list[str]], seed: int, detail: bool = True):
         self.scenario = scenario
+        # detail=False: a Monte Carlo's run, which keeps only its metrics and the series its
+        # summary reads (no event log, no partner reports, no per-group or per-level series)
+        self.detail = detail
+        if not detail:
+            self.log = _no_log
         self.decisions = decisions
         self.seed = seed
         self.rng = random.Random(seed)
@@ -200,10 +209,7 @@ class World:
         env = self.env
         self.retaliation_proc = env.process(self._incident_and_retaliation())
         self.rumour_proc = env.process(self._rumour())
-        env.process(self._sampler())
-        if self.pairs:
-            env.process(self._risk_meter())
-        env.process(self._monitor())
+        env.process(self._clock())
         env.process(self._decisions())
         if scenario.incident.transfer_at_hours is not None:
             env.process(self._transfer(scenario.incident.transfer_at_hours))
@@ -1062,24 +1068,63 @@ class World:
         )
         self.anger_group(self.gids[against], self.scenario.tension.anger_per_incident)
 
-    def _sampler(self):
+    def _clock(self):
+        """The run's regular looks, in one process: a sample of the community every
+        ``grading.sample_minutes`` (from hour 0), and every hour the retaliation risk brought
+        up to date (RISK_STEP_HOURS) and the engaged partners' reports (SIGNAL_EVERY_HOURS).
+
+        None of these looks changes what the community does, so one process serves them all
+        (a third of the events of three). A run without ``detail`` (a Monte Carlo's) keeps
+        only what its summary reads: no partner reports, no per-group or per-level series.
+        """
         env = self.env
         step = self.scenario.grading.sample_minutes / 60.0
-        s = self.series
+        end = self.horizon + 1e-9
+        sample = self._sampler()
+        report = self._reporter() if self.detail and self.partner_state else None
+        hourly = RISK_STEP_HOURS  # == SIGNAL_EVERY_HOURS
+        meter = bool(self.pairs)
+        next_sample, samples = 0.0, 0
+        next_hour, hours = hourly, 1
+        while True:
+            t = env.now
+            if next_sample is not None and t >= next_sample - 1e-9:
+                sample(t)
+                samples += 1
+                next_sample = samples * step
+                if next_sample > end:
+                    next_sample = None
+            if t >= next_hour - 1e-9:
+                if meter:
+                    self._integrate_risk(t)
+                if report is not None:
+                    report(t)
+                hours += 1
+                next_hour = hours * hourly
+            if next_sample is None and report is None and not meter:
+                return
+            nxt = next_hour if next_sample is None else min(next_sample, next_hour)
+            yield env.timeout(nxt - t)
+
+    def _sampler(self):
+        """One sample of the community at ``t``, as a function with its run's constants bound."""
+        ser = self.series
         n = self.n
-        # per-run constants and the series' lists, looked up once
-        times, reach, incidents, police_trust = s.times, s.reach, s.incidents, s.police_trust
+        times, reach, incidents, police_trust = ser.times, ser.reach, ser.incidents, ser.police_trust
+        detail = self.detail
         by_level = self.believers_by_level
-        level_lists = list(enumerate(s.reach_by_level, start=1))
+        level_lists = list(enumerate(ser.reach_by_level, start=1)) if detail else []
         gsum, gsum_t, sizes, trust = self.gsum, self.gsum_t, self.sizes, self.trust
-        groups = [(k, s.anger_by_group[g], sizes[k], sizes[k] or 1) for k, g in enumerate(self.gids)]
+        groups = [
+            (k, ser.anger_by_group[g] if detail else None, sizes[k], sizes[k] or 1)
+            for k, g in enumerate(self.gids)
+        ]
         ngroups = len(self.gids)
         n1 = max(1, n)
         tau, exp = self.tau, math.exp
-        end = self.horizon + 1e-9
-        trust_seen, trust_mean = -1, 0.0
-        while True:
-            t = env.now
+        seen = [-1, 0.0]  # trust_changes when the mean was last computed, and that mean
+
+        def sample(t: float) -> None:
             times.append(round(t, 6))
             reach.append(self.believers / n)
             for lv, series in level_lists:
@@ -1087,24 +1132,18 @@ class World:
             total = 0.0
             for k, series, size, div in groups:
                 a = gsum[k] * exp(-(t - gsum_t[k]) / tau) / div
-                series.append(a)
+                if series is not None:
+                    series.append(a)
                 total += a * size
             self.model_events += ngroups
             self.peak_mean_anger = max(self.peak_mean_anger, total / n1)
             incidents.append(self.incidents)
-            if self.trust_changes != trust_seen:
-                trust_seen = self.trust_changes
-                trust_mean = sum(tr * sz for tr, sz in zip(trust, sizes, strict=True)) / n1
-            police_trust.append(trust_mean)
-            if t + step > end:
-                return
-            yield env.timeout(step)
+            if self.trust_changes != seen[0]:
+                seen[0] = self.trust_changes
+                seen[1] = sum(tr * sz for tr, sz in zip(trust, sizes, strict=True)) / n1
+            police_trust.append(seen[1])
 
-    def _risk_meter(self):
-        """Brings ``retaliation_risk`` up to date every RISK_STEP_HOURS (and at every incident)."""
-        while True:
-            yield self.env.timeout(RISK_STEP_HOURS)
-            self._integrate_risk(self.env.now)
+        return sample
 
     def _integrate_risk(self, t: float) -> None:
         """Adds the retaliation hazard's integral from the last update to ``t``.
@@ -1160,12 +1199,10 @@ class World:
                         seen.add(self.gindex[g])
         return seen
 
-    def _monitor(self):
-        """Engaged partners report what they see: tension and the rumour in their groups."""
-        env = self.env
+    def _reporter(self):
+        """Engaged partners report what they see (tension and the rumour in their groups): a
+        function of ``t`` with its run's constants bound, called every SIGNAL_EVERY_HOURS."""
         levels = self.scenario.rumour.levels
-        if not self.partner_state:
-            return  # nobody to report anything
         # per partner: the groups they watch, with the report keys, built once per run
         watched = {
             p.id: (
@@ -1179,13 +1216,12 @@ class World:
         }
         states = [(pid, st, watched[pid]) for pid, st in self.partner_state.items()]
         reported, gmax = self.reported, self.group_max_level
-        # what each partner last looked at: (tension levels, rumour levels). Only this loop
+        # what each partner last looked at: (tension levels, rumour levels). Only this
         # changes ``reported``, and after a look nothing in it differs from what was seen,
         # so the same view again reports nothing and is skipped.
         last_seen: dict[str, tuple] = {}
-        while True:
-            yield env.timeout(SIGNAL_EVERY_HOURS)
-            t = env.now
+
+        def report(t: float) -> None:
             tensions = view = None
             for pid, st, (spec, groups) in states:
                 if not st.engaged or st.willingness < 0.3:
@@ -1224,6 +1260,8 @@ class World:
                                 "text": f'{spec.name}: in {gname} people are saying "{levels[lv - 1]}"',
                             },
                         )
+
+        return report
 
     # -- results -------------------------------------------------------------
     def observation(self, at: float) -> Observation:
