@@ -11,6 +11,7 @@ rebuilt tag by tag from a short list.
 from __future__ import annotations
 
 import re
+import unicodedata
 from html.parser import HTMLParser
 from xml.sax.saxutils import escape, quoteattr
 
@@ -23,6 +24,40 @@ PRINT_TAGS = TAGS - {"img"}
 BLOCK_TAGS = {"p", "h2", "h3", "h4", "li", "pre", "tr", "blockquote"}
 _INLINE_OPEN = {"strong": "<b>", "b": "<b>", "em": "<i>", "i": "<i>", "code": '<font face="Courier">'}
 _INLINE_CLOSE = {"strong": "</b>", "b": "</b>", "em": "</i>", "i": "</i>", "code": "</font>"}
+
+
+# The handouts use the PDF standard fonts (Helvetica, Courier), whose text is Windows-1252:
+# a character outside it is printed as its unaccented letters where it has them
+# ("Việt" -> "Viet"), a few symbols as ASCII, anything else as "?", never as a wrong glyph.
+_SYMBOLS = {"\u2192": "->", "\u2190": "<-", "\u2194": "<->", "\u2265": ">=", "\u2264": "<=", "\u2260": "!=",
+            "\u2212": "-", "\u2010": "-", "\u2011": "-", "\u00a0": " ", "\u2009": " ", "\u202f": " "}  # fmt: skip
+
+
+def printable(text: str) -> str:
+    """`text` with every character the standard fonts can show (see above)."""
+    try:
+        text.encode("cp1252")
+        return text
+    except UnicodeEncodeError:
+        pass
+    out = []
+    for ch in text:
+        try:
+            ch.encode("cp1252")
+            out.append(ch)
+            continue
+        except UnicodeEncodeError:
+            pass
+        if ch in _SYMBOLS:
+            out.append(_SYMBOLS[ch])
+            continue
+        base = "".join(c for c in unicodedata.normalize("NFKD", ch) if not unicodedata.combining(c))
+        try:
+            base.encode("cp1252")
+            out.append(base if base else "?")
+        except UnicodeEncodeError:
+            out.append("?")
+    return "".join(out)
 
 
 def safe_html(text: str | None, *, inline: bool = False) -> str:
@@ -109,7 +144,7 @@ class _Walker(HTMLParser):
             href = dict(attrs).get("href")
             self.links.append(href)
             if href:
-                self.parts.append(f'<link href={quoteattr(href)} color="#143a6b"><u>')
+                self.parts.append(f'<link href={quoteattr(printable(href))} color="#143a6b"><u>')
         elif tag == "br":
             self.parts.append("<br/>")
         elif tag == "hr":
@@ -144,13 +179,13 @@ class _Walker(HTMLParser):
             if href:
                 self.parts.append("</u></link>")
                 if href.startswith(("http://", "https://")):
-                    self.parts.append(f" ({escape(href)})")
+                    self.parts.append(f" ({escape(printable(href))})")
 
     def handle_data(self, data: str) -> None:
         if self.pre:
-            self.parts.append(escape(data).replace("\n", "<br/>"))
+            self.parts.append(escape(printable(data)).replace("\n", "<br/>"))
         else:
-            self.parts.append(escape(_SPACES.sub(" ", data)))
+            self.parts.append(escape(printable(_SPACES.sub(" ", data))))
 
     def close(self) -> None:
         super().close()
@@ -184,4 +219,4 @@ def inline_markup(text: str | None) -> str:
 
 def plain(text: str) -> str:
     """Text that is not Markdown (names, numbers we write), escaped for a Paragraph."""
-    return escape(text)
+    return escape(printable(text))

@@ -216,3 +216,28 @@ def test_the_scenario_pages_link_to_the_package(client, sign_in, instructor, age
     )
     page = client.get(f"/author/scenarios/{agency_draft.scenario_id}").get_data(as_text=True)
     assert GUIDE.format(agency_draft.id) in page and TABLETOP.format(agency_draft.id) in page
+
+
+def test_markup_reaches_reportlab_only_as_rebuilt_escaped_tags():
+    from lms.pdf_markup import blocks, inline_markup, printable
+
+    found = blocks(
+        '**Bold** & <b onclick="x">raw</b> <script>alert(1)</script>\n\n- one\n- [link](javascript:alert(2))'
+    )
+    assert [b.kind for b in found] == ["p", "li", "li"]
+    assert found[0].markup == "<b>Bold</b> &amp; <b>raw</b>"  # <b> is allowed on the web too; onclick is not
+    assert "javascript" not in found[2].markup or "<link" not in found[2].markup
+    assert inline_markup("a < b > c") == "a &lt; b &gt; c"
+    assert inline_markup("[site](https://example.org/?a=1&b=2)") == (
+        '<link href="https://example.org/?a=1&amp;b=2" color="#143a6b"><u>site</u></link> '
+        "(https://example.org/?a=1&amp;b=2)"
+    )
+    assert printable("Tiếng Việt → café ≥ 中") == "Tieng Viet -> café >= ?"
+
+
+def test_a_pdf_with_text_beyond_the_standard_fonts_is_readable(library):
+    scenario = scenario_of(library["store-dispute"])
+    package = facilitator.build(scenario)
+    package = facilitator.Package(**{**package.__dict__, "briefing": "Hỏi **bà Nguyễn** → gọi 911."})
+    text = flat(facilitator_pdf.guide_pdf(package))
+    assert "Hoi bà Nguyen" in text and "goi 911." in text and "?" not in text.split("The briefing")[1][:40]
