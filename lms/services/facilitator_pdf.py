@@ -28,9 +28,16 @@ def _styles():
         ),
         "subtitle": ParagraphStyle("subtitle", parent=body, textColor=HexColor("#555555"), alignment=1),
         "h2": ParagraphStyle(
-            "h2", parent=base["Heading2"], textColor=HexColor(BRAND), fontSize=14, spaceBefore=10
+            "h2",
+            parent=base["Heading2"],
+            textColor=HexColor(BRAND),
+            fontSize=14,
+            spaceBefore=10,
+            keepWithNext=1,
         ),
-        "h3": ParagraphStyle("h3", parent=base["Heading3"], fontSize=11.5, spaceBefore=6, spaceAfter=3),
+        "h3": ParagraphStyle(
+            "h3", parent=base["Heading3"], fontSize=11.5, spaceBefore=6, spaceAfter=3, keepWithNext=1
+        ),
         "h4": ParagraphStyle("h4", parent=base["Heading4"], fontSize=10.5),
         "body": body,
         "small": ParagraphStyle(
@@ -212,12 +219,12 @@ def guide_pdf(package: Package) -> bytes:
     if not package.partners:
         story.append(Paragraph("This scenario has no partners to call.", styles["body"]))
     for partner in package.partners:
-        reach = "; ".join(partner.reaches) or "no group listed"
+        reach = "Reaches " + "; ".join(partner.reaches) if partner.reaches else "Reaches no group directly"
         story.append(
             Paragraph(
                 f"<b>{plain(partner.name)}</b>, {plain(partner.kind.lower())}: usually acts about "
                 f"{partner.delay_hours:g} hour{'s' if partner.delay_hours != 1 else ''} after the call. "
-                f"Reaches {plain(reach)}.",
+                f"{plain(reach)}.",
                 styles["body"],
             )
         )
