@@ -129,3 +129,20 @@ def test_lengths_are_bounded():
         f"credits: is 4,002 characters long; at most 4,000 are allowed (line {line_of(text, 'credits:')})"
     ]
     assert issues_of(MINIMAL + "credits: [a]\n")[0].startswith("credits: expected text")
+
+
+def test_authoring_keeps_sources_through_import_settings_and_export(db, instructor, library):
+    from lms.services import authoring
+
+    text = MINIMAL.replace("scenario: crew-shooting-rumour", "scenario: store-dispute") + SOURCES
+    text = text.replace("renewal: {course: tiny, window_days: 30}\n", "")
+    course, version = authoring.import_text(instructor, text)
+    db.session.commit()
+    form = {"title": "Tiny course, renamed", "summary": "Short.", "category": "Community policing",
+            "credit_hours": "1", "certificate_valid_months": "12", "max_attempts": "2", "counts": "latest"}  # fmt: skip
+    authoring.edit_course(instructor, course, authoring.settings_change(form))
+    db.session.commit()
+    exported = load_course(authoring.export_text(authoring.working_version(course)))
+    assert exported.title == "Tiny course, renamed"
+    assert exported.sources == load_course(MINIMAL + SOURCES).sources
+    assert exported.credits == load_course(MINIMAL + SOURCES).credits
