@@ -92,6 +92,18 @@ def assignment(assignment_id: int):
     )
 
 
+@bp.route("/assignments/<int:assignment_id>/sources")
+def course_sources(assignment_id: int):
+    """The course's "Sources and further reading": anyone who may see the course page."""
+    assignment = _assignment_or_404(assignment_id)
+    return render_template(
+        "learn/course_sources.html",
+        assignment=assignment,
+        spec=learning.spec_for(assignment),
+        own=assignment.user_id == current_user.id,
+    )
+
+
 @bp.route("/assignments/<int:assignment_id>/resume")
 def resume(assignment_id: int):
     assignment = _assignment_or_404(assignment_id)
