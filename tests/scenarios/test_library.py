@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from functools import cache
 from pathlib import Path
 
@@ -123,6 +124,20 @@ def test_what_would_harm_told_to_a_community_partner_is_a_critical_error(path):
             if o.critical:
                 assert (i, o.id) not in expert, (d.id, o.id)
                 assert len(o.feedback.split()) >= 25, f"{d.id}{o.id}: say why, and what to do instead"
+
+
+@pytest.mark.parametrize("path", LIBRARY, ids=lambda p: p.stem)
+def test_library_scenario_has_a_facilitator_guide(path):
+    """Goals, a discussion prompt at every decision, debrief prompts and the model's assumptions."""
+    s = load_scenario(path)
+    f = s.facilitator
+    assert 2 <= len(f.goals) <= 5
+    assert set(f.prompts) == {d.id for d in s.decisions}, "a prompt for every decision point"
+    assert f.debrief_prompts and f.assumptions
+    texts = [*f.goals, *f.debrief_prompts, *f.assumptions, *(q for qs in f.prompts.values() for q in qs)]
+    # options are shown shuffled: a prompt never points at an option by its letter
+    letters = re.compile(r"\boptions? \(?[a-e]\b|\b[1-6][a-e](\+[a-e])*\b", re.IGNORECASE)
+    assert not [q for q in texts if letters.search(q)]
 
 
 def test_scenarios_teach_different_objectives():
