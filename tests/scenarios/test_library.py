@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from functools import cache
 from pathlib import Path
 
@@ -34,12 +35,32 @@ DROP = 5.0  # points of outcome score a contrast path must lose, on paired seeds
 CROSS = 0.1  # in position units (the expert-baseline gap): how much better "better" must be
 CALIBRATION = Path(__file__).parent / "calibration"
 LIBRARY = list_library()
-SLUGS = {"crew-shooting-rumour", "use-of-force-video", "store-dispute", "officer-transfer"}
+REVISED = {"crew-shooting-rumour", "use-of-force-video", "store-dispute", "officer-transfer"}
+NEW = {
+    "call-in-focused-deterrence",
+    "school-rumour-juvenile",
+    "language-and-distrust",
+    "refresher-night-shift",
+}
+SLUGS = REVISED | NEW  # the library as issue 15 ships it
+FOUND = sorted(p.stem for p in LIBRARY)  # every file in the library is checked, whatever it is
 MUST_SHOW = ("late", "wrong_messenger", "oversharing", "false_statement", "alternative")
+# partners outside the justice system: what would harm is never theirs to hold
+COMMUNITY = {
+    "faith_leader",
+    "block_captain",
+    "interrupter",
+    "youth_mentor",
+    "place_manager",
+    "local_representative",
+}
+HARMFUL = {"investigative", "identities", "operational"}
 
 
-def test_the_library_holds_the_four_scenarios():
-    assert {p.stem for p in LIBRARY} == SLUGS
+def test_the_library_holds_the_known_scenarios():
+    found = set(FOUND)
+    assert found >= REVISED, f"missing: {REVISED - found}"
+    assert found <= SLUGS, f"a library file nobody listed: {found - SLUGS}"
 
 
 @pytest.mark.parametrize("path", LIBRARY, ids=lambda p: p.stem)
@@ -58,6 +79,65 @@ def test_library_scenario_is_well_formed(path):
     assert set(MUST_SHOW) <= kinds, f"missing contrast paths: {set(MUST_SHOW) - kinds}"
     g = s.grading
     assert g.outcome_weight / (g.outcome_weight + g.rubric_weight) >= 0.6
+
+
+@pytest.mark.parametrize("path", LIBRARY, ids=lambda p: p.stem)
+def test_the_expert_path_is_not_one_letter_pattern(path):
+    """No option letter is chosen at every decision, so the letters alone never answer a scenario."""
+    s = load_scenario(path)
+    common = set.intersection(*(set(chosen) for chosen in s.expert_path))
+    assert not common, f"the expert chooses {sorted(common)} at every decision"
+    firsts = {min(chosen) for chosen in s.expert_path}
+    assert len(firsts) >= 2
+
+
+def test_the_best_option_sits_at_varied_letters_and_is_not_mostly_the_longest():
+    best_letters: list[str] = []
+    longest_is_expert = 0
+    for path in LIBRARY:
+        s = load_scenario(path)
+        for d, chosen in zip(s.decisions, s.expert_path, strict=True):
+            best_letters.append(max((d.option(o) for o in chosen), key=lambda o: o.points).id)
+            longest = max(d.options, key=lambda o: len(o.label))
+            longest_is_expert += longest.id in chosen
+    total = len(best_letters)
+    top = max(best_letters.count(letter) for letter in set(best_letters))
+    assert top <= total / 2, f"the best option is {top} of {total} times at the same letter"
+    assert longest_is_expert <= total / 2, (
+        f"the longest label is the expert's in {longest_is_expert} of {total}"
+    )
+
+
+@pytest.mark.parametrize("path", LIBRARY, ids=lambda p: p.stem)
+def test_what_would_harm_told_to_a_community_partner_is_a_critical_error(path):
+    """Investigative detail, identities or an operational plan given to a community partner fail the attempt."""
+    s = load_scenario(path)
+    types = {p.id: p.type for p in s.partners}
+    expert = {(i, o) for i, chosen in enumerate(s.expert_path) for o in chosen}
+    for i, d in enumerate(s.decisions):
+        for o in d.options:
+            for a in o.actions:
+                share = a.args.get("share") if a.type == "contact_partner" else None
+                told = {share} if isinstance(share, str) else set(share or [])
+                if told & HARMFUL and types[a.args["partner"]] in COMMUNITY:
+                    assert o.critical, (d.id, o.id)
+            if o.critical:
+                assert (i, o.id) not in expert, (d.id, o.id)
+                assert len(o.feedback.split()) >= 25, f"{d.id}{o.id}: say why, and what to do instead"
+
+
+@pytest.mark.parametrize("path", LIBRARY, ids=lambda p: p.stem)
+def test_library_scenario_has_a_facilitator_guide(path):
+    """Goals, a discussion prompt at every decision, debrief prompts and the model's assumptions."""
+    s = load_scenario(path)
+    f = s.facilitator
+    assert 2 <= len(f.goals) <= 5
+    assert set(f.prompts) == {d.id for d in s.decisions}, "a prompt for every decision point"
+    assert f.debrief_prompts and f.assumptions
+    texts = [*f.goals, *f.debrief_prompts, *f.assumptions, *(q for qs in f.prompts.values() for q in qs)]
+    # options are shown shuffled: a prompt never points at an option by its letter
+    letters = re.compile(r"\boptions? \(?[a-e]\b|\b[1-6][a-e](\+[a-e])*\b", re.IGNORECASE)
+    assert not [q for q in texts if letters.search(q)]
 
 
 def test_scenarios_teach_different_objectives():
@@ -117,7 +197,7 @@ def _calibrate(slug: str) -> dict:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("slug", sorted(SLUGS))
+@pytest.mark.parametrize("slug", FOUND)
 def test_library_scenario_is_calibrated_by_the_simulation(slug):
     rows = _calibrate(slug)
     expert, baseline = rows["expert"], rows["baseline"]
@@ -142,7 +222,7 @@ def test_library_scenario_is_calibrated_by_the_simulation(slug):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("slug", sorted(SLUGS))
+@pytest.mark.parametrize("slug", FOUND)
 def test_library_calibration_is_kept(slug):
     """The calibration numbers stay what they were recorded as (the run is deterministic)."""
     rows = _calibrate(slug)
