@@ -748,6 +748,12 @@ def _one_summative_check(c: IssueCollector, modules: list[ModuleSpec]) -> None:
         for j, item in enumerate(module.items):
             if not item.summative:
                 continue
+            if not item.required:
+                c.add(
+                    ("modules", i, "items", j, "required"),
+                    "the final check (summative: true) is required for the certificate; "
+                    "remove required: false",
+                )
             if first is None:
                 first = ("modules", i, "items", j)
             else:
