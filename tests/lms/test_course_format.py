@@ -31,7 +31,13 @@ from lms.course_format import (
     score_question,
 )
 
-LIBRARY_SCENARIOS = ("crew-shooting-rumour", "use-of-force-video", "store-dispute", "officer-transfer")
+LIBRARY_SCENARIOS = (
+    "crew-shooting-rumour",
+    "use-of-force-video",
+    "store-dispute",
+    "officer-transfer",
+    "school-rumour-juvenile",
+)
 
 # A small valid course; tests change one thing and look for the issue it causes.
 # Line numbers below are relied on by tests: edit with care.
@@ -149,9 +155,47 @@ def test_main_course_lessons_are_substantial(main_course):
 def test_main_course_checks_teach(main_course):
     for _, item in main_course.items():
         if item.kind == "knowledge_check":
-            assert 4 <= len(item.questions) <= 6, item.slug
+            presented = item.draw or len(item.questions)
+            assert 4 <= presented <= 12, item.slug
+            assert presented <= len(item.questions), item.slug
             assert item.pass_mark == 80
             assert all(q.explanation for q in item.questions), item.slug
+
+
+def test_builtin_courses_load_with_no_warnings(builtin):
+    for slug, course in builtin.items():
+        assert [f"{w.path}: {w.message}" for w in course.warnings] == [], slug
+
+
+def test_main_course_modules_have_measured_outcomes(main_course):
+    for module in main_course.modules:
+        assert 2 <= len(module.outcomes) <= 3, module.slug
+        tagged = [q.outcome for _, item in main_course.items() for q in item.questions]
+        for outcome in module.outcomes:
+            assert outcome.text.startswith("Given "), outcome.id
+            assert set(outcome.teaching) <= set(module.objectives), outcome.id
+            assert tagged.count(outcome.id) >= 3, outcome.id
+        for item in module.items:
+            if item.kind == "knowledge_check" and item.draw:
+                assert item.draw >= len({q.outcome for q in item.questions}), item.slug
+
+
+def test_main_course_has_the_disclosure_module(main_course):
+    module = main_course.module("what-to-share")
+    assert module is not None and module.title == "What Can I Share, With Whom, and When?"
+    slugs = [m.slug for m in main_course.modules]
+    assert slugs.index("what-to-share") == slugs.index("one-message") + 1
+    matrix = main_course.item("disclosure-matrix").body
+    assert "| --- |" in matrix
+    for phrase in (
+        "share",
+        "ask the case detective first",
+        "never",
+        "after the scene is secure, with a supervisor's approval",
+        "The case detective",
+        "The PIO",
+    ):
+        assert phrase in matrix, phrase
 
 
 def test_main_course_uses_every_question_kind(main_course):
