@@ -31,8 +31,9 @@ Nothing here imports Flask or the database.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from os import PathLike
 from pathlib import Path
 from typing import Any
@@ -61,6 +62,7 @@ __all__ = [
     "MAX_FEEDBACK_CHARS",
     "MAX_INLINE_CHARS",
     "MAX_LESSON_CHARS",
+    "MIN_QUESTIONS_PER_OUTCOME",
     "OBJECTIVES",
     "QUESTION_KINDS",
     "AttemptPolicy",
@@ -70,10 +72,12 @@ __all__ = [
     "ItemKind",
     "ItemSpec",
     "ModuleSpec",
+    "OutcomeSpec",
     "QuestionKind",
     "QuestionSpec",
     "RenewalSpec",
     "builtin_course_paths",
+    "course_warnings",
     "course_from_data",
     "course_to_data",
     "dump_course",
@@ -129,6 +133,8 @@ class QuestionSpec:
     choices: tuple[ChoiceSpec, ...] = ()  # single_choice, multiple_choice
     answer: bool | None = None  # true_false
     sequence: tuple[str, ...] = ()  # ordering: the items in the correct order
+    outcome: str | None = None  # the id of the module outcome it assesses
+    case: str | None = None  # Markdown: a short scenario vignette shown above the prompt
 
     @property
     def correct_choices(self) -> frozenset[int]:
@@ -151,7 +157,14 @@ class ItemSpec:
     scenario: str | None = None  # scenario: slug in the engine's library
     pass_mark: int | None = None  # knowledge_check: percent needed to pass
     max_attempts: int | None = None  # knowledge_check, scenario: None = the course's policy
-    questions: tuple[QuestionSpec, ...] = ()  # knowledge_check
+    questions: tuple[QuestionSpec, ...] = ()  # knowledge_check: the pool
+    draw: int | None = None  # knowledge_check: questions drawn per attempt (None = all)
+    summative: bool = False  # knowledge_check: the course's final check
+
+    @property
+    def questions_per_attempt(self) -> int:
+        """How many questions one attempt presents: the draw, else the whole pool."""
+        return self.draw if self.draw is not None else len(self.questions)
 
     @property
     def graded(self) -> bool:
@@ -163,12 +176,25 @@ class ItemSpec:
 
 
 @dataclass(frozen=True)
+class OutcomeSpec:
+    """A measurable objective of a module: "Given ..., the officer will ..."."""
+
+    id: str  # unique in the course
+    text: str
+    teaching: tuple[int, ...] = ()  # the module's teaching objectives it serves
+
+
+@dataclass(frozen=True)
 class ModuleSpec:
     slug: str
     title: str
     summary: str | None = None
     objectives: tuple[int, ...] = ()  # teaching objectives (1-8) this module serves
     items: tuple[ItemSpec, ...] = ()
+    outcomes: tuple[OutcomeSpec, ...] = ()
+
+    def outcome(self, outcome_id: str) -> OutcomeSpec | None:
+        return next((o for o in self.outcomes if o.id == outcome_id), None)
 
 
 @dataclass(frozen=True)
@@ -200,6 +226,9 @@ class CourseSpec:
     renewal: RenewalSpec | None = None
     attempt_policy: AttemptPolicy = DEFAULT_ATTEMPT_POLICY
     format_version: int = FORMAT_VERSION
+    # Course-file warnings (see ``course_warnings``): shown to authors, never blocking, and
+    # not part of the course's value (a spec equals its round trip whatever the lines).
+    warnings: tuple[Issue, ...] = field(default=(), compare=False, repr=False)
 
     def items(self) -> Iterator[tuple[ModuleSpec, ItemSpec]]:
         """Every item in course order, with its module."""
@@ -226,6 +255,11 @@ class CourseSpec:
             if item.scenario is not None:
                 seen.setdefault(item.scenario, None)
         return tuple(seen)
+
+    @property
+    def summative_check(self) -> ItemSpec | None:
+        """The course's final check (``summative: true``), if it has one."""
+        return next((item for _, item in self.items() if item.summative), None)
 
     def max_attempts_for(self, item: ItemSpec) -> int | None:
         """The attempt limit for an item: its own, else the course's (None = unlimited)."""
@@ -277,15 +311,22 @@ def score_question(question: QuestionSpec, response: Any) -> bool:
     return bool(kind and kind.score(question, response))
 
 
-def score_check(item: ItemSpec, responses: Mapping[str, Any]) -> tuple[float, dict[str, bool]]:
+def score_check(
+    item: ItemSpec, responses: Mapping[str, Any], question_ids: Iterable[str] | None = None
+) -> tuple[float, dict[str, bool]]:
     """Score a knowledge check: ``(percent correct, {question id: correct})``.
 
-    Unanswered questions count as wrong. Compare the percent with
+    ``question_ids`` are the questions the attempt presented (its draw); None = the whole
+    pool. Unanswered questions count as wrong. Compare the percent with
     ``item.pass_mark`` to decide whether the attempt passed.
     """
     if not isinstance(responses, Mapping):
         responses = {}
-    results = {q.id: q.id in responses and score_question(q, responses[q.id]) for q in item.questions}
+    presented = item.questions
+    if question_ids is not None:
+        wanted = set(question_ids)
+        presented = tuple(q for q in item.questions if q.id in wanted)
+    results = {q.id: q.id in responses and score_question(q, responses[q.id]) for q in presented}
     if not results:
         return 0.0, results
     return 100.0 * sum(results.values()) / len(results), results
@@ -323,6 +364,7 @@ class _Context:
     """What item validators may need beyond their own mapping."""
 
     known_scenarios: frozenset[str] | None
+    module_outcomes: frozenset[str] = frozenset()  # outcome ids of the module being read
 
 
 def _text(c: IssueCollector, d: dict, key: str, path: Path_, *, required: bool = True) -> Any:
@@ -426,7 +468,7 @@ QUESTION_KINDS: dict[str, QuestionKind] = {
         QuestionKind("ordering", "Ordering", ("sequence",), _parse_ordering, _score_ordering),
     )
 }
-_QUESTION_COMMON = ("kind", "id", "prompt", "explanation")
+_QUESTION_COMMON = ("kind", "id", "prompt", "explanation", "outcome", "case")
 
 
 def _parse_lesson(c: IssueCollector, d: dict, path: Path_, ctx: _Context) -> dict[str, Any]:
@@ -456,12 +498,53 @@ def _parse_knowledge_check(c: IssueCollector, d: dict, path: Path_, ctx: _Contex
                     f'question id "{question.id}" is also used by questions[{seen[question.id]}]',
                 )
             seen.setdefault(question.id, i)
+            _question_outcome(c, question, qpath + (i,), ctx)
             questions.append(question)
+    summative = c.optional(d, "summative", path, bool, False)
+    draw = c.optional(d, "draw", path, int, None, min=1, max=1000)
+    if (
+        draw not in (None, MISSING)
+        and raw is not MISSING
+        and len(raw) == len(questions)
+        and draw > len(questions)
+    ):
+        c.add(
+            path + ("draw",),
+            f"draws {draw} questions per attempt but the pool has only {len(questions)}; "
+            f"use 1 to {len(questions)} or leave draw out to present them all",
+        )
     return {
         "pass_mark": pass_mark if pass_mark is not MISSING else DEFAULT_PASS_MARK,
         "max_attempts": _max_attempts(c, d, path),
         "questions": tuple(questions),
+        "draw": None if draw is MISSING else draw,
+        "summative": False if summative is MISSING else summative,
     }
+
+
+def _question_outcome(c: IssueCollector, question: QuestionSpec, path: Path_, ctx: _Context) -> None:
+    """A question names an outcome of its module, and must when the module has outcomes."""
+    if question.outcome is None:
+        if ctx.module_outcomes:
+            c.add(
+                path,
+                'missing required key "outcome": this module has outcomes, so each question names '
+                f"the one it assesses ({', '.join(sorted(ctx.module_outcomes))})",
+            )
+    elif question.outcome not in ctx.module_outcomes:
+        if ctx.module_outcomes:
+            c.choice(
+                question.outcome,
+                path + ("outcome",),
+                sorted(ctx.module_outcomes),
+                what="outcome of this module",
+            )
+        else:
+            c.add(
+                path + ("outcome",),
+                f'names outcome "{question.outcome}" but this module has no outcomes; '
+                "add it under the module's outcomes",
+            )
 
 
 def _parse_scenario(c: IssueCollector, d: dict, path: Path_, ctx: _Context) -> dict[str, Any]:
@@ -485,7 +568,7 @@ ITEM_KINDS: dict[str, ItemKind] = {
         ItemKind(
             "knowledge_check",
             "Knowledge check",
-            ("pass_mark", "max_attempts", "questions"),
+            ("pass_mark", "max_attempts", "questions", "draw", "summative"),
             _parse_knowledge_check,
             graded=True,
         ),
@@ -508,7 +591,7 @@ _TOP_KEYS = (
     "attempt_policy",
     "modules",
 )
-_MODULE_KEYS = ("slug", "title", "summary", "objectives", "items")
+_MODULE_KEYS = ("slug", "title", "summary", "objectives", "outcomes", "items")
 
 
 # --- loading ----------------------------------------------------------------------
@@ -580,7 +663,9 @@ def _read(path_or_text: str | bytes | PathLike[str]) -> str:
 # Keys whose values are one line: a YAML escape ("\n", "\0") must not put a line break or a
 # control character into a title or slug (NUL cannot be stored in PostgreSQL; C0 characters
 # break XLSX exports). Multi-line text (bodies, summaries, feedback) may hold tabs and breaks.
-_ONE_LINE_KEYS = frozenset({"slug", "title", "category", "kind", "scenario", "course", "counts", "id"})
+_ONE_LINE_KEYS = frozenset(
+    {"slug", "title", "category", "kind", "scenario", "course", "counts", "id", "outcome"}
+)
 # The characters lms.input refuses in every request (this module imports nothing of lms).
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 _LINE_BREAK = re.compile("[\r\n\x85\u2028\u2029]")
@@ -638,10 +723,11 @@ def _build(document: Document, known_scenarios: Iterable[str] | None) -> CourseS
 
     if modules and not any(item.required for m in modules for item in m.items):
         c.add(("modules",), "a course needs at least one required item, or it is complete before it starts")
+    _one_summative_check(c, modules)
 
     c.issues.sort(key=lambda issue: issue.line or 0)  # stable: same-line issues keep their order
     c.raise_if_any()
-    return CourseSpec(
+    spec = CourseSpec(
         slug=slug,
         title=title,
         summary=summary,
@@ -653,6 +739,28 @@ def _build(document: Document, known_scenarios: Iterable[str] | None) -> CourseS
         modules=tuple(modules),
         format_version=version,
     )
+    return replace(spec, warnings=tuple(course_warnings(spec, document)))
+
+
+def _one_summative_check(c: IssueCollector, modules: list[ModuleSpec]) -> None:
+    first: Path_ | None = None
+    for i, module in enumerate(modules):
+        for j, item in enumerate(module.items):
+            if not item.summative:
+                continue
+            if not item.required:
+                c.add(
+                    ("modules", i, "items", j, "required"),
+                    "the final check (summative: true) is required for the certificate; "
+                    "remove required: false",
+                )
+            if first is None:
+                first = ("modules", i, "items", j)
+            else:
+                c.add(
+                    ("modules", i, "items", j, "summative"),
+                    f"a course has at most one final check; {format_path(first)} is already summative",
+                )
 
 
 def _slug(c: IssueCollector, d: dict, key: str, path: Path_) -> Any:
@@ -726,6 +834,7 @@ def _modules(c: IssueCollector, data: dict, ctx: _Context) -> list[ModuleSpec]:
         c.add(("modules",), "a course needs at least 1 module, has 0")
     module_slugs: dict[str, Path_] = {}
     item_slugs: dict[str, Path_] = {}
+    outcome_ids: dict[str, Path_] = {}
     modules: list[ModuleSpec] = []
     for i, entry in enumerate(raw):
         path = ("modules", i)
@@ -738,12 +847,76 @@ def _modules(c: IssueCollector, data: dict, ctx: _Context) -> list[ModuleSpec]:
         title = c.require(m, "title", path, str)
         summary = c.optional(m, "summary", path, str)
         objectives = _objectives(c, m, path)
+        outcomes = _outcomes(c, m, path, objectives, outcome_ids)
+        ctx.module_outcomes = frozenset(o.id for o in outcomes)
         items = _items(c, m, path, ctx, item_slugs)
         if slug is not MISSING and title is not MISSING:
             modules.append(
-                ModuleSpec(slug=slug, title=title, summary=summary, objectives=objectives, items=items)
+                ModuleSpec(
+                    slug=slug,
+                    title=title,
+                    summary=summary,
+                    objectives=objectives,
+                    items=items,
+                    outcomes=outcomes,
+                )
             )
     return modules
+
+
+_WILL = re.compile(r"\bwill\b")
+
+
+def _outcomes(
+    c: IssueCollector, m: dict, path: Path_, objectives: tuple[int, ...], seen: dict[str, Path_]
+) -> tuple[OutcomeSpec, ...]:
+    raw = c.optional(m, "outcomes", path, list, [])
+    outcomes: list[OutcomeSpec] = []
+    for j, entry in enumerate(raw):
+        opath = path + ("outcomes", j)
+        o = c.mapping(entry, opath, allowed=("id", "text", "teaching"))
+        if not isinstance(entry, dict):
+            continue
+        oid = _slug(c, o, "id", opath)
+        if oid is not MISSING:
+            _unique(c, seen, oid, opath + ("id",), "outcome id")
+        text = _markdown(c, c.require(o, "text", opath, str), opath + ("text",), MAX_INLINE_CHARS)
+        if text is not MISSING and not (text.startswith("Given ") and _WILL.search(text)):
+            c.add(
+                opath + ("text",),
+                'an outcome is measurable: start with "Given" (the situation) and say what the officer '
+                '"will" do, e.g. "Given a shooting with the scene secured, the officer will name ..."',
+            )
+            text = MISSING
+        teaching = _outcome_teaching(c, o, opath, objectives)
+        if oid is not MISSING and text is not MISSING and teaching is not MISSING:
+            outcomes.append(OutcomeSpec(id=oid, text=text, teaching=teaching))
+    return tuple(outcomes)
+
+
+def _outcome_teaching(c: IssueCollector, o: dict, path: Path_, objectives: tuple[int, ...]) -> Any:
+    raw = c.require(o, "teaching", path, list)
+    if raw is MISSING:
+        return MISSING
+    tpath = path + ("teaching",)
+    if not raw:
+        c.add(tpath, "an outcome serves at least one of the module's teaching objectives, lists none")
+        return MISSING
+    out: list[int] = []
+    ok = True
+    for k, value in enumerate(raw):
+        if not c.check_type(value, tpath + (k,), int):
+            ok = False
+        elif value not in objectives:
+            listed = ", ".join(map(str, objectives)) or "none"
+            c.add(tpath + (k,), f"objective {value} is not one of this module's objectives ({listed})")
+            ok = False
+        elif value in out:
+            c.add(tpath + (k,), f"objective {value} is listed twice")
+            ok = False
+        else:
+            out.append(value)
+    return tuple(out) if ok else MISSING
 
 
 def _unique(c: IssueCollector, seen: dict[str, Path_], value: str, path: Path_, what: str) -> None:
@@ -846,10 +1019,105 @@ def _question(c: IssueCollector, entry: Any, path: Path_) -> QuestionSpec | None
     explanation = _markdown(
         c, c.optional(entry, "explanation", path, str), path + ("explanation",), MAX_FEEDBACK_CHARS
     )
+    outcome = c.optional(entry, "outcome", path, str)
+    case = _markdown(c, c.optional(entry, "case", path, str), path + ("case",), MAX_FEEDBACK_CHARS)
     fields = kind.parse(c, entry, path) if kind is not None else {}
-    if kind is None or qid is MISSING or prompt is MISSING:
+    if kind is None or qid is MISSING or prompt is MISSING or outcome is MISSING or case is MISSING:
         return None
-    return QuestionSpec(kind=kind.name, id=qid, prompt=prompt, explanation=explanation, **fields)
+    return QuestionSpec(
+        kind=kind.name, id=qid, prompt=prompt, explanation=explanation, outcome=outcome, case=case, **fields
+    )
+
+
+# --- warnings -----------------------------------------------------------------------
+#
+# A course file can be valid and still assess badly: an outcome measured by one or two
+# questions, or answer keys an officer can guess from where the right answer sits. These
+# are warnings: shown to authors with the errors on import and edit, never blocking.
+
+MIN_QUESTIONS_PER_OUTCOME = 3
+PATTERN_MIN_QUESTIONS = 4  # fewer questions of a kind than this show no pattern worth a warning
+PATTERN_SHARE = 0.5  # correct choice in one place (or longest, or listed first) in more than this
+TRUE_FALSE_SHARE = 0.7  # true/false answers one way in more than this
+
+
+def course_warnings(spec: CourseSpec, document: Document | None = None) -> list[Issue]:
+    """What is weak (not wrong) about a valid course's assessment, with paths and lines."""
+    c = IssueCollector(document, CourseFormatError)
+    _outcome_coverage_warnings(c, spec)
+    _answer_pattern_warnings(c, spec)
+    return c.issues
+
+
+def _question_paths(spec: CourseSpec) -> Iterator[tuple[Path_, QuestionSpec]]:
+    for i, module in enumerate(spec.modules):
+        for j, item in enumerate(module.items):
+            for k, question in enumerate(item.questions):
+                yield ("modules", i, "items", j, "questions", k), question
+
+
+def _outcome_coverage_warnings(c: IssueCollector, spec: CourseSpec) -> None:
+    tagged = Counter(q.outcome for _, q in _question_paths(spec) if q.outcome is not None)
+    for i, module in enumerate(spec.modules):
+        for j, outcome in enumerate(module.outcomes):
+            n = tagged[outcome.id]
+            if n < MIN_QUESTIONS_PER_OUTCOME:
+                c.add(
+                    ("modules", i, "outcomes", j),
+                    f'outcome "{outcome.id}" is assessed by {n} question{"" if n == 1 else "s"}; '
+                    f"an outcome needs at least {MIN_QUESTIONS_PER_OUTCOME} to be measured fairly",
+                )
+
+
+def _percent(n: int, total: int) -> str:
+    return f"{n} of {total} ({round(100 * n / total)}%)"
+
+
+def _answer_pattern_warnings(c: IssueCollector, spec: CourseSpec) -> None:
+    questions = [q for _, q in _question_paths(spec)]
+    single = [q for q in questions if q.kind == "single_choice" and len(q.correct_choices) == 1]
+    multiple = [q for q in questions if q.kind == "multiple_choice" and q.correct_choices]
+    true_false = [q for q in questions if q.kind == "true_false" and q.answer is not None]
+    where = ("modules",)
+    if len(single) >= PATTERN_MIN_QUESTIONS:
+        positions = Counter(next(iter(q.correct_choices)) for q in single)
+        position, n = max(positions.items(), key=lambda pair: (pair[1], -pair[0]))
+        if n > PATTERN_SHARE * len(single):
+            c.add(
+                where,
+                f"the correct choice is choice {position + 1} in {_percent(n, len(single))} "
+                "single_choice questions; vary where the right answer sits",
+            )
+        longest = sum(1 for q in single if _correct_is_longest(q))
+        if longest > PATTERN_SHARE * len(single):
+            c.add(
+                where,
+                f"the correct choice is the longest in {_percent(longest, len(single))} "
+                "single_choice questions; officers learn to pick the longest answer",
+            )
+    if len(multiple) >= PATTERN_MIN_QUESTIONS:
+        first = sum(1 for q in multiple if q.correct_choices == frozenset(range(len(q.correct_choices))))
+        if first > PATTERN_SHARE * len(multiple):
+            c.add(
+                where,
+                f"the correct choices are listed first in {_percent(first, len(multiple))} "
+                "multiple_choice questions; mix them among the others",
+            )
+    if len(true_false) >= PATTERN_MIN_QUESTIONS:
+        true = sum(1 for q in true_false if q.answer)
+        way, n = ("true", true) if true >= len(true_false) - true else ("false", len(true_false) - true)
+        if n > TRUE_FALSE_SHARE * len(true_false):
+            c.add(
+                where,
+                f"{_percent(n, len(true_false))} true_false questions have the answer {way}; "
+                "balance them so guessing one way does not pay",
+            )
+
+
+def _correct_is_longest(question: QuestionSpec) -> bool:
+    correct = next(iter(question.correct_choices))
+    length = len(question.choices[correct].text)
+    return all(len(ch.text) < length for i, ch in enumerate(question.choices) if i != correct)
 
 
 # --- dumping ----------------------------------------------------------------------
@@ -884,6 +1152,10 @@ def _module_data(module: ModuleSpec) -> dict[str, Any]:
     if module.summary is not None:
         out["summary"] = module.summary
     out["objectives"] = list(module.objectives)
+    if module.outcomes:
+        out["outcomes"] = [
+            {"id": o.id, "text": o.text, "teaching": list(o.teaching)} for o in module.outcomes
+        ]
     out["items"] = [_item_data(item) for item in module.items]
     return out
 
@@ -901,13 +1173,21 @@ def _item_data(item: ItemSpec) -> dict[str, Any]:
         value = getattr(item, key)
         if key == "questions":
             out[key] = [_question_data(q) for q in value]
+        elif key == "summative":
+            if value:
+                out[key] = True
         elif value is not None:
             out[key] = value
     return out
 
 
 def _question_data(question: QuestionSpec) -> dict[str, Any]:
-    out: dict[str, Any] = {"kind": question.kind, "id": question.id, "prompt": question.prompt}
+    out: dict[str, Any] = {"kind": question.kind, "id": question.id}
+    if question.outcome is not None:
+        out["outcome"] = question.outcome
+    if question.case is not None:
+        out["case"] = question.case
+    out["prompt"] = question.prompt
     if question.choices:
         out["choices"] = [_choice_data(choice) for choice in question.choices]
     if question.answer is not None:

@@ -129,13 +129,17 @@ def _render_item(assignment: Assignment, item_slug: str, *, status: int = 200, *
         wanted = request.args.get("attempt", type=int)
         if wanted is not None:
             shown = next((a for a in attempts if a.number == wanted), None)
-        reveal = entry.done or entry.out_of_attempts
+        # The answer key: once passed or out of attempts; staff looking on see it all along.
+        reveal = entry.reveals_answers or assignment.user_id != current_user.id
+        number = len(attempts) + 1
         context.update(
             attempts=attempts,
             shown_attempt=shown,
             feedback=learning.attempt_feedback(item, shown, reveal=reveal) if shown else None,
             reveal=reveal,
-            key=learning.display_key(assignment, item),
+            number=number,
+            questions=learning.presented(assignment, item, number),
+            key=learning.display_key(assignment, item, number),
             ordering_display=learning.ordering_display,
             form=extra.pop("form", None) or CheckForm(),
         )
@@ -186,11 +190,17 @@ def submit_check(assignment_id: int, item_slug: str):
     if entry.item.kind != "knowledge_check":
         flash(f"“{entry.item.title}” is not a knowledge check.", "error")
         return redirect(back)
+    number = request.form.get("attempt", type=int)
     try:
+        if number != learning.next_check_number(assignment, item_slug):
+            raise learning.StaleCheck(
+                "Those answers were for an attempt that was already submitted (perhaps in another "
+                "tab). Here is your next attempt: its questions and their order are new."
+            )
         responses = learning.parse_check_form(
-            entry.item, request.form, key=learning.display_key(assignment, entry.item)
+            entry.item, request.form, key=learning.display_key(assignment, entry.item, number)
         )
-        outcome = learning.submit_check(current_user, assignment, item_slug, responses)
+        outcome = learning.submit_check(current_user, assignment, item_slug, responses, number=number)
     except learning.InvalidAnswers as error:
         return _render_item(
             assignment, item_slug, status=400, form=form, errors=error.errors, submitted=request.form

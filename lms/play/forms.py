@@ -11,9 +11,13 @@ class CheckboxesField(SelectMultipleField):
     option_widget = widgets.CheckboxInput()
 
 
-def decision_form(point: engine.DecisionPoint, formdata=None) -> FlaskForm:
-    """A form for one decision point: radio buttons, or checkboxes for a multiple choice."""
-    choices = [(option.id, option.label) for option in point.options]
+def decision_form(point: engine.DecisionPoint, formdata=None, options=None) -> FlaskForm:
+    """A form for one decision point: radio buttons, or checkboxes for a multiple choice.
+
+    `options` are the point's options in the order the attempt shows them (default: the
+    scenario's order); the values posted are the options' ids.
+    """
+    choices = [(option.id, option.label) for option in (options if options is not None else point.options)]
     if point.kind == "single":
         field = RadioField("Your decision", choices=choices, validators=[InputRequired("Choose one option.")])
     else:

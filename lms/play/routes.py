@@ -79,7 +79,9 @@ def attempt(attempt_id: int):
             "play/grading.html", attempt=found, ahead=attempts.grading_queue_position(found)
         )
     play = attempts.state(found)
-    form = decision_form(play.point) if found.user_id == current_user.id else None
+    form = None
+    if found.user_id == current_user.id and play.point is not None:
+        form = decision_form(play.point, options=attempts.shown_options(found, play.point))
     return render_template("play/play.html", play=play, form=form, since=debrief.since_last_decision(play))
 
 
@@ -105,7 +107,8 @@ def decide(attempt_id: int, index: int):
             "warning",
         )
         return redirect(url_for("play.attempt", attempt_id=found.id))
-    form = decision_form(scenario.decisions[index], request.form)
+    point = scenario.decisions[index]
+    form = decision_form(point, request.form, options=attempts.shown_options(found, point))
     problem = None
     if form.validate_on_submit():
         chosen = form.options.data if isinstance(form.options.data, list) else [form.options.data]
@@ -137,7 +140,9 @@ def debrief_page(attempt_id: int):
         return redirect(url_for("play.attempt", attempt_id=found.id))
     can_override = current_user.has_role(Role.INSTRUCTOR, Role.ADMIN) and found.user_id != current_user.id
     return render_template(
-        "play/debrief.html", d=debrief.build(found), override_form=OverrideForm() if can_override else None
+        "play/debrief.html",
+        d=debrief.build(found, reveal=attempts.reveals_answers(current_user, found)),
+        override_form=OverrideForm() if can_override else None,
     )
 
 
@@ -159,7 +164,7 @@ def _what_if_costs_nothing() -> bool:
         found = attempts.get_attempt(current_user, request.view_args["attempt_id"])
     except NotFound:
         return True
-    if found.status != "completed":
+    if found.status != "completed" or not attempts.reveals_answers(current_user, found):
         return True
     return debrief.what_if_is_cached(found, index - 1, request.args.getlist("options"))
 
@@ -179,6 +184,11 @@ def what_if(attempt_id: int):
     index = request.args.get("decision", type=int)
     options = request.args.getlist("options")
     scenario = scenario_library.scenario_of(found.scenario_version)
+    if not attempts.reveals_answers(current_user, found):
+        # Projecting alternatives would find the expert path: it opens with the answer key.
+        return render_template(
+            "play/what_if.html", attempt=found, scenario=scenario, withheld=True, result=None, error=None
+        ), 403
     result, error = None, None
     if index is not None:
         try:

@@ -24,6 +24,7 @@ from lms.input import visible_text
 from lms.models import Assignment, Attempt, AttemptDecision, AttemptGrade, Role, ScenarioVersion, User
 from lms.models.types import utcnow
 from lms.services import audit, outcomes
+from lms.services.presentation import option_order
 from lms.services.scenario_library import latest_published, scenario_of
 from lms.services.scoping import NotFound, get_scoped
 
@@ -146,6 +147,39 @@ def _new_attempt(actor, version, *, assignment_id, item_slug, number) -> Attempt
     db.session.flush()
     outcomes.attempt_started(attempt)  # xAPI "attempted"
     return attempt
+
+
+def shown_options(attempt: Attempt, point: engine.DecisionPoint) -> list[engine.Option]:
+    """The options of a decision point in the order this attempt shows them: shuffled by the
+    attempt's seed, so the same attempt always shows the same order (a reload, a replay, a
+    review) and the position of the expert's option teaches nothing."""
+    return option_order(point.options, attempt.seed, point.index)
+
+
+def reveals_answers(actor: User, attempt: Attempt) -> bool:
+    """Whether `actor` may see the expert path of `attempt` (the debrief's answer key, and
+    what-if projections that would find it): always for staff looking at an officer's attempt
+    and for plays outside a course; for the officer's own course attempt, once the scenario
+    item is passed or every allowed attempt is used and finished."""
+    from lms.services import learning
+
+    if attempt.user_id != actor.id or attempt.assignment_id is None:
+        return True
+    assignment = db.session.get(Assignment, attempt.assignment_id)
+    if attempt.item_slug in learning.done_items(assignment):
+        return True
+    try:
+        allowed = learning.attempts_allowed(assignment, attempt.item_slug)
+    except learning.UnknownItem:
+        return True
+    if allowed is None:
+        return False
+    statuses = db.session.scalars(
+        select(Attempt.status).where(
+            Attempt.assignment_id == assignment.id, Attempt.item_slug == attempt.item_slug
+        )
+    ).all()
+    return len(statuses) >= allowed and "in_progress" not in statuses
 
 
 def position(attempt: Attempt) -> tuple[engine.Scenario, int]:

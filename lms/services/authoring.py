@@ -576,6 +576,10 @@ def _questions(existing: list[dict], form) -> list[dict]:
         explanation = _text(form, prefix + "explanation")
         if explanation:
             q["explanation"] = explanation
+        for key in ("outcome", "case"):  # kept from the file unless the form sets them
+            value = _text(form, prefix + key) if prefix + key in form else question.get(key)
+            if value:
+                q[key] = value
         if q["kind"] in ("single_choice", "multiple_choice"):
             choices = []
             for c in range(30):

@@ -299,6 +299,7 @@ class Debrief:
     objectives: dict[int, str]
     network: dict
     summary: GradeSummary
+    reveal: bool = True  # False: the expert path (the answer key) is withheld from this viewer
 
 
 KIND_LABELS = {
@@ -383,11 +384,11 @@ def since_last_decision(play) -> list[TimelineEntry]:
     ]
 
 
-def _reviews(scenario: engine.Scenario, choices: list[list[str]]) -> list[DecisionReview]:
+def _reviews(scenario: engine.Scenario, choices: list[list[str]], *, reveal: bool) -> list[DecisionReview]:
     reviews = []
     for point, chosen_ids in zip(scenario.decisions, choices, strict=False):
         chosen = [point.option(o) for o in chosen_ids]
-        best = [point.option(o) for o in scenario.expert_path[point.index]]
+        best = [point.option(o) for o in scenario.expert_path[point.index]] if reveal else []
         reviews.append(
             DecisionReview(
                 point.index + 1,
@@ -515,8 +516,14 @@ def network_picture(scenario: engine.Scenario, run: engine.Run, size: int = 420)
     }
 
 
-def build(attempt: Attempt) -> Debrief:
-    """Everything the debrief page shows for a finished attempt."""
+def build(attempt: Attempt, *, reveal: bool = True) -> Debrief:
+    """Everything the debrief page shows for a finished attempt.
+
+    With `reveal` False (an officer's own course attempt, before the scenario is passed or out
+    of attempts: `attempts.reveals_answers`) the expert path is left out: each decision keeps
+    its feedback, points and what it led to, and the measures still compare the outcome with
+    the expert's and no partnership's, but no option is named as the expert's.
+    """
     scenario = scenario_of(attempt.scenario_version)
     choices = attempt.choices
     run = engine.simulate(scenario, choices, attempt.seed)
@@ -569,12 +576,13 @@ def build(attempt: Attempt) -> Debrief:
         grade,
         run,
         _timeline(scenario, run),
-        _reviews(scenario, choices),
+        _reviews(scenario, choices, reveal=reveal),
         rows,
         charts,
         dict(engine.OBJECTIVES),
         network_picture(scenario, run),
         grade_summary(scenario, grade.breakdown),
+        reveal,
     )
 
 

@@ -15,13 +15,18 @@ Rules decided here:
   attempt decides). Once passed, the item is done for good and no more attempts are taken.
 - Correct answers and explanations are shown once the check is passed or out of attempts;
   before that, feedback says which questions were wrong and why the chosen answer was.
+  Staff looking at an officer's attempts see everything.
+- Each attempt at a knowledge check shows its own draw of the pool, in its own order, with
+  the choices shuffled (`lms.services.presentation`); the attempt's number fixes them, so
+  the page, the submission, the score and the review all use the same questions. Responses
+  are stored against the course file's choice indexes.
 """
 
 from __future__ import annotations
 
 import random
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
@@ -42,6 +47,7 @@ from lms.models import (
 )
 from lms.models.types import utcnow
 from lms.services import audit, catalog, outcomes
+from lms.services.presentation import PresentedQuestion, check_key, present_check
 
 
 class LearningError(Exception):
@@ -224,7 +230,14 @@ class ItemProgress:
         return "in_progress" if self.attempts_used else "not_started"
 
     @property
+    def reveals_answers(self) -> bool:
+        """The answer key may be shown to the officer: the item is passed or out of attempts."""
+        return self.done or self.out_of_attempts
+
+    @property
     def kind_label(self) -> str:
+        if self.item.summative:
+            return "Final check"
         kind = ITEM_KINDS.get(self.item.kind)
         return kind.label if kind else self.item.kind
 
@@ -466,16 +479,31 @@ def ordering_display(question: QuestionSpec, key: str) -> list[str]:
     return shown
 
 
-def display_key(assignment: Assignment, item: ItemSpec) -> str:
-    return f"{assignment.id}:{item.slug}"
+def next_check_number(assignment: Assignment, item_slug: str) -> int:
+    """The number the officer's next attempt at a knowledge check will have."""
+    return len(check_attempts(assignment, item_slug)) + 1
+
+
+def display_key(assignment: Assignment, item: ItemSpec, number: int | None = None) -> str:
+    """The key of attempt `number` at a check (default: the next one, the one the page shows)."""
+    if number is None:
+        number = next_check_number(assignment, item.slug)
+    return check_key(assignment.id, item.slug, number)
+
+
+def presented(assignment: Assignment, item: ItemSpec, number: int | None = None) -> list[PresentedQuestion]:
+    """Attempt `number` (default: the next) as the officer sees it: its draw, in its order."""
+    return present_check(item, display_key(assignment, item, number))
 
 
 def parse_check_form(item: ItemSpec, form: Any, *, key: str) -> dict[str, Any]:
     """Turn submitted form fields into scoring responses, or raise InvalidAnswers.
 
-    Fields: `q-<id>` (choice index, several for multiple choice, or "true"/"false"), and for
-    ordering `q-<id>-<n>` = the position (1..N) given to the n-th item as shown.
-    `form` is a werkzeug MultiDict or any mapping of name to a list of values.
+    Only the questions attempt `key` presents are read. Fields: `q-<id>` (the position of a
+    choice as shown, several for multiple choice, or "true"/"false"), and for ordering
+    `q-<id>-<n>` = the position (1..N) given to the n-th item as shown. Responses use the
+    course file's choice indexes. `form` is a werkzeug MultiDict or any mapping of name to a
+    list of values.
     """
 
     def values(name: str) -> list[str]:
@@ -487,8 +515,9 @@ def parse_check_form(item: ItemSpec, form: Any, *, key: str) -> dict[str, Any]:
 
     responses: dict[str, Any] = {}
     errors: dict[str, str] = {}
-    for number, question in enumerate(item.questions, start=1):
-        label = f"Question {number}"
+    for shown in present_check(item, key):
+        question = shown.question
+        label = f"Question {shown.number}"
         name = f"q-{question.id}"
         if question.kind in ("single_choice", "multiple_choice"):
             chosen = values(name)
@@ -499,10 +528,10 @@ def parse_check_form(item: ItemSpec, form: Any, *, key: str) -> dict[str, Any]:
                 errors[question.id] = f"{label}: choose only one answer."
                 continue
             try:
-                indexes = [int(v) for v in chosen]
+                indexes = [shown.file_index(int(v)) for v in chosen]
             except ValueError:
-                indexes = [-1]
-            if any(not 0 <= i < len(question.choices) for i in indexes) or len(set(indexes)) != len(indexes):
+                indexes = [None]
+            if None in indexes or len(set(indexes)) != len(indexes):
                 errors[question.id] = f"{label}: that answer is not one of the choices."
                 continue
             responses[question.id] = indexes[0] if question.kind == "single_choice" else sorted(indexes)
@@ -550,10 +579,24 @@ def _counting_attempt(attempts: list[CheckAttempt], counts: str) -> CheckAttempt
     return max(attempts, key=lambda a: (a.passed, a.score, -a.number))
 
 
+class StaleCheck(LearningError):
+    """The answers were for an attempt already submitted (another tab, a double submit)."""
+
+
 def submit_check(
-    actor: User, assignment: Assignment, item_slug: str, responses: Mapping[str, Any]
+    actor: User,
+    assignment: Assignment,
+    item_slug: str,
+    responses: Mapping[str, Any],
+    *,
+    number: int | None = None,
 ) -> CheckOutcome:
-    """Score and store one attempt at a knowledge check; pass the item if the policy says so."""
+    """Score and store one attempt at a knowledge check; pass the item if the policy says so.
+
+    Only the questions the attempt presents count (its draw). `number` is the attempt the
+    answers were given on (the page's); if another attempt was submitted since, nothing is
+    stored and StaleCheck says so.
+    """
     _require_learner(actor, assignment)
     module, item = item_of(assignment, item_slug)
     if item.kind != "knowledge_check":
@@ -569,7 +612,13 @@ def submit_check(
         raise NoAttemptsLeft(
             f"You have used all {allowed} attempts at “{item.title}”. Please contact your training coordinator."
         )
-    score, results = score_check(item, responses)
+    if number is not None and number != len(attempts) + 1:
+        raise StaleCheck(
+            f"Those answers were for attempt {number}, which was already submitted (perhaps in "
+            f"another tab). Here is attempt {len(attempts) + 1}: its questions and order are new."
+        )
+    shown_ids = [shown.question.id for shown in presented(assignment, item, len(attempts) + 1)]
+    score, results = score_check(item, responses, shown_ids)
     pass_mark = item.pass_mark if item.pass_mark is not None else 0
     attempt = CheckAttempt(
         agency_id=assignment.agency_id,
@@ -577,7 +626,7 @@ def submit_check(
         assignment_id=assignment.id,
         item_slug=item_slug,
         number=len(attempts) + 1,
-        responses=dict(responses),
+        responses={qid: responses[qid] for qid in shown_ids if qid in responses},
         results=results,
         score=round(score, 2),
         passed=score >= pass_mark,
@@ -636,10 +685,28 @@ def _correct_text(question: QuestionSpec) -> str:
     return " → ".join(question.sequence)
 
 
+def attempt_questions(item: ItemSpec, attempt: CheckAttempt) -> list[PresentedQuestion]:
+    """The questions a stored attempt presented, in its order: its results name them (an
+    attempt stored before draws presented the whole pool)."""
+    shown = present_check(item, check_key(attempt.assignment_id, item.slug, attempt.number))
+    stored = set(attempt.results or {})
+    if stored and {p.question.id for p in shown} != stored:  # e.g. scored before draws existed
+        shown = [
+            p
+            for p in present_check(
+                replace(item, draw=None), check_key(attempt.assignment_id, item.slug, attempt.number)
+            )
+            if p.question.id in stored
+        ]
+    return [replace(p, number=n) for n, p in enumerate(shown, start=1)]
+
+
 def attempt_feedback(item: ItemSpec, attempt: CheckAttempt, *, reveal: bool) -> list[QuestionFeedback]:
-    """Per-question feedback on a stored attempt; `reveal` adds answers and explanations."""
+    """Per-question feedback on a stored attempt, in the order it was shown; `reveal` adds
+    the correct answers and explanations."""
     out = []
-    for number, question in enumerate(item.questions, start=1):
+    for shown in attempt_questions(item, attempt):
+        number, question = shown.number, shown.question
         response = attempt.responses.get(question.id)
         chosen: list[int] = []
         if question.kind == "single_choice" and isinstance(response, int):

@@ -126,29 +126,34 @@ def enrol(user, course, **kwargs):
 
 
 def correct_form(assignment, item_slug: str = "basics-check", *, wrong: tuple[str, ...] = ()) -> dict:
-    """Form fields answering every question of a check right (except those in `wrong`)."""
+    """Form fields answering every question the next attempt at a check presents right
+    (except those in `wrong`), as the page shows them: choices by their shown position."""
     from lms.services import learning
 
     _, item = learning.item_of(assignment, item_slug)
-    key = learning.display_key(assignment, item)
-    form: dict[str, Any] = {}
-    for q in item.questions:
+    number = learning.next_check_number(assignment, item_slug)
+    key = learning.display_key(assignment, item, number)
+    form: dict[str, Any] = {"attempt": str(number)}
+    for shown in learning.presented(assignment, item, number):
+        q = shown.question
         name = f"q-{q.id}"
         bad = q.id in wrong
+        position = {index: pos for pos, index in enumerate(shown.choice_order)}
         if q.kind == "single_choice":
             right = next(i for i, c in enumerate(q.choices) if c.correct)
-            form[name] = str(next(i for i, c in enumerate(q.choices) if not c.correct) if bad else right)
+            pick = next(i for i, c in enumerate(q.choices) if not c.correct) if bad else right
+            form[name] = str(position[pick])
         elif q.kind == "multiple_choice":
             chosen = [i for i, c in enumerate(q.choices) if c.correct]
-            form[name] = [str(i) for i in (chosen[:1] if bad else chosen)]
+            form[name] = [str(position[i]) for i in (chosen[:1] if bad else chosen)]
         elif q.kind == "true_false":
             form[name] = "true" if (q.answer != bad) else "false"
         elif q.kind == "ordering":
-            shown = learning.ordering_display(q, key)
+            shown_items = learning.ordering_display(q, key)
             order = list(q.sequence)
             if bad:
                 order = order[::-1]
-            for index, text in enumerate(shown):
+            for index, text in enumerate(shown_items):
                 form[f"{name}-{index}"] = str(order.index(text) + 1)
     return form
 

@@ -199,7 +199,17 @@ def test_malformed_answers_are_refused_with_a_message_naming_the_question(unlock
     item = _check(unlocked)
     with pytest.raises(learning.InvalidAnswers) as caught:
         learning.parse_check_form(item, form, key=learning.display_key(unlocked, item))
-    assert message in caught.value.errors.values()
+    # questions are numbered as this attempt shows them (its own shuffled order)
+    assert caught.value.errors[field.split("-")[1]] == _numbered(unlocked, field, message)
+
+
+def _numbered(assignment, field: str, message: str) -> str:
+    """`message` ("Question N: ...") with N the number the next attempt shows the field's question at."""
+    qid = field.split("-")[1]
+    number = next(
+        p.number for p in learning.presented(assignment, _check(assignment)) if p.question.id == qid
+    )
+    return f"Question {number}: " + message.split(": ", 1)[1]
 
 
 def test_ordering_is_never_shown_in_the_correct_order(unlocked):
@@ -211,14 +221,15 @@ def test_ordering_is_never_shown_in_the_correct_order(unlocked):
 def test_feedback_names_chosen_choice_and_hides_answers_until_passed(officer, unlocked):
     outcome = _submit(officer, unlocked, wrong=("when", "risk"))
     feedback = learning.attempt_feedback(_check(unlocked), outcome.attempt, reveal=False)
-    first = feedback[0]
+    first = next(f for f in feedback if f.question.id == "when")
     assert not first.correct and first.feedback == ["Too late: the rumour wins."]
     assert first.correct_answer is None and first.explanation is None
 
 
 def test_feedback_reveals_answers_when_asked(officer, unlocked):
     outcome = _submit(officer, unlocked, wrong=("when",))
-    first = learning.attempt_feedback(_check(unlocked), outcome.attempt, reveal=True)[0]
+    feedback = learning.attempt_feedback(_check(unlocked), outcome.attempt, reveal=True)
+    first = next(f for f in feedback if f.question.id == "when")
     assert first.correct_answer == "Now" and first.explanation == "Early calls beat rumours."
 
 
@@ -417,7 +428,8 @@ def test_incomplete_answers_rerender_with_errors_and_store_nothing(db, client, s
     del form["q-risk"]
     response = sign_in(officer).post(f"/learn/assignments/{unlocked.id}/items/basics-check/check", data=form)
     assert response.status_code == 400
-    assert "Question 3: choose true or false." in response.get_data(as_text=True)
+    message = _numbered(unlocked, "q-risk", "Question 3: choose true or false.")
+    assert message in response.get_data(as_text=True)
     assert _count(db, CheckAttempt) == 0
 
 
@@ -519,6 +531,7 @@ def test_tampered_answers_over_http_get_a_message_and_store_nothing(
     db.session.commit()
     form = correct_form(unlocked)
     form[field] = value
+    message = _numbered(unlocked, field, message)
     response = sign_in(officer).post(f"/learn/assignments/{unlocked.id}/items/basics-check/check", data=form)
     assert response.status_code == 400 and message in response.get_data(as_text=True)
     assert _count(db, CheckAttempt) == 0
