@@ -446,3 +446,24 @@ def test_the_form_editor_keeps_outcomes_and_cases(db, instructor, library):
     assert spec.item("final").questions[0].case.startswith("At 2 a.m.")
     assert spec.item("pool-check").questions[0].outcome == "who-speaks" and spec.item("pool-check").draw == 4
     assert spec.item("final").summative
+
+
+def test_a_review_follows_the_stored_results_when_they_name_other_questions(db, officer, assignment):
+    """An attempt stored before draws were read scored the whole pool: its review shows it all."""
+    item = _pool(assignment)
+    legacy = CheckAttempt(
+        agency_id=assignment.agency_id,
+        user_id=officer.id,
+        assignment_id=assignment.id,
+        item_slug="pool-check",
+        number=1,
+        responses={q.id: 0 for q in item.questions},
+        results={q.id: False for q in item.questions},
+        score=0,
+        passed=False,
+    )
+    db.session.add(legacy)
+    db.session.flush()
+    review = learning.attempt_feedback(item, legacy, reveal=False)
+    assert sorted(f.question.id for f in review) == sorted(q.id for q in item.questions)
+    assert [f.number for f in review] == list(range(1, 9))
