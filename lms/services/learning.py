@@ -686,18 +686,16 @@ def _correct_text(question: QuestionSpec) -> str:
 
 
 def attempt_questions(item: ItemSpec, attempt: CheckAttempt) -> list[PresentedQuestion]:
-    """The questions a stored attempt presented, in its order: its results name them (an
-    attempt stored before draws presented the whole pool)."""
-    shown = present_check(item, check_key(attempt.assignment_id, item.slug, attempt.number))
+    """The questions a stored attempt presented, numbered in the order it showed them.
+
+    The attempt's key gives its draw and order; its stored results name the questions it
+    scored, and win if the two ever differ (an attempt stored before draws were read).
+    """
+    key = check_key(attempt.assignment_id, item.slug, attempt.number)
+    shown = present_check(item, key)
     stored = set(attempt.results or {})
-    if stored and {p.question.id for p in shown} != stored:  # e.g. scored before draws existed
-        shown = [
-            p
-            for p in present_check(
-                replace(item, draw=None), check_key(attempt.assignment_id, item.slug, attempt.number)
-            )
-            if p.question.id in stored
-        ]
+    if stored and {p.question.id for p in shown} != stored:
+        shown = [p for p in present_check(replace(item, draw=None), key) if p.question.id in stored]
     return [replace(p, number=n) for n, p in enumerate(shown, start=1)]
 
 

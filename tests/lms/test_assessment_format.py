@@ -171,6 +171,7 @@ def test_new_fields_round_trip():
             "at most one final check; modules[0].items[0] is already summative",
         ),
         ({Q0 + "case": 5}, "modules[0].items[0].questions[0].case"),
+        ({"modules__1__items__0__required": False}, "the final check (summative: true) is required"),
     ],
 )
 def test_bad_assessment_fields_are_reported_with_their_path(changes, expected):
