@@ -18,7 +18,10 @@ aliases (``*name``), with the line where the limit is passed. Every number has a
 finite range (``.inf`` and ``.nan`` are refused; ``1e3`` is a number): ``credit_hours``
 0-1000, ``certificate_valid_months`` 1-600, ``renewal.window_days`` 1-3650,
 ``max_attempts`` (the course's ``attempt_policy`` and an item's) 1-100, a knowledge
-check's ``pass_mark`` 0-100, an item's ``minutes`` 1-1000.
+check's ``pass_mark`` 0-100, an item's ``minutes`` 1-1000. A course's ``sources`` (its
+"Sources and further reading") hold at most 200 entries, each a ``cite`` of 1-400
+characters, an optional ``note`` of at most 400 and an optional http(s) ``url``; its
+``credits`` are Markdown of at most 4,000 characters.
 
 Item kinds and question kinds are registries (``ITEM_KINDS``,
 ``QUESTION_KINDS``): adding a kind means adding one entry there, with its parser
@@ -36,6 +39,7 @@ from dataclasses import dataclass
 from os import PathLike
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -73,6 +77,7 @@ __all__ = [
     "QuestionKind",
     "QuestionSpec",
     "RenewalSpec",
+    "SourceSpec",
     "builtin_course_paths",
     "course_from_data",
     "course_to_data",
@@ -95,6 +100,11 @@ MAX_LESSON_CHARS = 20_000  # a lesson's body, a scenario item's intro, one previ
 MAX_BRIEFING_CHARS = 10_000  # a scenario's briefing
 MAX_FEEDBACK_CHARS = 4_000  # feedback on an option or a choice, a question's explanation
 MAX_INLINE_CHARS = 1_000  # a question's prompt, a choice's text, an item of an ordering question
+MAX_SOURCES = 200  # entries in a course's "Sources and further reading"
+MAX_CITE_CHARS = 400  # a source's citation
+MAX_SOURCE_NOTE_CHARS = 400  # a source's note
+MAX_URL_CHARS = 2_000  # a source's link
+MAX_CREDITS_CHARS = 4_000  # the course's credits (Markdown)
 BUILTIN_COURSES_DIR = Path(__file__).resolve().parent / "content" / "courses"
 
 _SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -189,6 +199,15 @@ DEFAULT_ATTEMPT_POLICY = AttemptPolicy()
 
 
 @dataclass(frozen=True)
+class SourceSpec:
+    """One entry of a course's "Sources and further reading"."""
+
+    cite: str  # the reference, as it would be cited
+    note: str | None = None  # what it is used for in the course
+    url: str | None = None  # http(s) only
+
+
+@dataclass(frozen=True)
 class CourseSpec:
     slug: str
     title: str
@@ -200,6 +219,8 @@ class CourseSpec:
     renewal: RenewalSpec | None = None
     attempt_policy: AttemptPolicy = DEFAULT_ATTEMPT_POLICY
     format_version: int = FORMAT_VERSION
+    sources: tuple[SourceSpec, ...] = ()  # "Sources and further reading", in file order
+    credits: str | None = None  # Markdown: where the course's framework came from
 
     def items(self) -> Iterator[tuple[ModuleSpec, ItemSpec]]:
         """Every item in course order, with its module."""
@@ -507,6 +528,8 @@ _TOP_KEYS = (
     "renewal",
     "attempt_policy",
     "modules",
+    "sources",
+    "credits",
 )
 _MODULE_KEYS = ("slug", "title", "summary", "objectives", "items")
 
@@ -635,6 +658,8 @@ def _build(document: Document, known_scenarios: Iterable[str] | None) -> CourseS
     renewal = _renewal(c, data)
     policy = _attempt_policy(c, data)
     modules = _modules(c, data, ctx)
+    sources = _sources(c, data)
+    credits = _markdown(c, c.optional(data, "credits", (), str), ("credits",), MAX_CREDITS_CHARS)
 
     if modules and not any(item.required for m in modules for item in m.items):
         c.add(("modules",), "a course needs at least one required item, or it is complete before it starts")
@@ -652,7 +677,54 @@ def _build(document: Document, known_scenarios: Iterable[str] | None) -> CourseS
         attempt_policy=policy,
         modules=tuple(modules),
         format_version=version,
+        sources=sources,
+        credits=credits,
     )
+
+
+def _sources(c: IssueCollector, data: dict) -> tuple[SourceSpec, ...]:
+    path: Path_ = ("sources",)
+    entries = c.sequence(c.optional(data, "sources", (), list, []), path, max_len=MAX_SOURCES)
+    out = []
+    for i, entry in enumerate(entries[:MAX_SOURCES]):
+        epath = path + (i,)
+        m = c.mapping(entry, epath, allowed=("cite", "note", "url"))
+        if not m:
+            continue
+        cite = c.require(m, "cite", epath, str)
+        if cite is not MISSING and len(cite) > MAX_CITE_CHARS:
+            c.add(
+                epath + ("cite",), f"is {len(cite):,} characters long; at most {MAX_CITE_CHARS} are allowed"
+            )
+        note = c.optional(m, "note", epath, str)
+        if note is not None and len(note) > MAX_SOURCE_NOTE_CHARS:
+            c.add(
+                epath + ("note",),
+                f"is {len(note):,} characters long; at most {MAX_SOURCE_NOTE_CHARS} are allowed",
+            )
+        url = c.optional(m, "url", epath, str)
+        if url is not None:
+            problem = _url_problem(url)
+            if problem:
+                c.add(epath + ("url",), problem)
+        if cite is not MISSING:
+            out.append(SourceSpec(cite=cite, note=note, url=url))
+    return tuple(out)
+
+
+def _url_problem(url: str) -> str | None:
+    """Why a source's link cannot be shown, or None: http(s) with a host, one line, no spaces."""
+    if len(url) > MAX_URL_CHARS:
+        return f"is {len(url):,} characters long; at most {MAX_URL_CHARS} are allowed"
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return f'is not a web address: "{url[:80]}"'
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        return f'must be an http:// or https:// address, got "{url[:80]}"'
+    if any(ch.isspace() for ch in url):
+        return "must not contain spaces or line breaks"
+    return None
 
 
 def _slug(c: IssueCollector, d: dict, key: str, path: Path_) -> Any:
@@ -876,7 +948,20 @@ def course_to_data(spec: CourseSpec) -> dict[str, Any]:
         "counts": spec.attempt_policy.counts,
     }
     data["modules"] = [_module_data(module) for module in spec.modules]
+    if spec.sources:
+        data["sources"] = [_source_data(source) for source in spec.sources]
+    if spec.credits is not None:
+        data["credits"] = spec.credits
     return data
+
+
+def _source_data(source: SourceSpec) -> dict[str, Any]:
+    out: dict[str, Any] = {"cite": source.cite}
+    if source.note is not None:
+        out["note"] = source.note
+    if source.url is not None:
+        out["url"] = source.url
+    return out
 
 
 def _module_data(module: ModuleSpec) -> dict[str, Any]:

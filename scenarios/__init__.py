@@ -42,6 +42,8 @@ from .schema import (
     Clock,
     Community,
     DecisionPoint,
+    Facilitator,
+    FacilitatorMinutes,
     Grading,
     Group,
     Incident,
@@ -71,7 +73,7 @@ def list_library() -> list[Path]:
 
 __all__ = [
     "ACTIONS", "METRICS", "METRIC_DOCS", "OBJECTIVES", "PARTNER_TYPES",
-    "Action", "ChoiceFeedback", "CriticalError", "References", "outcome_pass_rate", "pass_rates", "references", "Clock", "Community", "DecisionError", "DecisionPoint",
+    "Action", "ChoiceFeedback", "CriticalError", "References", "outcome_pass_rate", "pass_rates", "references", "Clock", "Community", "DecisionError", "DecisionPoint", "Facilitator", "FacilitatorMinutes",
     "Distribution", "DocumentError", "Event", "EventBudgetExceeded", "Grade", "Grading",
     "Group", "Incident",
     "Issue", "MetricScore", "MetricSummary", "Observation", "Option", "Partner", "Police",

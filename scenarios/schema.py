@@ -219,6 +219,24 @@ class Grading:
 
 
 @dataclass(frozen=True)
+class FacilitatorMinutes:
+    briefing: int | None = None
+    play: int | None = None
+    debrief: int | None = None
+
+
+@dataclass(frozen=True)
+class Facilitator:
+    """Notes for an instructor running the scenario with a group (all optional)."""
+
+    goals: tuple[str, ...] = ()
+    minutes: FacilitatorMinutes = FacilitatorMinutes()
+    prompts: dict[str, tuple[str, ...]] = field(hash=False, default_factory=dict)  # decision id -> prompts
+    debrief_prompts: tuple[str, ...] = ()
+    assumptions: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Scenario:
     slug: str
     title: str
@@ -243,6 +261,7 @@ class Scenario:
     contrast_paths: dict[str, tuple[str, list[list[str]]]] = field(hash=False, default_factory=dict)
     source_text: str = field(repr=False, default="")
     fingerprint: str = ""
+    facilitator: Facilitator = Facilitator()
 
     @property
     def group_ids(self) -> tuple[str, ...]:
@@ -286,6 +305,7 @@ TOP_KEYS = (
     "ripple_scenario", "slug", "title", "version", "summary", "briefing", "objectives",
     "clock", "community", "partners", "incident", "rumour", "tension", "retaliation",
     "police", "decisions", "grading", "expert_path", "baseline_path", "late_paths", "contrast_paths",
+    "facilitator",
 )  # fmt: skip
 
 DEFAULT_LEVELS = (
@@ -452,6 +472,8 @@ def _build(document) -> Scenario:
         if kind:
             contrast[str(name)] = (kind, path)
 
+    facilitator = _facilitator(c, root, decisions)
+
     c.raise_if_any()
     canonical = json.dumps(document.data, sort_keys=True, ensure_ascii=False, default=str)
     return Scenario(
@@ -462,7 +484,68 @@ def _build(document) -> Scenario:
         grading=grading, expert_path=paths["expert_path"], baseline_path=paths["baseline_path"],
         late_paths=late, contrast_paths=contrast, source_text=document.text,
         fingerprint=hashlib.sha256(canonical.encode("utf-8")).hexdigest(),
+        facilitator=facilitator,
     )  # fmt: skip
+
+
+# The facilitator block: limits for its texts and lists (scenarios/README.md, "facilitator").
+FACILITATOR_TEXT_MAX = 600
+FACILITATOR_LIST_MAX = 8
+FACILITATOR_MINUTES_MAX = 240
+FACILITATOR_PHASES = ("briefing", "play", "debrief")
+
+
+def _facilitator(c: IssueCollector, root: dict, decisions: list[DecisionPoint]) -> Facilitator:
+    p = ("facilitator",)
+    d = c.mapping(
+        c.optional(root, "facilitator", (), dict, {}),
+        p,
+        allowed=("goals", "minutes", "prompts", "debrief_prompts", "assumptions"),
+    )
+    if not d:
+        return Facilitator()
+    m_d = c.mapping(c.optional(d, "minutes", p, dict, {}), p + ("minutes",), allowed=FACILITATOR_PHASES)
+    minutes = FacilitatorMinutes(
+        *(
+            c.optional(m_d, phase, p + ("minutes",), int, None, min=1, max=FACILITATOR_MINUTES_MAX)
+            for phase in FACILITATOR_PHASES
+        )
+    )
+    prompts: dict[str, tuple[str, ...]] = {}
+    ids = [dp.id for dp in decisions]
+    pr_d = c.mapping(c.optional(d, "prompts", p, dict, {}), p + ("prompts",))
+    for key, value in pr_d.items():
+        kp = p + ("prompts", str(key))
+        if c.choice(key, kp, ids, what="decision id") is MISSING:
+            continue
+        prompts[str(key)] = _facilitator_texts(c, value, kp)
+    return Facilitator(
+        goals=_facilitator_texts(c, d.get("goals", MISSING), p + ("goals",)),
+        minutes=minutes,
+        prompts={i: prompts[i] for i in ids if i in prompts},  # in the decisions' order
+        debrief_prompts=_facilitator_texts(c, d.get("debrief_prompts", MISSING), p + ("debrief_prompts",)),
+        assumptions=_facilitator_texts(c, d.get("assumptions", MISSING), p + ("assumptions",)),
+    )
+
+
+def _facilitator_texts(c: IssueCollector, value: Any, path: tuple) -> tuple[str, ...]:
+    """A list of 1-8 plain strings of 1-600 characters each (absent or null: none)."""
+    if value is MISSING or value is None:
+        return ()
+    items = c.sequence(value, path, min_len=1, max_len=FACILITATOR_LIST_MAX)
+    out = []
+    for i, text in enumerate(items[:FACILITATOR_LIST_MAX]):
+        ip = path + (i,)
+        if not c.check_type(text, ip, str):
+            continue
+        text = text.strip()
+        if not text:
+            c.add(ip, "must not be empty")
+        elif len(text) > FACILITATOR_TEXT_MAX:
+            c.add(ip, f"must be at most {FACILITATOR_TEXT_MAX} characters, has {len(text)}")
+        else:
+            out.append(text)
+    return tuple(out)
 
 
 def _check_claims_meet_facts(c: IssueCollector, incident: Incident, grading: Grading, decisions) -> None:

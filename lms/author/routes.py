@@ -16,7 +16,7 @@ from lms.downloads import attachment
 from lms.extensions import db
 from lms.models import Role, ScenarioVersion
 from lms.rendering import MarkdownTooLong, render_preview
-from lms.services import authoring, calibration, debrief, scenario_authoring
+from lms.services import authoring, calibration, debrief, facilitator, facilitator_pdf, scenario_authoring
 from lms.services.scenario_authoring import AuthoringError
 from lms.services.scoping import NotFound
 from lms.verify import limiter
@@ -379,6 +379,39 @@ def share_scenario(scenario_id: int):
     db.session.commit()
     flash("Shared: the scenario is now in the platform library, for every agency.", "success")
     return redirect(url_for("author.edit_scenario", scenario_id=shared.id))
+
+
+# --- the instructor's package: a facilitator guide and a tabletop version, as PDFs --------
+
+PACKAGE_PDFS = {
+    "facilitator-guide": facilitator_pdf.guide_pdf,
+    "tabletop": facilitator_pdf.tabletop_pdf,
+}
+
+
+def _package_pdf(version_id: int, kind: str) -> Response:
+    try:
+        version = facilitator.version_for(current_user, version_id)
+    except NotFound:
+        abort(404)
+    pdf = PACKAGE_PDFS[kind](facilitator.package(version))
+    return Response(
+        pdf,
+        mimetype="application/pdf",
+        headers={"Content-Disposition": attachment(f"{version.scenario.slug}-v{version.number}-{kind}.pdf")},
+    )
+
+
+@bp.route("/scenario-versions/<int:version_id>/facilitator-guide.pdf")
+@roles_required(*facilitator.PACKAGE_ROLES)
+def facilitator_guide(version_id: int):
+    return _package_pdf(version_id, "facilitator-guide")
+
+
+@bp.route("/scenario-versions/<int:version_id>/tabletop.pdf")
+@roles_required(*facilitator.PACKAGE_ROLES)
+def tabletop(version_id: int):
+    return _package_pdf(version_id, "tabletop")
 
 
 # --- courses --------------------------------------------------------------------------
