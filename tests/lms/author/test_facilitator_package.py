@@ -7,6 +7,7 @@ import pytest
 from lms.models import Role
 from lms.services import facilitator, facilitator_pdf, scenario_authoring
 from lms.services.scenario_library import scenario_of
+from scenarios import Facilitator
 from tests.lms.pdf_text import check_structure, flat
 
 GUIDE = "/author/scenario-versions/{}/facilitator-guide.pdf"
@@ -25,6 +26,20 @@ facilitator:
 """
 
 
+def without_block(text: str) -> str:
+    """The scenario's YAML without its top-level ``facilitator:`` block."""
+    lines, out, inside = text.splitlines(keepends=True), [], False
+    for line in lines:
+        if line.startswith("facilitator:"):
+            inside = True
+            continue
+        if inside and line.strip() and not line[0].isspace() and not line.startswith("#"):
+            inside = False
+        if not inside:
+            out.append(line)
+    return "".join(out)
+
+
 def download(client, address: str):
     response = client.get(address)
     assert response.status_code == 200, response.status_code
@@ -34,9 +49,13 @@ def download(client, address: str):
     return flat(response.data)
 
 
-def test_guide_of_a_library_scenario_without_a_block_uses_defaults(client, sign_in, instructor, library):
-    version = library["crew-shooting-rumour"]
+def test_guide_of_a_scenario_without_a_block_uses_defaults(db, client, sign_in, instructor, library):
+    record = scenario_authoring.duplicate(instructor, library["crew-shooting-rumour"].id, slug="crew-class")
+    version = scenario_authoring.draft_of(record)
+    scenario_authoring.save_text(instructor, record, without_block(version.source_text))
+    db.session.commit()
     scenario = scenario_of(version)
+    assert scenario.facilitator == Facilitator()
     text = download(sign_in(instructor), GUIDE.format(version.id))
     assert "Facilitator guide" in text and " ".join(scenario.title.split()) in text
     for heading in ("Teaching objectives", "Session goals", "Timings", "The briefing", "Partners",
@@ -68,7 +87,7 @@ def test_the_facilitator_block_fills_the_guide_and_markup_is_sanitised(
 ):
     record = scenario_authoring.duplicate(instructor, library["store-dispute"].id, slug="market-class")
     draft = scenario_authoring.draft_of(record)
-    scenario_authoring.save_text(instructor, record, draft.source_text + BLOCK)
+    scenario_authoring.save_text(instructor, record, without_block(draft.source_text) + BLOCK)
     db.session.commit()
     text = download(sign_in(instructor), GUIDE.format(draft.id))
     assert "Officers say who they call first at the market, and why." in text  # **who** rendered
@@ -200,7 +219,7 @@ def test_library_versions_are_for_every_agency_but_library_drafts_only_for_admin
     outsider = make_user(make_agency("Third PD"), (Role.COORDINATOR,))
     assert status(app.test_client(), sign_in, outsider, library["store-dispute"].id) == 200
     record = library["store-dispute"].scenario
-    scenario_authoring.save_text(admin, record, library["store-dispute"].source_text + BLOCK)
+    scenario_authoring.save_text(admin, record, without_block(library["store-dispute"].source_text) + BLOCK)
     db.session.commit()
     draft = scenario_authoring.draft_of(record)
     assert status(app.test_client(), sign_in, outsider, draft.id) == 404
