@@ -410,7 +410,7 @@ def focused_deterrence(world: World, args: dict, decision: int) -> Generator:
     "evaluate",
     "Researchers evaluate what was done. When the evaluation is in, the partner work still "
     "running (mediation, supervision, support, a place manager's watch) is kept going for "
-    "extend_hours more, once, because it is shown to work; engaged partners regain full "
+    "extend_hours more, once, because the early indicators support it; engaged partners regain full "
     "willingness, and the first evaluation raises trust by 0.05 once in each group partners "
     "reach. With no partner work running it changes nothing.",
     (8, 6),
