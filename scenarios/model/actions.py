@@ -151,14 +151,16 @@ def ask_correction(world: World, args: dict, decision: int) -> Generator:
     "A public message by police and partners together. Reaches, per group, the best of "
     "the police's own reach and the partners' reach; works per hearer at the best of "
     "police trust and the partners' credibility. Builds trust where partners vouch. "
-    "Partners without the facts make it a mixed message (half effect).",
+    "Partners without the facts make it a mixed message (half effect). hold_hours: the "
+    "message is held at least this long (e.g. for the morning), while the rumour runs on.",
     (3, 4),
-    "after the slowest partner's delay_hours",
+    "after the slowest partner's delay_hours, or hold_hours if longer",
     partners=Param("partners"),
+    hold_hours=Param("number", False, 0.0, lo=0, hi=72, doc="held at least this long"),
 )
 def joint_message(world: World, args: dict, decision: int) -> Generator:
     partners = args["partners"]
-    yield world.env.timeout(max(world.partner_delay(p) for p in partners))
+    yield world.env.timeout(max(args["hold_hours"], *(world.partner_delay(p) for p in partners)))
     aligned = all(world.partner_state[p].aligned for p in partners)
     if not aligned:
         world.log(
