@@ -39,6 +39,7 @@ from typing import Any
 
 import yaml
 
+import lms.seat_time as st
 from scenarios.catalogue import OBJECTIVES
 from scenarios.yamlsource import (
     MISSING,
@@ -200,6 +201,7 @@ class CourseSpec:
     renewal: RenewalSpec | None = None
     attempt_policy: AttemptPolicy = DEFAULT_ATTEMPT_POLICY
     format_version: int = FORMAT_VERSION
+    seat_time: st.SeatTimePolicy = st.DEFAULT_SEAT_TIME  # how its hours are estimated (lms.seat_time)
 
     def items(self) -> Iterator[tuple[ModuleSpec, ItemSpec]]:
         """Every item in course order, with its module."""
@@ -323,6 +325,8 @@ class _Context:
     """What item validators may need beyond their own mapping."""
 
     known_scenarios: frozenset[str] | None
+    check_hours: bool = True  # refuse declared minutes and hours above the seat-time estimate
+    scenario_times: Mapping[str, st.ScenarioTime] | None = None  # by slug; else the built-in library
 
 
 def _text(c: IssueCollector, d: dict, key: str, path: Path_, *, required: bool = True) -> Any:
@@ -506,6 +510,7 @@ _TOP_KEYS = (
     "certificate_valid_months",
     "renewal",
     "attempt_policy",
+    "seat_time",
     "modules",
 )
 _MODULE_KEYS = ("slug", "title", "summary", "objectives", "items")
@@ -518,11 +523,14 @@ def load_course(
     path_or_text: str | bytes | PathLike[str],
     *,
     known_scenarios: Iterable[str] | None = None,
+    scenario_times: Mapping[str, st.ScenarioTime] | None = None,
 ) -> CourseSpec:
     """Load and validate a course from a file path (``Path``, or a ``str`` ending in
     ``.yaml``/``.yml`` with no newline) or from YAML text or bytes.
 
-    With ``known_scenarios``, scenario items must name one of those slugs.
+    With ``known_scenarios``, scenario items must name one of those slugs. Declared lesson
+    minutes and credit hours are checked against the seat-time estimate (``lms.seat_time``),
+    scenarios timed by ``scenario_times`` or else from the built-in library.
     Raises ``CourseFormatError``, and nothing else, listing every problem with its
     path in the document and its line.
     """
@@ -534,7 +542,7 @@ def load_course(
             document = parse_yaml(text)
         except DocumentError as exc:
             raise CourseFormatError(exc.issues) from None
-        return _build(document, known_scenarios)
+        return _build(document, known_scenarios, check_hours=True, scenario_times=scenario_times)
     except CourseFormatError:
         raise
     except Exception as exc:  # a validator bug must still reach the author as a clear error
@@ -543,13 +551,22 @@ def load_course(
         ) from exc
 
 
-def course_from_data(data: Any, *, known_scenarios: Iterable[str] | None = None) -> CourseSpec:
+def course_from_data(
+    data: Any,
+    *,
+    known_scenarios: Iterable[str] | None = None,
+    scenario_times: Mapping[str, st.ScenarioTime] | None = None,
+) -> CourseSpec:
     """Validate already-parsed data (e.g. from ``course_to_data`` stored as JSON).
 
+    Declared hours are checked as by ``load_course`` when the data is being authored (with
+    ``known_scenarios`` or ``scenario_times``); stored versions read back are not re-checked,
+    so a scenario's measured time changing later never makes a published course unreadable.
     Issues carry paths but no lines. Raises ``CourseFormatError`` only.
     """
+    check = known_scenarios is not None or scenario_times is not None
     try:
-        return _build(Document(data=data), known_scenarios)
+        return _build(Document(data=data), known_scenarios, check_hours=check, scenario_times=scenario_times)
     except CourseFormatError:
         raise
     except Exception as exc:
@@ -605,7 +622,13 @@ def _control_characters(c: IssueCollector, value: Any, path: tuple = ()) -> None
             _control_characters(c, item, (*path, index))
 
 
-def _build(document: Document, known_scenarios: Iterable[str] | None) -> CourseSpec:
+def _build(
+    document: Document,
+    known_scenarios: Iterable[str] | None,
+    *,
+    check_hours: bool = True,
+    scenario_times: Mapping[str, st.ScenarioTime] | None = None,
+) -> CourseSpec:
     c = IssueCollector(document, CourseFormatError)
     data = document.data
     if data is None:
@@ -625,7 +648,11 @@ def _build(document: Document, known_scenarios: Iterable[str] | None) -> CourseS
     c.mapping(data, (), allowed=_TOP_KEYS)
     _control_characters(c, data)
 
-    ctx = _Context(None if known_scenarios is None else frozenset(known_scenarios))
+    ctx = _Context(
+        None if known_scenarios is None else frozenset(known_scenarios),
+        check_hours=check_hours,
+        scenario_times=scenario_times,
+    )
     slug = _slug(c, data, "slug", ())
     title = c.require(data, "title", (), str)
     summary = c.require(data, "summary", (), str)
@@ -634,6 +661,7 @@ def _build(document: Document, known_scenarios: Iterable[str] | None) -> CourseS
     valid_months = _valid_months(c, data)
     renewal = _renewal(c, data)
     policy = _attempt_policy(c, data)
+    seat_time = _seat_time(c, data)
     modules = _modules(c, data, ctx)
 
     if modules and not any(item.required for m in modules for item in m.items):
@@ -641,7 +669,7 @@ def _build(document: Document, known_scenarios: Iterable[str] | None) -> CourseS
 
     c.issues.sort(key=lambda issue: issue.line or 0)  # stable: same-line issues keep their order
     c.raise_if_any()
-    return CourseSpec(
+    spec = CourseSpec(
         slug=slug,
         title=title,
         summary=summary,
@@ -652,7 +680,49 @@ def _build(document: Document, known_scenarios: Iterable[str] | None) -> CourseS
         attempt_policy=policy,
         modules=tuple(modules),
         format_version=version,
+        seat_time=seat_time,
     )
+    if ctx.check_hours:
+        _check_declared_hours(c, spec, ctx)
+    return spec
+
+
+def _seat_time(c: IssueCollector, data: dict) -> st.SeatTimePolicy:
+    raw = data.get("seat_time")
+    if raw is None:
+        return st.DEFAULT_SEAT_TIME
+    path = ("seat_time",)
+    m = c.mapping(raw, path, allowed=("reading_wpm", "question_minutes", "margin"))
+    if not isinstance(raw, dict):
+        return st.DEFAULT_SEAT_TIME
+    (wpm_lo, wpm_hi, wpm), (q_lo, q_hi, q), (m_lo, m_hi, margin) = (
+        st.READING_WPM,
+        st.QUESTION_MINUTES,
+        st.MARGIN,
+    )
+    values = (
+        c.optional(m, "reading_wpm", path, int, wpm, min=wpm_lo, max=wpm_hi),
+        c.optional(m, "question_minutes", path, float, q, min=q_lo, max=q_hi),
+        c.optional(m, "margin", path, float, margin, min=m_lo, max=m_hi),
+    )
+    if any(v is MISSING for v in values):
+        return st.DEFAULT_SEAT_TIME
+    return st.SeatTimePolicy(
+        reading_wpm=values[0], question_minutes=float(values[1]), margin=float(values[2])
+    )
+
+
+def _check_declared_hours(c: IssueCollector, spec: CourseSpec, ctx: _Context) -> None:
+    """Refuse lesson minutes and credit hours above the seat-time estimate (lms.seat_time)."""
+    where = {
+        item.slug: ("modules", i, "items", j)
+        for i, m in enumerate(spec.modules)
+        for j, item in enumerate(m.items)
+    }
+    for claim in st.over_claims(st.estimate(spec, ctx.scenario_times)):
+        path = ("credit_hours",) if claim.item is None else (*where[claim.item], "minutes")
+        c.add(path, claim.message)
+    c.raise_if_any()
 
 
 def _slug(c: IssueCollector, d: dict, key: str, path: Path_) -> Any:
@@ -875,6 +945,12 @@ def course_to_data(spec: CourseSpec) -> dict[str, Any]:
         "max_attempts": spec.attempt_policy.max_attempts,
         "counts": spec.attempt_policy.counts,
     }
+    if spec.seat_time != st.DEFAULT_SEAT_TIME:
+        data["seat_time"] = {
+            "reading_wpm": spec.seat_time.reading_wpm,
+            "question_minutes": spec.seat_time.question_minutes,
+            "margin": spec.seat_time.margin,
+        }
     data["modules"] = [_module_data(module) for module in spec.modules]
     return data
 
