@@ -26,8 +26,8 @@ from __future__ import annotations
 import math
 import re
 import statistics
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -85,6 +85,14 @@ class ScenarioTime:
     minutes: float
     basis: str  # "measured" | "content" | "default"
     attempts: int = 0  # completed attempts with recorded time behind a measured median
+    words: int = 0  # content: words of the briefing, prompts and options
+    decisions: int = 0  # content: decision points
+
+    def at(self, policy: SeatTimePolicy) -> ScenarioTime:
+        """The same scenario read at another course's reading speed (content estimates only)."""
+        if self.basis != "content":
+            return self
+        return replace(self, minutes=_content_minutes(self.words, self.decisions, policy))
 
     @property
     def explanation(self) -> str:
@@ -178,13 +186,21 @@ def questions_presented(item: ItemSpec) -> int:
     return min(draw, total) if isinstance(draw, int) and draw > 0 else total
 
 
-def scenario_content_minutes(scenario: engine.Scenario, policy: SeatTimePolicy) -> float:
-    """Reading the briefing, prompts and options, deciding, and the debrief."""
-    words = word_count(scenario.briefing) + sum(
+def scenario_words(scenario: engine.Scenario) -> int:
+    """Words of the briefing, the decision prompts and the option labels."""
+    return word_count(scenario.briefing) + sum(
         word_count(point.prompt) + sum(word_count(option.label) for option in point.options)
         for point in scenario.decisions
     )
-    return _reading_minutes(words, policy) + MINUTES_PER_DECISION * len(scenario.decisions) + DEBRIEF_MINUTES
+
+
+def _content_minutes(words: int, decisions: int, policy: SeatTimePolicy) -> float:
+    return _reading_minutes(words, policy) + MINUTES_PER_DECISION * decisions + DEBRIEF_MINUTES
+
+
+def scenario_content_minutes(scenario: engine.Scenario, policy: SeatTimePolicy) -> float:
+    """Reading the briefing, prompts and options, deciding, and the debrief."""
+    return _content_minutes(scenario_words(scenario), len(scenario.decisions), policy)
 
 
 def scenario_time(
@@ -202,7 +218,10 @@ def scenario_time(
         )
     if scenario is None:
         return ScenarioTime(minutes=DEFAULT_SCENARIO_MINUTES, basis="default")
-    return ScenarioTime(minutes=scenario_content_minutes(scenario, policy), basis="content")
+    words, decisions = scenario_words(scenario), len(scenario.decisions)
+    return ScenarioTime(
+        minutes=_content_minutes(words, decisions, policy), basis="content", words=words, decisions=decisions
+    )
 
 
 @lru_cache(maxsize=64)
@@ -237,7 +256,7 @@ def estimate(
     agency would play); a slug missing from it is looked up in the built-in library.
     """
     policy = policy or getattr(spec, "seat_time", None) or DEFAULT_SEAT_TIME
-    scenario_times = scenario_times or {}
+    scenario_times = scenario_times if scenario_times is not None else {}
     items = [_item_estimate(item, policy, scenario_times) for _, item in spec.items()]
     return CourseEstimate(items=tuple(items), declared_hours=spec.credit_hours, policy=policy)
 
@@ -260,7 +279,8 @@ def _item_estimate(
             **common,
         )
     if item.kind == "scenario":
-        time = scenario_times.get(item.scenario or "") or library_scenario_time(item.scenario or "", policy)
+        known = scenario_times.get(item.scenario or "")
+        time = known.at(policy) if known else library_scenario_time(item.scenario or "", policy)
         return ItemEstimate(minutes=time.minutes, basis=time.basis, detail=time.explanation, **common)
     words = word_count(item.body) + word_count(item.intro)
     return ItemEstimate(
@@ -316,7 +336,3 @@ _KIND_WORDS = {"lesson": "lessons", "knowledge_check": "knowledge checks", "scen
 
 def _most_minutes(estimate_minutes: float, margin: float) -> int:
     return max(math.floor(estimate_minutes * (1 + margin)), math.floor(estimate_minutes + 1))
-
-
-def kinds_in(items: Iterable[ItemEstimate]) -> list[str]:
-    return list(dict.fromkeys(item.kind for item in items))

@@ -252,6 +252,30 @@ def scenario_times_for(
     return out
 
 
+class AgencyScenarioTimes(Mapping[str, st.ScenarioTime]):
+    """Scenario times looked up on demand, as one agency would play each scenario: what the
+    course format's hours check is given while a course is imported or edited."""
+
+    def __init__(self, agency_id: int | None, policy: st.SeatTimePolicy = st.DEFAULT_SEAT_TIME):
+        self.agency_id = agency_id
+        self.policy = policy
+        self._found: dict[str, st.ScenarioTime | None] = {}
+
+    def __getitem__(self, slug: str) -> st.ScenarioTime:
+        if slug not in self._found:
+            self._found[slug] = scenario_times_for(self.agency_id, [slug], self.policy).get(slug)
+        found = self._found[slug]
+        if found is None:
+            raise KeyError(slug)
+        return found
+
+    def __iter__(self):
+        return (slug for slug, found in self._found.items() if found is not None)
+
+    def __len__(self) -> int:
+        return sum(found is not None for found in self._found.values())
+
+
 def course_estimate(spec: CourseSpec, agency_id: int | None) -> st.CourseEstimate:
     """The course's seat-time estimate with its scenarios timed as the agency plays them."""
     return st.estimate(spec, scenario_times_for(agency_id, spec.scenario_slugs, spec.seat_time))
