@@ -7,7 +7,7 @@
   "use strict";
   var el = document.querySelector("[data-heartbeat-url]");
   if (!el) return;
-  var INTERVAL_MS = 30000;
+  var INTERVAL_MS = (parseInt(el.dataset.interval, 10) || 30) * 1000; // HEARTBEAT_SECONDS
   var IDLE_MS = 60000;
   var TICK_MS = 1000;
   var activeMs = 0; // counted since the last beat sent

@@ -167,3 +167,12 @@ def test_the_item_page_carries_the_heartbeat_only_for_its_officer(
     sign_in(coordinator)
     page = client.get(f"/learn/assignments/{assignment.id}/items/intro").get_data(as_text=True)
     assert "data-heartbeat-url" not in page
+
+
+def test_the_debrief_carries_the_heartbeat_for_its_officer(
+    client, sign_in, officer, officers_finished_attempt
+):
+    page = (
+        sign_in(officer).get(f"/play/attempts/{officers_finished_attempt.id}/debrief").get_data(as_text=True)
+    )
+    assert f'data-attempt="{officers_finished_attempt.id}"' in page and "js/heartbeat.js" in page
