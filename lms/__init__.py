@@ -46,6 +46,7 @@ def create_app(config: type | dict | None = None) -> Flask:
 
     request_input.init_app(app)  # before the blueprints: it replaces the `int` URL converter
 
+    from lms.activity import bp as activity_bp
     from lms.agency import bp as agency_bp
     from lms.api import bp as api_bp
     from lms.auth import bp as auth_bp
@@ -70,6 +71,7 @@ def create_app(config: type | dict | None = None) -> Flask:
         lti_bp,
         api_bp,
         integrations_bp,
+        activity_bp,
     ):
         app.register_blueprint(blueprint)
 

@@ -44,6 +44,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
+import lms.seat_time as st
 from scenarios.catalogue import OBJECTIVES
 from scenarios.yamlsource import (
     MISSING,
@@ -250,6 +251,7 @@ class CourseSpec:
     # Course-file warnings (see ``course_warnings``): shown to authors, never blocking, and
     # not part of the course's value (a spec equals its round trip whatever the lines).
     warnings: tuple[Issue, ...] = field(default=(), compare=False, repr=False)
+    seat_time: st.SeatTimePolicy = st.DEFAULT_SEAT_TIME  # how its hours are estimated (lms.seat_time)
 
     def items(self) -> Iterator[tuple[ModuleSpec, ItemSpec]]:
         """Every item in course order, with its module."""
@@ -386,6 +388,8 @@ class _Context:
 
     known_scenarios: frozenset[str] | None
     module_outcomes: frozenset[str] = frozenset()  # outcome ids of the module being read
+    check_hours: bool = True  # refuse declared minutes and hours above the seat-time estimate
+    scenario_times: Mapping[str, st.ScenarioTime] | None = None  # by slug; else the built-in library
 
 
 def _text(c: IssueCollector, d: dict, key: str, path: Path_, *, required: bool = True) -> Any:
@@ -610,6 +614,7 @@ _TOP_KEYS = (
     "certificate_valid_months",
     "renewal",
     "attempt_policy",
+    "seat_time",
     "modules",
     "sources",
     "credits",
@@ -624,11 +629,14 @@ def load_course(
     path_or_text: str | bytes | PathLike[str],
     *,
     known_scenarios: Iterable[str] | None = None,
+    scenario_times: Mapping[str, st.ScenarioTime] | None = None,
 ) -> CourseSpec:
     """Load and validate a course from a file path (``Path``, or a ``str`` ending in
     ``.yaml``/``.yml`` with no newline) or from YAML text or bytes.
 
-    With ``known_scenarios``, scenario items must name one of those slugs.
+    With ``known_scenarios``, scenario items must name one of those slugs. Declared lesson
+    minutes and credit hours are checked against the seat-time estimate (``lms.seat_time``),
+    scenarios timed by ``scenario_times`` or else from the built-in library.
     Raises ``CourseFormatError``, and nothing else, listing every problem with its
     path in the document and its line.
     """
@@ -640,7 +648,7 @@ def load_course(
             document = parse_yaml(text)
         except DocumentError as exc:
             raise CourseFormatError(exc.issues) from None
-        return _build(document, known_scenarios)
+        return _build(document, known_scenarios, check_hours=True, scenario_times=scenario_times)
     except CourseFormatError:
         raise
     except Exception as exc:  # a validator bug must still reach the author as a clear error
@@ -649,13 +657,22 @@ def load_course(
         ) from exc
 
 
-def course_from_data(data: Any, *, known_scenarios: Iterable[str] | None = None) -> CourseSpec:
+def course_from_data(
+    data: Any,
+    *,
+    known_scenarios: Iterable[str] | None = None,
+    scenario_times: Mapping[str, st.ScenarioTime] | None = None,
+) -> CourseSpec:
     """Validate already-parsed data (e.g. from ``course_to_data`` stored as JSON).
 
+    Declared hours are checked as by ``load_course`` when the data is being authored (with
+    ``known_scenarios`` or ``scenario_times``); stored versions read back are not re-checked,
+    so a scenario's measured time changing later never makes a published course unreadable.
     Issues carry paths but no lines. Raises ``CourseFormatError`` only.
     """
+    check = known_scenarios is not None or scenario_times is not None
     try:
-        return _build(Document(data=data), known_scenarios)
+        return _build(Document(data=data), known_scenarios, check_hours=check, scenario_times=scenario_times)
     except CourseFormatError:
         raise
     except Exception as exc:
@@ -713,7 +730,13 @@ def _control_characters(c: IssueCollector, value: Any, path: tuple = ()) -> None
             _control_characters(c, item, (*path, index))
 
 
-def _build(document: Document, known_scenarios: Iterable[str] | None) -> CourseSpec:
+def _build(
+    document: Document,
+    known_scenarios: Iterable[str] | None,
+    *,
+    check_hours: bool = True,
+    scenario_times: Mapping[str, st.ScenarioTime] | None = None,
+) -> CourseSpec:
     c = IssueCollector(document, CourseFormatError)
     data = document.data
     if data is None:
@@ -733,7 +756,11 @@ def _build(document: Document, known_scenarios: Iterable[str] | None) -> CourseS
     c.mapping(data, (), allowed=_TOP_KEYS)
     _control_characters(c, data)
 
-    ctx = _Context(None if known_scenarios is None else frozenset(known_scenarios))
+    ctx = _Context(
+        None if known_scenarios is None else frozenset(known_scenarios),
+        check_hours=check_hours,
+        scenario_times=scenario_times,
+    )
     slug = _slug(c, data, "slug", ())
     title = c.require(data, "title", (), str)
     summary = c.require(data, "summary", (), str)
@@ -742,6 +769,7 @@ def _build(document: Document, known_scenarios: Iterable[str] | None) -> CourseS
     valid_months = _valid_months(c, data)
     renewal = _renewal(c, data)
     policy = _attempt_policy(c, data)
+    seat_time = _seat_time(c, data)
     modules = _modules(c, data, ctx)
     sources = _sources(c, data)
     credits = _markdown(c, c.optional(data, "credits", (), str), ("credits",), MAX_CREDITS_CHARS)
@@ -765,7 +793,10 @@ def _build(document: Document, known_scenarios: Iterable[str] | None) -> CourseS
         format_version=version,
         sources=sources,
         credits=credits,
+        seat_time=seat_time,
     )
+    if ctx.check_hours:
+        _check_declared_hours(c, spec, ctx)
     return replace(spec, warnings=tuple(course_warnings(spec, document)))
 
 
@@ -833,6 +864,44 @@ def _url_problem(url: str) -> str | None:
     if any(ch.isspace() for ch in url):
         return "must not contain spaces or line breaks"
     return None
+
+
+def _seat_time(c: IssueCollector, data: dict) -> st.SeatTimePolicy:
+    raw = data.get("seat_time")
+    if raw is None:
+        return st.DEFAULT_SEAT_TIME
+    path = ("seat_time",)
+    m = c.mapping(raw, path, allowed=("reading_wpm", "question_minutes", "margin"))
+    if not isinstance(raw, dict):
+        return st.DEFAULT_SEAT_TIME
+    (wpm_lo, wpm_hi, wpm), (q_lo, q_hi, q), (m_lo, m_hi, margin) = (
+        st.READING_WPM,
+        st.QUESTION_MINUTES,
+        st.MARGIN,
+    )
+    values = (
+        c.optional(m, "reading_wpm", path, int, wpm, min=wpm_lo, max=wpm_hi),
+        c.optional(m, "question_minutes", path, float, q, min=q_lo, max=q_hi),
+        c.optional(m, "margin", path, float, margin, min=m_lo, max=m_hi),
+    )
+    if any(v is MISSING for v in values):
+        return st.DEFAULT_SEAT_TIME
+    return st.SeatTimePolicy(
+        reading_wpm=values[0], question_minutes=float(values[1]), margin=float(values[2])
+    )
+
+
+def _check_declared_hours(c: IssueCollector, spec: CourseSpec, ctx: _Context) -> None:
+    """Refuse lesson minutes and credit hours above the seat-time estimate (lms.seat_time)."""
+    where = {
+        item.slug: ("modules", i, "items", j)
+        for i, m in enumerate(spec.modules)
+        for j, item in enumerate(m.items)
+    }
+    for claim in st.over_claims(st.estimate(spec, ctx.scenario_times)):
+        path = ("credit_hours",) if claim.item is None else (*where[claim.item], "minutes")
+        c.add(path, claim.message)
+    c.raise_if_any()
 
 
 def _slug(c: IssueCollector, d: dict, key: str, path: Path_) -> Any:
@@ -1215,6 +1284,12 @@ def course_to_data(spec: CourseSpec) -> dict[str, Any]:
         "max_attempts": spec.attempt_policy.max_attempts,
         "counts": spec.attempt_policy.counts,
     }
+    if spec.seat_time != st.DEFAULT_SEAT_TIME:
+        data["seat_time"] = {
+            "reading_wpm": spec.seat_time.reading_wpm,
+            "question_minutes": spec.seat_time.question_minutes,
+            "margin": spec.seat_time.margin,
+        }
     data["modules"] = [_module_data(module) for module in spec.modules]
     if spec.sources:
         data["sources"] = [_source_data(source) for source in spec.sources]

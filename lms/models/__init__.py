@@ -1,5 +1,6 @@
 """The data model. Import models from here so Alembic and the app see all of them."""
 
+from lms.models.activity import ActiveTime
 from lms.models.audit import AuditEvent
 from lms.models.authoring import BackgroundJob, CalibrationPart, CalibrationRun
 from lms.models.compliance import AssignmentRule, Mandate, OutboxMessage
@@ -30,6 +31,7 @@ from lms.models.people import Agency, Role, RoleGrant, SignInThrottle, Unit, Use
 from lms.models.scenarios import Attempt, AttemptDecision, AttemptGrade, ScenarioRecord, ScenarioVersion
 
 __all__ = [
+    "ActiveTime",
     "Agency",
     "ApiToken",
     "Assignment",

@@ -24,7 +24,7 @@ from lms import course_format as cf
 from lms.extensions import db
 from lms.models import Course, CourseVersion, ScenarioRecord, ScenarioVersion, User
 from lms.models.types import utcnow
-from lms.services import audit
+from lms.services import audit, time_on_task
 from lms.services.catalog import courses_offered_to
 from lms.services.scenario_authoring import AuthoringError
 from lms.services.scenario_library import visible_records
@@ -137,12 +137,19 @@ def known_scenarios(actor: User) -> frozenset[str]:
     )
 
 
+def _scenario_times(actor: User) -> time_on_task.AgencyScenarioTimes:
+    """How long each scenario takes as the actor's agency plays it (for the hours check)."""
+    return time_on_task.AgencyScenarioTimes(None if actor.is_platform_admin else actor.agency_id)
+
+
 # --- drafts -------------------------------------------------------------------------
 
 
 def _validate(actor: User, data: dict) -> cf.CourseSpec:
     try:
-        return cf.course_from_data(data, known_scenarios=known_scenarios(actor))
+        return cf.course_from_data(
+            data, known_scenarios=known_scenarios(actor), scenario_times=_scenario_times(actor)
+        )
     except cf.CourseFormatError as error:
         raise AuthoringError(
             f"The course would have {len(error.issues)} problem(s); nothing was saved.", error.issues
@@ -215,7 +222,7 @@ def create_course(actor: User, *, slug: str, title: str) -> Course:
         "title": title[:200],
         "summary": "What officers will learn in this course.",
         "category": "Community policing",
-        "credit_hours": 1,
+        "credit_hours": 0,  # the author declares hours once there is content to support them
         "certificate_valid_months": None,
         "attempt_policy": {"max_attempts": 3, "counts": "best"},
         "modules": [_starter_module("module-1", "Module 1")],
@@ -299,7 +306,9 @@ def check_import(actor: User, raw: bytes | str) -> tuple[cf.CourseSpec | None, l
     if isinstance(raw, bytes) and len(raw) > MAX_IMPORT_BYTES:
         return None, [Issue("(document)", f"larger than {MAX_IMPORT_BYTES // 1_000_000} MB", None)]
     try:
-        spec = cf.load_course(raw, known_scenarios=known_scenarios(actor))
+        spec = cf.load_course(
+            raw, known_scenarios=known_scenarios(actor), scenario_times=_scenario_times(actor)
+        )
     except cf.CourseFormatError as error:
         return None, error.issues or [Issue("(document)", "invalid course file", None)]
     except Exception as error:  # the format promises CourseFormatError only; never 500 anyway

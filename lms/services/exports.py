@@ -9,22 +9,26 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
 from sqlalchemy import func, select
 
 from lms.extensions import db
 from lms.models import (
+    ActiveTime,
     Agency,
     Assignment,
     Certificate,
     Completion,
     Course,
+    CourseVersion,
     Mandate,
     Role,
     RoleGrant,
     Unit,
     User,
 )
+from lms.services import catalog
 from lms.services.cells import csv_row, xlsx_row
 from lms.services.compliance import current_cycle, start_of
 
@@ -45,6 +49,7 @@ REPORTS = {
         Report("overdue", "Overdue training", ("badge", "name", "email", "rank", "unit", "supervisor", "course", "due on", "days overdue")),
         Report("certifications", "Certifications with expiry", ("badge", "name", "unit", "course", "certificate code", "issued on", "expires on", "status")),
         Report("mandate-hours", "Mandate hours per officer for the cycle", ("badge", "name", "rank", "unit", "cycle start", "cycle end", "hours", "required", "category hours", "category required", "met")),
+        Report("time-on-task", "Active time on task per officer and item", ("badge", "name", "unit", "course", "status", "credit hours", "course active minutes", "item", "kind", "item active minutes")),
     )
 }  # fmt: skip
 
@@ -165,8 +170,51 @@ def rows(report: str, agency: Agency, today: date | None = None) -> Iterator[tup
                 f"{mandate.category_hours:g}" if mandate and mandate.category_hours else "",
                 ("yes" if met else "no") if mandate else "no mandate set",
             )
+    elif report == "time-on-task":
+        yield from _time_on_task_rows(agency, units)
     else:
         raise KeyError(report)
+
+
+def _time_on_task_rows(agency: Agency, units: dict[int, str]) -> Iterator[tuple]:
+    """One row per officer, course and item with recorded active time (see time_on_task)."""
+    per_item = (
+        select(ActiveTime.assignment_id, ActiveTime.item_slug, func.sum(ActiveTime.seconds).label("seconds"))
+        .where(ActiveTime.agency_id == agency.id, ActiveTime.assignment_id.is_not(None))
+        .group_by(ActiveTime.assignment_id, ActiveTime.item_slug)
+        .subquery()
+    )
+    stmt = (
+        select(User.badge_number, User.name, User.unit_id, Assignment.id, Assignment.status,
+               Assignment.course_version_id, per_item.c.item_slug, per_item.c.seconds)
+        .join(Assignment, Assignment.id == per_item.c.assignment_id)
+        .join(User, User.id == Assignment.user_id)
+        .where(Assignment.agency_id == agency.id)
+        .order_by(User.name, User.id, Assignment.id)
+    )  # fmt: skip
+    found = db.session.execute(stmt).all()
+    totals: dict[int, int] = {}
+    for *_, assignment_id, _status, _version, _slug, seconds in found:
+        totals[assignment_id] = totals.get(assignment_id, 0) + int(seconds or 0)
+    specs: dict[int, Any] = {}
+    for badge, name, unit_id, assignment_id, status, version_id, slug, seconds in found:
+        if version_id not in specs:
+            version = db.session.get(CourseVersion, version_id)
+            specs[version_id] = (version, catalog.spec_of(version))
+        version, spec = specs[version_id]
+        item = spec.item(slug) if slug else None
+        yield (
+            badge,
+            name,
+            units.get(unit_id, ""),
+            version.title,
+            status,
+            f"{version.credit_hours:g}",
+            f"{totals[assignment_id] / 60:.1f}",
+            item.title if item else slug,
+            item.kind if item else "",
+            f"{int(seconds or 0) / 60:.1f}",
+        )
 
 
 def stream_csv(report: str, agency: Agency) -> Iterator[str]:

@@ -1,17 +1,18 @@
-"""An officer's transcript: every completion, certificate and credit hour."""
+"""An officer's transcript: every completion, certificate and credit hour, with the active time
+on task behind each course (``time_on_task``), so the hours can be evidenced."""
 
 from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 from sqlalchemy import select
 
 from lms.extensions import db
 from lms.models import Certificate, Completion, CourseVersion, User
-from lms.services import certificates
+from lms.services import certificates, time_on_task
 from lms.services.cells import csv_row
 
 
@@ -23,6 +24,11 @@ class TranscriptRow:
     credit_hours: float
     certificate: Certificate | None
     certificate_status: str | None
+    active_seconds: int = 0  # recorded active time on task in the course
+
+    @property
+    def active_minutes(self) -> float:
+        return self.active_seconds / 60
 
 
 @dataclass(frozen=True)
@@ -30,10 +36,15 @@ class Transcript:
     user: User
     rows: list[TranscriptRow]
     certificates: list[Certificate]
+    course_times: list[time_on_task.CourseTime] = field(default_factory=list)  # per assignment, per item
 
     @property
     def total_hours(self) -> float:
         return sum(row.credit_hours for row in self.rows)
+
+    @property
+    def total_active_minutes(self) -> float:
+        return sum(row.active_minutes for row in self.rows)
 
 
 def transcript_for(user: User, today: date | None = None) -> Transcript:
@@ -48,6 +59,7 @@ def transcript_for(user: User, today: date | None = None) -> Transcript:
     by_completion: dict[int, Certificate] = {}
     for cert in sorted(certs, key=lambda c: c.id):  # the newest certificate of a completion wins
         by_completion[cert.completion_id] = cert
+    active = time_on_task.seconds_by_assignment(completion.assignment_id for completion, _ in completions)
     rows = []
     for completion, version in completions:
         cert = by_completion.get(completion.id)
@@ -59,9 +71,12 @@ def transcript_for(user: User, today: date | None = None) -> Transcript:
                 credit_hours=completion.credit_hours,
                 certificate=cert,
                 certificate_status=certificates.status_of(cert, today) if cert else None,
+                active_seconds=active.get(completion.assignment_id, 0),
             )
         )
-    return Transcript(user=user, rows=rows, certificates=certs)
+    return Transcript(
+        user=user, rows=rows, certificates=certs, course_times=time_on_task.course_times_for(user)
+    )
 
 
 CSV_COLUMNS = (
@@ -73,6 +88,7 @@ CSV_COLUMNS = (
     "certificate_status",
     "issued_on",
     "expires_on",
+    "active_minutes",
 )
 
 
@@ -93,6 +109,7 @@ def transcript_csv(transcript: Transcript) -> str:
                     row.certificate_status or "",
                     cert.issued_on.isoformat() if cert else "",
                     cert.expires_on.isoformat() if cert and cert.expires_on else "",
+                    f"{row.active_minutes:.1f}",
                 )
             )
         )

@@ -263,6 +263,7 @@ def test_transcript_csv_has_a_row_per_completion(client, sign_in, officer, cert)
             "certificate_status": "valid",
             "issued_on": cert.issued_on.isoformat(),
             "expires_on": cert.expires_on.isoformat(),
+            "active_minutes": "0.0",
         }
     ]
 

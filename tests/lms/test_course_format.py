@@ -30,6 +30,7 @@ from lms.course_format import (
     score_check,
     score_question,
 )
+from lms.seat_time import estimate
 
 LIBRARY_SCENARIOS = (
     "crew-shooting-rumour",
@@ -50,7 +51,7 @@ slug: tiny
 title: Tiny course
 summary: A course small enough to read in one go.
 category: Community policing
-credit_hours: 1
+credit_hours: 0.25
 certificate_valid_months: 12
 renewal: {course: tiny, window_days: 30}
 attempt_policy: {max_attempts: 2, counts: latest}
@@ -132,7 +133,8 @@ def test_builtin_course_covers_all_eight_objectives(builtin, slug):
 def test_main_course_settings(main_course):
     assert main_course.title == "Prevention-Focused Community Partnership"
     assert main_course.category == "Community policing"
-    assert 2 <= main_course.credit_hours <= 4  # what the content supports, not a round figure
+    # honest hours: within the seat-time estimate (lms.seat_time), never the old 8
+    assert 0 < main_course.credit_hours <= estimate(main_course).max_hours
     assert main_course.certificate_valid_months == 24
     assert (main_course.renewal.course, main_course.renewal.window_days) == ("prevention-refresher", 90)
     assert main_course.attempt_policy.counts == "best"
@@ -219,7 +221,7 @@ def test_main_course_grades_each_library_scenario_once(main_course):
 def test_refresher_is_short_and_renews_itself(refresher):
     assert refresher.title == "Prevention Partnership Refresher"
     assert len(refresher.modules) == 2
-    assert refresher.credit_hours <= 1  # two short recaps, two checks, two scenarios
+    assert 0 < refresher.credit_hours <= estimate(refresher).max_hours
     assert refresher.certificate_valid_months == 24
     assert refresher.renewal.course == "prevention-refresher"
     kinds = {item.kind for _, item in refresher.items()}
@@ -331,7 +333,7 @@ def test_load_from_path_and_bytes(tmp_path, tiny):
             "ripple_course: expected a whole number, got text (line 1)",
         ),
         ("slug: tiny\n", "slug: Tiny Course\n", 'slug: "Tiny Course" is not a valid slug'),
-        ("credit_hours: 1\n", "credit_hours: -1\n", "credit_hours: must be at least 0, got -1 (line 6)"),
+        ("credit_hours: 0.25\n", "credit_hours: -1\n", "credit_hours: must be at least 0, got -1 (line 6)"),
         (
             "certificate_valid_months: 12\n",
             "certificate_valid_months: null\n",
@@ -451,7 +453,7 @@ def test_unknown_scenarios_pass_without_a_library():
 
 def test_every_problem_is_reported_at_once_in_line_order():
     text = (
-        MINIMAL.replace("credit_hours: 1", "credit_hours: lots")
+        MINIMAL.replace("credit_hours: 0.25", "credit_hours: lots")
         .replace("pass_mark: 75", "pass_mark: 900")
         .replace("answer: true", "answer: 3")
         .replace("slug: play", "slug: Play!")
@@ -574,7 +576,7 @@ def test_awkward_text_round_trips(tiny, awkward):
         tiny,
         title=one_line,
         summary=awkward,
-        credit_hours=1.5,
+        credit_hours=0.3,
         certificate_valid_months=None,
         renewal=None,
         modules=(
@@ -590,7 +592,7 @@ def test_awkward_text_round_trips(tiny, awkward):
                         title=one_line,
                         required=False,
                         locked_until_previous=True,
-                        minutes=5,
+                        minutes=2,
                     ),
                     replace(check, questions=(question, check.questions[1], ordering), max_attempts=4),
                     replace(scenario, intro=awkward),
@@ -769,14 +771,17 @@ def test_alias_bombs_are_refused():
         load_course(bomb)
 
 
-def test_the_format_module_imports_no_web_or_database_code():
+@pytest.mark.parametrize("module", ["lms.course_format", "lms.seat_time"])
+def test_the_format_module_imports_no_web_or_database_code(module):
     import ast
+    import importlib
 
-    import lms.course_format
-
-    tree = ast.parse(Path(lms.course_format.__file__).read_text(encoding="utf-8"))
+    # the seat-time estimate is part of the format: pure too, and the only lms module it uses
+    tree = ast.parse(Path(importlib.import_module(module).__file__).read_text(encoding="utf-8"))
     imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
     imported |= {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module}
     assert not {
-        name for name in imported if name.split(".")[0] in {"flask", "flask_sqlalchemy", "sqlalchemy", "lms"}
+        name
+        for name in imported - {"lms.seat_time", "lms.course_format"}
+        if name.split(".")[0] in {"flask", "flask_sqlalchemy", "sqlalchemy", "lms"}
     }

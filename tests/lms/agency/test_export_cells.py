@@ -43,9 +43,25 @@ def hostile_agency(db, agency, make_user):
     )
     done = publish(course_data(slug="done", title=HOSTILE["course"]))
     late = publish(course_data(slug="late", title=HOSTILE["course"] + " (late)"))
-    pass_course(officer, enrol(officer, done))
+    done_assignment = enrol(officer, done)
+    pass_course(officer, done_assignment)
     enrol(officer, late, due_on=date.today() - timedelta(days=3))
+    _time_on_task(officer, done_assignment)
     return agency
+
+
+def _time_on_task(officer, assignment) -> None:
+    """A minute on the course's first lesson, so the time-on-task export has a row."""
+    from datetime import UTC, datetime
+
+    from lms.extensions import db
+    from lms.services import time_on_task
+
+    start = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+    for seconds, active in ((0, 0), (30, 30), (60, 30)):
+        beat = time_on_task.Beat(active_seconds=active, assignment_id=assignment.id, item_slug="intro")
+        time_on_task.record_beat(officer, beat, now=start + timedelta(seconds=seconds))
+    db.session.commit()
 
 
 def _csv(client, agency, report) -> list[list[str]]:

@@ -26,12 +26,13 @@ def test_new_course_is_a_valid_draft(course, instructor):
 
 
 def test_settings_are_saved_to_the_draft(db, course, instructor):
-    form = {"title": "Renamed", "summary": "S", "category": "Ethics", "credit_hours": "2.5",
+    # the starter lesson supports a minute: the hours declared may not go beyond it (lms.seat_time)
+    form = {"title": "Renamed", "summary": "S", "category": "Ethics", "credit_hours": "0.01",
             "certificate_valid_months": "12", "renewal_course": "my-course", "renewal_window_days": "30",
             "max_attempts": "", "counts": "latest"}  # fmt: skip
     authoring.edit_course(instructor, course, authoring.settings_change(form))
     spec = _spec(course)
-    assert (spec.title, spec.credit_hours, spec.certificate_valid_months) == ("Renamed", 2.5, 12)
+    assert (spec.title, spec.credit_hours, spec.certificate_valid_months) == ("Renamed", 0.01, 12)
     assert spec.renewal.window_days == 30 and spec.attempt_policy == cf.AttemptPolicy(None, "latest")
 
 
@@ -136,11 +137,11 @@ def test_a_single_choice_question_without_a_correct_answer_is_refused(db, course
 def test_editing_a_published_course_makes_a_draft_and_officers_keep_their_version(
     db, instructor, officer, library
 ):
-    course = publish(course_data(slug="agency-course"), agency_id=instructor.agency_id)
+    course = publish(course_data(slug="agency-course", credit_hours=0.25), agency_id=instructor.agency_id)
     assignment = enrol(officer, course)
     pinned = assignment.course_version_id
     authoring.edit_course(instructor, course, authoring.settings_change(
-        {"title": "New title", "summary": "x", "category": "c", "credit_hours": "4", "certificate_valid_months": "24",
+        {"title": "New title", "summary": "x", "category": "c", "credit_hours": "0.25", "certificate_valid_months": "24",
          "max_attempts": "2", "counts": "best"}))  # fmt: skip
     draft = authoring.draft_of(course)
     assert draft.number == 2 and draft.status == "draft"
@@ -233,7 +234,7 @@ def test_course_pages_work_in_the_browser(db, client, sign_in, course, instructo
 
 
 def test_library_courses_are_read_only_but_can_be_adapted(db, client, sign_in, instructor, library):
-    library = publish(course_data(slug="library-course"))
+    library = publish(course_data(slug="library-course", credit_hours=0.25))
     sign_in(instructor)
     page = client.get(f"/author/courses/{library.id}").get_data(as_text=True)
     assert "Adapt for your agency" in page and "Course settings" not in page
