@@ -202,7 +202,8 @@ class World:
         self.rumour_proc: simpy.Process | None = None
         self.rumour_started = False
         # units of model work, for the benchmark: tellings, hazard checks, people reached
-        # by a correction or calming, anger updates from incidents, group samples, partner checks
+        # by a correction or calming, anger updates from incidents, group samples (partner reports
+        # are not counted: a Monte Carlo's runs skip them, and both must spend alike)
         self.model_events = 0
         self.budget = event_budget(scenario)
 
@@ -1229,7 +1230,6 @@ class World:
                 if tensions is None:  # each group's tension level, once per report
                     tensions = [tension_level(a) for a in self.group_angers(t)]
                     view = (tensions, tuple(gmax))
-                self.model_events += len(groups)
                 if last_seen.get(pid) == view:
                     continue
                 last_seen[pid] = view

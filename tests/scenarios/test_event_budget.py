@@ -84,3 +84,21 @@ def test_the_cli_reports_the_budget_and_exits_1(tmp_path, capsys, command):
     hostile.write_text(EXPLODING, encoding="utf-8")
     assert main([command, str(hostile), "--runs", "2", "--quiet"]) == 1
     assert "the simulation was stopped at hour" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("path", engine.list_library(), ids=lambda p: p.stem)
+def test_a_run_without_detail_is_the_same_run_and_spends_the_same(path):
+    """A Monte Carlo's runs (detail=False) skip the event log and the partner reports, which
+    change nothing in the community: same metrics, same summary series, same work counted, so
+    the budget stops both at the same point."""
+    s = engine.load_scenario(path)
+    for decisions in (s.baseline_path, s.expert_path):
+        full, light = (World(s, [list(d) for d in decisions], 11, detail=d) for d in (True, False))
+        for world in (full, light):
+            world.env.run(until=s.grading.horizon_hours + 1e-9)
+        assert light.metrics() == full.metrics()
+        assert light.model_events == full.model_events
+        for name in ("times", "reach", "incidents", "police_trust"):
+            assert getattr(light.series, name) == getattr(full.series, name), name
+        assert light.events == [] and full.events
+    assert any(e.kind == "warning" for e in full.events)  # the expert's partners reported
