@@ -26,7 +26,7 @@ COURSE = {
     "title": "Assessed course",
     "summary": "A course whose checks measure outcomes.",
     "category": "Community policing",
-    "credit_hours": 1,
+    "credit_hours": 0,  # hours are not what these tests are about (lms.seat_time checks them)
     "certificate_valid_months": 12,
     "modules": [
         {

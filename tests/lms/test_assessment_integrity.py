@@ -71,7 +71,7 @@ def final_check() -> dict:
 
 
 def assessed_course(**changes) -> dict:
-    data = course_data(**{"slug": "assessed-course", **changes})
+    data = course_data(**{"slug": "assessed-course", "credit_hours": 0.25, **changes})
     basics = data["modules"][0]
     basics["objectives"] = [1]
     basics["outcomes"] = OUTCOMES

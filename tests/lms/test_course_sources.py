@@ -139,7 +139,7 @@ def test_authoring_keeps_sources_through_import_settings_and_export(db, instruct
     course, version = authoring.import_text(instructor, text)
     db.session.commit()
     form = {"title": "Tiny course, renamed", "summary": "Short.", "category": "Community policing",
-            "credit_hours": "1", "certificate_valid_months": "12", "max_attempts": "2", "counts": "latest"}  # fmt: skip
+            "credit_hours": "0.1", "certificate_valid_months": "12", "max_attempts": "2", "counts": "latest"}  # fmt: skip
     authoring.edit_course(instructor, course, authoring.settings_change(form))
     db.session.commit()
     exported = load_course(authoring.export_text(authoring.working_version(course)))
