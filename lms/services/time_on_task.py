@@ -23,6 +23,7 @@ from sqlalchemy import func, select
 from lms import seat_time as st
 from lms.course_format import CourseSpec
 from lms.extensions import db
+from lms.input import MAX_ID
 from lms.models import ActiveTime, Assignment, Attempt, ScenarioVersion, User
 from lms.models.types import utcnow
 from lms.services import learning
@@ -47,6 +48,7 @@ __all__ = [
 CAP_SECONDS = 45  # the most one beat credits: a 30 s interval and some slack for a slow network
 MAX_CLAIM_SECONDS = 600  # a larger claim is not a heartbeat at all: refused, not clamped
 _SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+_DIGITS = re.compile(r"[0-9]{1,12}")  # ASCII digits only: str.isdigit() accepts "²", int() does not
 
 
 class BeatRefused(ValueError):
@@ -69,7 +71,7 @@ def _int_field(form: Mapping[str, str], name: str, *, required: bool, low: int, 
         if required:
             raise BeatRefused(f"{name}: is required")
         return None
-    if not raw.isdigit() or len(raw) > 12:
+    if not _DIGITS.fullmatch(raw):
         raise BeatRefused(f"{name}: must be a whole number, got {raw[:20]!r}")
     value = int(raw)
     if not low <= value <= high:
@@ -80,8 +82,8 @@ def _int_field(form: Mapping[str, str], name: str, *, required: bool, low: int, 
 def parse_beat(form: Mapping[str, str]) -> Beat:
     """A Beat from the posted fields ``active``, and ``assignment`` + ``item`` or ``attempt``."""
     active = _int_field(form, "active", required=True, low=0, high=MAX_CLAIM_SECONDS)
-    assignment = _int_field(form, "assignment", required=False, low=1, high=2**53)
-    attempt = _int_field(form, "attempt", required=False, low=1, high=2**53)
+    assignment = _int_field(form, "assignment", required=False, low=1, high=MAX_ID)
+    attempt = _int_field(form, "attempt", required=False, low=1, high=MAX_ID)
     item = (form.get("item") or "").strip() or None
     if item is not None and (len(item) > 100 or not _SLUG.match(item)):
         raise BeatRefused("item: must be an item slug (lower-case letters, digits and hyphens)")

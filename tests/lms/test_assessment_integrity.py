@@ -467,3 +467,40 @@ def test_a_review_follows_the_stored_results_when_they_name_other_questions(db, 
     review = learning.attempt_feedback(item, legacy, reveal=False)
     assert sorted(f.question.id for f in review) == sorted(q.id for q in item.questions)
     assert [f.number for f in review] == list(range(1, 9))
+
+
+def test_the_stale_attempt_message_is_the_same_from_the_form_and_the_service(db, officer, assignment):
+    item = _pool(assignment)
+    first = learning.presented(assignment, item, 1)
+    form = {"attempt": "1", **_answers(first, right=False)}
+    learning.submit_check_form(officer, assignment, "pool-check", form)
+    with pytest.raises(learning.StaleCheck) as from_form:
+        learning.submit_check_form(officer, assignment, "pool-check", form)
+    with pytest.raises(learning.StaleCheck) as from_service:
+        learning.submit_check(
+            officer, assignment, "pool-check", _parse(assignment, _answers(first), 1), number=1
+        )
+    assert str(from_form.value) == str(from_service.value)
+    assert "attempt 1, which was already submitted" in str(from_form.value)
+    with pytest.raises(learning.StaleCheck):  # a form without its attempt number is not current
+        learning.submit_check_form(officer, assignment, "pool-check", {**form, "attempt": "²"})
+
+
+def test_a_concurrent_double_submit_answers_stale_not_500(
+    db, client, sign_in, officer, assignment, monkeypatch
+):
+    """Two requests for attempt 1 both read "no attempts yet"; the second meets the unique
+    (assignment, item, number) row the first stored and is told its attempt is stale."""
+    db.session.commit()
+    browser = sign_in(officer)
+    shown = learning.presented(assignment, _pool(assignment))
+    url = f"/learn/assignments/{assignment.id}/items/pool-check/check"
+    form = {"attempt": "1", **_answers(shown, right=False)}
+    assert browser.post(url, data=form).status_code == 302
+    monkeypatch.setattr(learning, "check_attempts", lambda assignment, item_slug: [])  # read before it
+    response = browser.post(url, data=form)
+    assert response.status_code == 302
+    page = browser.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Here is attempt 2" in page
+    monkeypatch.undo()
+    assert db.session.scalar(select(func.count()).select_from(CheckAttempt)) == 1

@@ -176,3 +176,27 @@ def test_the_debrief_carries_the_heartbeat_for_its_officer(
         sign_in(officer).get(f"/play/attempts/{officers_finished_attempt.id}/debrief").get_data(as_text=True)
     )
     assert f'data-attempt="{officers_finished_attempt.id}"' in page and "js/heartbeat.js" in page
+
+
+@pytest.mark.parametrize(
+    "field",
+    ["active", "assignment", "attempt"],
+)
+@pytest.mark.parametrize(
+    "hostile", ["²", "٣", "１２", "3\u00b3", "1e3", "0x10", "+5", "1_000", "1.5", " 7 8"]
+)
+def test_hostile_numbers_are_refused_with_400(client, sign_in, officer, assignment, field, hostile):
+    sign_in(officer)
+    form = {"active": "3", "assignment": str(assignment.id), "item": "intro", field: hostile}
+    response = client.post("/activity/beat", data=form)
+    assert response.status_code == 400
+    assert response.json["error"].startswith(f"{field}: must be a whole number")
+
+
+@pytest.mark.parametrize("field", ["assignment", "attempt"])
+def test_ids_above_the_largest_id_are_refused(field):
+    from lms.input import MAX_ID
+
+    form = {"active": "3", "assignment": "1", "item": "intro", field: str(MAX_ID + 1)}
+    with pytest.raises(tot.BeatRefused, match=f"{field}: must be between 1 and {MAX_ID}"):
+        tot.parse_beat(form)
