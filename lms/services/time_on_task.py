@@ -101,15 +101,29 @@ def _place(actor: User, beat: Beat) -> tuple[str, Assignment | None, str | None,
         if beat.assignment_id is not None and beat.assignment_id != attempt.assignment_id:
             raise BeatRefused("assignment: is not the assignment this attempt counts for")
         assignment = db.session.get(Assignment, attempt.assignment_id) if attempt.assignment_id else None
+        if assignment is not None and attempt.item_slug:
+            _require_usable(assignment, attempt.item_slug)
         return f"t{attempt.id}", assignment, attempt.item_slug, attempt
     assignment = db.session.get(Assignment, beat.assignment_id)
     if assignment is None or assignment.user_id != actor.id:
         raise NotFound(f"Assignment {beat.assignment_id}")
-    try:
-        learning.item_of(assignment, beat.item_slug or "")
-    except learning.UnknownItem:
-        raise NotFound(f"Item {beat.item_slug}") from None
+    _require_usable(assignment, beat.item_slug or "")
     return f"a{assignment.id}/{beat.item_slug}", assignment, beat.item_slug, None
+
+
+def _require_usable(assignment: Assignment, item_slug: str) -> None:
+    """Time counts only on an item the officer may use: of an assignment not cancelled, and
+    unlocked (NotFound for an item the course does not have, else BeatRefused)."""
+    if assignment.status == "cancelled":
+        raise BeatRefused("assignment: was cancelled, so its time is not credited")
+    try:
+        unlocked = learning.item_unlocked(assignment, item_slug)
+    except learning.UnknownItem:
+        raise NotFound(f"Item {item_slug}") from None
+    if not unlocked:
+        raise BeatRefused(
+            "item: is locked until the items before it are finished, so its time is not credited"
+        )
 
 
 def record_beat(actor: User, beat: Beat, *, now: datetime | None = None) -> int:

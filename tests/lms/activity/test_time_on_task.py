@@ -200,3 +200,49 @@ def test_ids_above_the_largest_id_are_refused(field):
     form = {"active": "3", "assignment": "1", "item": "intro", field: str(MAX_ID + 1)}
     with pytest.raises(tot.BeatRefused, match=f"{field}: must be between 1 and {MAX_ID}"):
         tot.parse_beat(form)
+
+
+def test_a_locked_item_earns_no_time(db, officer, assignment):
+    """basics-check opens only once the intro lesson is read."""
+    with pytest.raises(tot.BeatRefused, match="item: is locked"):
+        _beat(officer, assignment, 0, 0, item="basics-check")
+    assert db.session.scalar(select(func.count()).select_from(ActiveTime)) == 0
+    from lms.services import learning
+
+    learning.mark_lesson_read(officer, assignment, "intro")
+    assert _beat(officer, assignment, 0, 0, item="basics-check") == 0
+
+
+def test_a_cancelled_assignment_earns_no_time(db, officer, assignment):
+    _beat(officer, assignment, 0, 0)
+    assignment.status = "cancelled"
+    db.session.flush()
+    with pytest.raises(tot.BeatRefused, match="assignment: was cancelled"):
+        _beat(officer, assignment, 30, 30)
+    assert tot.seconds_by_item(assignment) == {"intro": 0}
+
+
+def test_a_cancelled_assignments_scenario_attempt_earns_no_time(db, officer, assignment, library):
+    from lms.models import Attempt
+
+    attempt = Attempt(
+        agency_id=assignment.agency_id,
+        user_id=officer.id,
+        scenario_version_id=library["store-dispute"].id,
+        assignment_id=assignment.id,
+        item_slug="practice-scenario",
+        seed=1,
+    )
+    db.session.add(attempt)
+    assignment.status = "cancelled"
+    db.session.flush()
+    with pytest.raises(tot.BeatRefused, match="assignment: was cancelled"):
+        tot.record_beat(officer, tot.Beat(active_seconds=0, attempt_id=attempt.id), now=T0)
+
+
+def test_a_locked_item_page_has_no_heartbeat(client, sign_in, officer, assignment):
+    sign_in(officer)
+    page = client.get(f"/learn/assignments/{assignment.id}/items/basics-check").get_data(as_text=True)
+    assert "data-heartbeat-url" not in page
+    page = client.get(f"/learn/assignments/{assignment.id}/items/intro").get_data(as_text=True)
+    assert "data-heartbeat-url" in page
