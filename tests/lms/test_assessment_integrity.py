@@ -276,6 +276,7 @@ def test_the_expert_path_is_withheld_until_passed_or_out_of_attempts(db, officer
     withheld = debrief.build(first, reveal=False)
     assert not withheld.reveal and all(review.best == [] for review in withheld.decisions)
     assert all(review.chosen for review in withheld.decisions)  # feedback on the choices stays
+    assert all(review.points is None for review in withheld.decisions)  # points would rank options
     second = attempts.start_for_item(officer, assignment.id, "practice-scenario")
     assert not attempts.reveals_answers(officer, first)  # the last attempt is still open
     for index, choice in enumerate(scenario_of(second.scenario_version).baseline_path):
@@ -365,6 +366,7 @@ def test_debrief_and_what_if_withhold_the_expert_path_from_the_officer(
     browser = sign_in(officer)
     page = browser.get(f"/play/attempts/{attempt.id}/debrief").get_data(as_text=True)
     assert "The expert path here" not in page and 'id="expert-withheld"' in page
+    assert not re.search(r"[+-]?\d+ points</span>", page)  # no option's points before the reveal
     assert f"/play/attempts/{attempt.id}/what-if" not in page
     alternative = scenario_of(attempt.scenario_version).expert_path[0]
     query = "&".join(f"options={o}" for o in alternative)
@@ -376,6 +378,7 @@ def test_debrief_and_what_if_withhold_the_expert_path_from_the_officer(
     assert set(status.get_json()) == {"status", "ahead", "url"}  # the JSON carries no key
     staff = sign_in(instructor).get(f"/play/attempts/{attempt.id}/debrief").get_data(as_text=True)
     assert "The expert path here" in staff
+    assert re.search(r"[+-]\d+ points</span>", staff)  # instructors see each choice's points
 
 
 def test_the_play_page_shows_options_in_the_attempts_order(db, client, sign_in, officer, assignment):
