@@ -344,7 +344,7 @@ def transcript_page():
 
 
 def _csv(person: User) -> Response:
-    body = transcript.transcript_csv(transcript.transcript_for(person))
+    body = transcript.transcript_csv(transcript.transcript_for(person, course_times=False))
     filename = f"ripple-transcript-{person.badge_number or person.id}.csv"
     return Response(body, mimetype="text/csv", headers={"Content-Disposition": attachment(filename)})
 

@@ -32,6 +32,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from lms.course_format import ITEM_KINDS, CourseSpec, ItemSpec, ModuleSpec, QuestionSpec, score_check
 from lms.extensions import db
@@ -119,6 +120,7 @@ def assignments_for(user: User) -> list[Assignment]:
     """The user's own assignments, open ones first (by due date), then completed ones."""
     rows = db.session.scalars(
         select(Assignment)
+        .options(selectinload(Assignment.course_version))  # their specs are read next, one query
         .where(Assignment.user_id == user.id, Assignment.status != "cancelled")
         .order_by(Assignment.assigned_at.desc(), Assignment.id.desc())
     ).all()

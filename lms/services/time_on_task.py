@@ -42,6 +42,7 @@ __all__ = [
     "record_beat",
     "scenario_times_for",
     "seconds_by_assignment",
+    "seconds_by_assignment_item",
     "seconds_by_item",
 ]
 
@@ -222,9 +223,23 @@ class CourseTime:
         return self.seconds / 60
 
 
-def course_time(assignment: Assignment) -> CourseTime:
+def seconds_by_assignment_item(assignment_ids: Iterable[int]) -> dict[tuple[int, str], int]:
+    """Active seconds per (assignment, item slug), in one query for all the assignments."""
+    ids = list(assignment_ids)
+    if not ids:
+        return {}
+    rows = db.session.execute(
+        select(ActiveTime.assignment_id, ActiveTime.item_slug, func.sum(ActiveTime.seconds))
+        .where(ActiveTime.assignment_id.in_(ids), ActiveTime.item_slug.is_not(None))
+        .group_by(ActiveTime.assignment_id, ActiveTime.item_slug)
+    )
+    return {(assignment_id, slug): int(total or 0) for assignment_id, slug, total in rows}
+
+
+def course_time(assignment: Assignment, seconds: Mapping[str, int] | None = None) -> CourseTime:
+    """One assignment's time per item; ``seconds`` per item slug if already read."""
     spec = learning.spec_for(assignment)
-    seconds = seconds_by_item(assignment)
+    seconds = seconds_by_item(assignment) if seconds is None else seconds
     items = tuple(
         ItemTime(slug=item.slug, title=item.title, kind=item.kind, seconds=seconds.get(item.slug, 0))
         for _, item in spec.items()
@@ -233,8 +248,14 @@ def course_time(assignment: Assignment) -> CourseTime:
 
 
 def course_times_for(user: User) -> list[CourseTime]:
-    """The user's assignments (not cancelled) with their active time per item."""
-    return [course_time(assignment) for assignment in learning.assignments_for(user)]
+    """The user's assignments (not cancelled) with their active time per item: a fixed number
+    of queries however many assignments there are."""
+    assignments = learning.assignments_for(user)
+    found = seconds_by_assignment_item(a.id for a in assignments)
+    by_assignment: dict[int, dict[str, int]] = {}
+    for (assignment_id, slug), total in found.items():
+        by_assignment.setdefault(assignment_id, {})[slug] = total
+    return [course_time(a, by_assignment.get(a.id, {})) for a in assignments]
 
 
 def measured_minutes(version: ScenarioVersion) -> list[float]:

@@ -246,3 +246,51 @@ def test_a_locked_item_page_has_no_heartbeat(client, sign_in, officer, assignmen
     assert "data-heartbeat-url" not in page
     page = client.get(f"/learn/assignments/{assignment.id}/items/intro").get_data(as_text=True)
     assert "data-heartbeat-url" in page
+
+
+# --- reading it back: a fixed number of queries ----------------------------------------------
+
+
+def _queries_for_transcript(db, user_id, *, course_times=True):
+    from sqlalchemy import event
+
+    from lms.models import User
+    from lms.services import transcript
+
+    db.session.expunge_all()  # nothing loaded beforehand: every lazy load would show
+    user = db.session.get(User, user_id)
+    seen = []
+
+    def count(*args, **kwargs):
+        seen.append(args[2])
+
+    engine = db.session.get_bind()
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        t = transcript.transcript_for(user, course_times=course_times)
+        titles = [(c.title, c.seconds) for c in t.course_times]
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    return len(seen), titles
+
+
+def test_the_transcript_reads_course_times_in_queries_that_do_not_grow(db, officer, assignment):
+    from tests.lms.learning_fixtures import course_data
+
+    _beat(officer, assignment, 0, 0)
+    _beat(officer, assignment, 30, 30)
+    one, titles = _queries_for_transcript(db, officer.id)
+    assert titles == [("Test Partnership Course", 30)]
+    from lms.models import User
+
+    officer = db.session.get(User, officer.id)
+    for n in range(3):
+        other = enrol(officer, publish(course_data(slug=f"course-{n}", title=f"Course {n}")))
+        _beat(officer, other, 60 + 100 * n, 0, item="wrap-up")
+        _beat(officer, other, 90 + 100 * n, 20, item="wrap-up")
+    db.session.commit()
+    four, titles = _queries_for_transcript(db, officer.id)
+    assert len(titles) == 4 and sorted(s for _, s in titles) == [20, 20, 20, 30]
+    assert four == one
+    csv_queries, titles = _queries_for_transcript(db, officer.id, course_times=False)
+    assert titles == [] and csv_queries < four  # the CSV does not read them at all
