@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 
@@ -49,6 +49,7 @@ __all__ = [
 CAP_SECONDS = 45  # the most one beat credits: a 30 s interval and some slack for a slow network
 MAX_CLAIM_SECONDS = 600  # a larger claim is not a heartbeat at all: refused, not clamped
 _SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+DEBRIEF_PLACE = "/debrief"  # an attempt's time after completion: credited, never in the median
 _DIGITS = re.compile(r"[0-9]{1,12}")  # ASCII digits only: str.isdigit() accepts "²", int() does not
 
 
@@ -93,7 +94,16 @@ def parse_beat(form: Mapping[str, str]) -> Beat:
     return Beat(active_seconds=active or 0, assignment_id=assignment, item_slug=item, attempt_id=attempt)
 
 
-def _place(actor: User, beat: Beat) -> tuple[str, Assignment | None, str | None, Attempt | None]:
+def _attempt_place(attempt: Attempt, now: datetime) -> str:
+    """An attempt's play time, until it is completed; its debrief's time after that."""
+    if attempt.status == "completed" and (attempt.completed_at is None or now >= attempt.completed_at):
+        return f"t{attempt.id}{DEBRIEF_PLACE}"
+    return f"t{attempt.id}"
+
+
+def _place(
+    actor: User, beat: Beat, now: datetime
+) -> tuple[str, Assignment | None, str | None, Attempt | None]:
     """Where the beat belongs, or NotFound if it is not the actor's own item or attempt."""
     if beat.attempt_id is not None:
         attempt = db.session.get(Attempt, beat.attempt_id)
@@ -104,7 +114,7 @@ def _place(actor: User, beat: Beat) -> tuple[str, Assignment | None, str | None,
         assignment = db.session.get(Assignment, attempt.assignment_id) if attempt.assignment_id else None
         if assignment is not None and attempt.item_slug:
             _require_usable(assignment, attempt.item_slug)
-        return f"t{attempt.id}", assignment, attempt.item_slug, attempt
+        return _attempt_place(attempt, now), assignment, attempt.item_slug, attempt
     assignment = db.session.get(Assignment, beat.assignment_id)
     if assignment is None or assignment.user_id != actor.id:
         raise NotFound(f"Assignment {beat.assignment_id}")
@@ -136,7 +146,7 @@ def record_beat(actor: User, beat: Beat, *, now: datetime | None = None) -> int:
     # One person's beats one at a time (a row lock on PostgreSQL), so two tabs cannot both
     # credit the same seconds.
     db.session.execute(select(User.id).where(User.id == actor.id).with_for_update())
-    place, assignment, item_slug, attempt = _place(actor, beat)
+    place, assignment, item_slug, attempt = _place(actor, beat, now)
     row = db.session.scalar(
         select(ActiveTime).where(ActiveTime.user_id == actor.id, ActiveTime.place == place)
     )
@@ -259,15 +269,39 @@ def course_times_for(user: User) -> list[CourseTime]:
 
 
 def measured_minutes(version: ScenarioVersion) -> list[float]:
-    """Active minutes of each completed attempt of the version that has recorded time."""
+    """Active play minutes behind the version's measured median (``lms.seat_time``): one per
+    officer, their first completed course attempt (staff and direct plays do not count), its
+    time up to completion only (the debrief's, now or weeks later, is kept apart). Attempts
+    without recorded play time are left out."""
+    completed = db.session.execute(
+        select(Attempt.id, Attempt.user_id, Attempt.completed_at)
+        .where(
+            Attempt.scenario_version_id == version.id,
+            Attempt.status == "completed",
+            Attempt.assignment_id.is_not(None),
+        )
+        .order_by(Attempt.completed_at, Attempt.id)
+    ).all()
+    first: dict[int, tuple[int, datetime | None]] = {}
+    for attempt_id, user_id, completed_at in completed:
+        first.setdefault(user_id, (attempt_id, completed_at))
+    if not first:
+        return []
+    completed_at = dict(first.values())
     rows = db.session.execute(
-        select(func.sum(ActiveTime.seconds))
-        .join(Attempt, Attempt.id == ActiveTime.attempt_id)
-        .where(Attempt.scenario_version_id == version.id, Attempt.status == "completed")
-        .group_by(Attempt.id)
-        .having(func.sum(ActiveTime.seconds) > 0)
+        select(ActiveTime.attempt_id, ActiveTime.seconds, ActiveTime.last_beat_at).where(
+            ActiveTime.attempt_id.in_(completed_at), ActiveTime.place.not_like(f"%{DEBRIEF_PLACE}")
+        )
     )
-    return [int(total) / 60 for (total,) in rows]
+    out = []
+    for attempt_id, seconds, last_beat_at in rows:
+        done_at = completed_at[attempt_id]
+        # a row from before debrief time was kept apart also holds the debrief's: leave it out
+        if done_at is not None and last_beat_at > done_at + timedelta(seconds=CAP_SECONDS):
+            continue
+        if seconds > 0:
+            out.append(seconds / 60)
+    return out
 
 
 def scenario_times_for(

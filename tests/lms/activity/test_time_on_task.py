@@ -78,17 +78,15 @@ def test_an_unknown_item_is_refused(officer, assignment):
         _beat(officer, assignment, 0, 0, item="no-such-item")
 
 
-def test_scenario_attempts_count_for_their_item(db, officer, officers_finished_attempt):
+def test_a_finished_attempts_debrief_time_is_kept_apart_from_its_play(db, officer, officers_finished_attempt):
     attempt = officers_finished_attempt
-    beat = tot.Beat(active_seconds=0, attempt_id=attempt.id)
-    tot.record_beat(officer, beat, now=T0)
-    assert (
-        tot.record_beat(
-            officer, tot.Beat(active_seconds=20, attempt_id=attempt.id), now=T0 + timedelta(seconds=20)
-        )
-        == 20
-    )
-    assert tot.measured_minutes(attempt.scenario_version) == [20 / 60]
+    after = attempt.completed_at
+    tot.record_beat(officer, tot.Beat(active_seconds=0, attempt_id=attempt.id), now=after)
+    beat = tot.Beat(active_seconds=20, attempt_id=attempt.id)
+    assert tot.record_beat(officer, beat, now=after + timedelta(seconds=20)) == 20
+    row = db.session.scalar(select(ActiveTime).where(ActiveTime.attempt_id == attempt.id))
+    assert (row.place, row.seconds) == (f"t{attempt.id}{tot.DEBRIEF_PLACE}", 20)
+    assert tot.measured_minutes(attempt.scenario_version) == []  # a direct play, and debrief time
 
 
 @pytest.mark.parametrize(
