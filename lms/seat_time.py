@@ -7,10 +7,13 @@ support. The estimate, per item:
   a whole minute;
 - a knowledge check: the questions presented per attempt (its ``draw``, else all of them)
   times ``seat_time.question_minutes`` (default 1.0); one attempt is counted;
-- a scenario: the measured median active play time (play and debrief) of its version when at
-  least ``MEASURED_MIN_ATTEMPTS`` completed attempts have recorded time; else an estimate from
-  its content: the words of its briefing, decision prompts and option labels at the reading
-  speed, plus ``MINUTES_PER_DECISION`` per decision and ``DEBRIEF_MINUTES`` for the debrief.
+- a scenario: when at least ``MEASURED_MIN_ATTEMPTS`` officers have recorded play time, the
+  median of their measured minutes: each officer's first completed course attempt, its active
+  time up to completion, plus ``DEBRIEF_MINUTES`` for the debrief (reading it again later is
+  credited to the officer's transcript but never raises the median), each capped at
+  ``MEASURED_CAP_FACTOR`` x the content estimate; else the estimate from its content: the
+  words of its briefing, decision prompts and option labels at the reading speed, plus
+  ``MINUTES_PER_DECISION`` per decision and ``DEBRIEF_MINUTES`` for the debrief.
   A scenario that cannot be found when the course is checked counts
   ``DEFAULT_SCENARIO_MINUTES``, and the estimate says so.
 
@@ -41,6 +44,7 @@ __all__ = [
     "DEBRIEF_MINUTES",
     "DEFAULT_SCENARIO_MINUTES",
     "DEFAULT_SEAT_TIME",
+    "MEASURED_CAP_FACTOR",
     "MEASURED_MIN_ATTEMPTS",
     "MINUTES_PER_DECISION",
     "CourseEstimate",
@@ -56,6 +60,7 @@ __all__ = [
 ]
 
 MEASURED_MIN_ATTEMPTS = 10  # completed attempts with recorded time before the median is trusted
+MEASURED_CAP_FACTOR = 3.0  # one attempt counts at most this many times the content estimate
 MINUTES_PER_DECISION = 1.5  # weighing the options of one decision point
 DEBRIEF_MINUTES = 5.0  # reading the grade, the expert path and the feedback
 DEFAULT_SCENARIO_MINUTES = 20.0  # a scenario not found when the course is checked
@@ -97,7 +102,10 @@ class ScenarioTime:
     @property
     def explanation(self) -> str:
         if self.basis == "measured":
-            return f"median active time of {self.attempts} completed attempts"
+            return (
+                f"median active play time of {self.attempts} officers' first completed attempts, "
+                f"plus {DEBRIEF_MINUTES:g} minutes for the debrief"
+            )
         if self.basis == "content":
             return "estimated from its content (not enough measured attempts yet)"
         return f"scenario not found; counted as {DEFAULT_SCENARIO_MINUTES:g} minutes"
@@ -209,19 +217,27 @@ def scenario_time(
     measured_minutes: Sequence[float] = (),
 ) -> ScenarioTime:
     """The measured median when there are enough attempts, else the content estimate,
-    else (no scenario) the default."""
-    if len(measured_minutes) >= MEASURED_MIN_ATTEMPTS:
-        return ScenarioTime(
-            minutes=float(statistics.median(measured_minutes)),
-            basis="measured",
-            attempts=len(measured_minutes),
+    else (no scenario) the default.
+
+    ``measured_minutes``: each officer's active play minutes up to completion (one attempt per
+    officer); each counts with ``DEBRIEF_MINUTES`` added and at most ``MEASURED_CAP_FACTOR`` x
+    the content estimate (when the scenario is known)."""
+    content = None
+    if scenario is not None:
+        words, decisions = scenario_words(scenario), len(scenario.decisions)
+        content = ScenarioTime(
+            minutes=_content_minutes(words, decisions, policy),
+            basis="content",
+            words=words,
+            decisions=decisions,
         )
-    if scenario is None:
-        return ScenarioTime(minutes=DEFAULT_SCENARIO_MINUTES, basis="default")
-    words, decisions = scenario_words(scenario), len(scenario.decisions)
-    return ScenarioTime(
-        minutes=_content_minutes(words, decisions, policy), basis="content", words=words, decisions=decisions
-    )
+    if len(measured_minutes) >= MEASURED_MIN_ATTEMPTS:
+        cap = MEASURED_CAP_FACTOR * content.minutes if content is not None else math.inf
+        counted = [min(float(played) + DEBRIEF_MINUTES, cap) for played in measured_minutes]
+        return ScenarioTime(
+            minutes=float(statistics.median(counted)), basis="measured", attempts=len(counted)
+        )
+    return content if content is not None else ScenarioTime(minutes=DEFAULT_SCENARIO_MINUTES, basis="default")
 
 
 @lru_cache(maxsize=64)

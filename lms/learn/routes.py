@@ -199,20 +199,8 @@ def submit_check(assignment_id: int, item_slug: str):
     if not form.validate_on_submit():
         abort(400)
     back = url_for("learn.item", assignment_id=assignment.id, item_slug=item_slug)
-    if entry.item.kind != "knowledge_check":
-        flash(f"“{entry.item.title}” is not a knowledge check.", "error")
-        return redirect(back)
-    number = request.form.get("attempt", type=int)
     try:
-        if number != learning.next_check_number(assignment, item_slug):
-            raise learning.StaleCheck(
-                "Those answers were for an attempt that was already submitted (perhaps in another "
-                "tab). Here is your next attempt: its questions and their order are new."
-            )
-        responses = learning.parse_check_form(
-            entry.item, request.form, key=learning.display_key(assignment, entry.item, number)
-        )
-        outcome = learning.submit_check(current_user, assignment, item_slug, responses, number=number)
+        outcome = learning.submit_check_form(current_user, assignment, item_slug, request.form)
     except learning.InvalidAnswers as error:
         return _render_item(
             assignment, item_slug, status=400, form=form, errors=error.errors, submitted=request.form
@@ -356,7 +344,7 @@ def transcript_page():
 
 
 def _csv(person: User) -> Response:
-    body = transcript.transcript_csv(transcript.transcript_for(person))
+    body = transcript.transcript_csv(transcript.transcript_for(person, course_times=False))
     filename = f"ripple-transcript-{person.badge_number or person.id}.csv"
     return Response(body, mimetype="text/csv", headers={"Content-Disposition": attachment(filename)})
 

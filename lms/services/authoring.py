@@ -137,18 +137,25 @@ def known_scenarios(actor: User) -> frozenset[str]:
     )
 
 
-def _scenario_times(actor: User) -> time_on_task.AgencyScenarioTimes:
-    """How long each scenario takes as the actor's agency plays it (for the hours check)."""
-    return time_on_task.AgencyScenarioTimes(None if actor.is_platform_admin else actor.agency_id)
+def _owner(actor: User) -> int | None:
+    """The agency a new course of the actor belongs to (None: the platform library)."""
+    return None if actor.is_platform_admin else actor.agency_id
+
+
+def _scenario_times(agency_id: int | None) -> time_on_task.AgencyScenarioTimes:
+    """How long each scenario takes as the course's agency (None: the library) plays it,
+    for the hours check; whoever edits it."""
+    return time_on_task.AgencyScenarioTimes(agency_id)
 
 
 # --- drafts -------------------------------------------------------------------------
 
 
-def _validate(actor: User, data: dict) -> cf.CourseSpec:
+def _validate(actor: User, data: dict, *, agency_id: int | None) -> cf.CourseSpec:
+    """The course content checked; its scenarios timed as ``agency_id`` (the course's) plays them."""
     try:
         return cf.course_from_data(
-            data, known_scenarios=known_scenarios(actor), scenario_times=_scenario_times(actor)
+            data, known_scenarios=known_scenarios(actor), scenario_times=_scenario_times(agency_id)
         )
     except cf.CourseFormatError as error:
         raise AuthoringError(
@@ -182,7 +189,7 @@ def edit_course(actor: User, course: Course, change: Callable[[dict], None]) -> 
         if isinstance(error, AuthoringError):
             raise
         raise AuthoringError(f"That change cannot be made: {error}") from None
-    spec = _validate(actor, data)
+    spec = _validate(actor, data, agency_id=course.agency_id)
     if spec.slug != course.slug:
         raise AuthoringError("A course's slug cannot change.")
     draft = _draft_for_edit(actor, course, spec)
@@ -214,7 +221,7 @@ def create_course(actor: User, *, slug: str, title: str) -> Course:
         raise AuthoringError("The slug must be lowercase letters and digits joined by single hyphens.")
     if not title:
         raise AuthoringError("Give the course a title.")
-    owner = None if actor.is_platform_admin else actor.agency_id
+    owner = _owner(actor)
     _check_free(owner, slug)
     data = {
         "ripple_course": 1,
@@ -227,7 +234,7 @@ def create_course(actor: User, *, slug: str, title: str) -> Course:
         "attempt_policy": {"max_attempts": 3, "counts": "best"},
         "modules": [_starter_module("module-1", "Module 1")],
     }
-    spec = _validate(actor, data)
+    spec = _validate(actor, data, agency_id=owner)
     course = Course(agency_id=owner, slug=slug, title=spec.title)
     db.session.add(course)
     db.session.flush()
@@ -254,7 +261,7 @@ def adapt(actor: User, course: Course) -> Course:
     if version is None:
         raise NotFound(f"Course {course.id}")
     _check_free(actor.agency_id, course.slug)
-    spec = _validate(actor, copy.deepcopy(version.content))
+    spec = _validate(actor, copy.deepcopy(version.content), agency_id=actor.agency_id)
     copy_ = Course(agency_id=actor.agency_id, slug=course.slug, title=spec.title)
     db.session.add(copy_)
     db.session.flush()
@@ -274,7 +281,7 @@ def publish(actor: User, course: Course) -> CourseVersion:
     draft = draft_of(course)
     if draft is None:
         raise AuthoringError("There is no draft to publish: edit the course first.")
-    spec = _validate(actor, copy.deepcopy(draft.content))
+    spec = _validate(actor, copy.deepcopy(draft.content), agency_id=course.agency_id)
     _denormalise(draft, spec)
     draft.status = "published"
     draft.published_at = utcnow()
@@ -307,7 +314,7 @@ def check_import(actor: User, raw: bytes | str) -> tuple[cf.CourseSpec | None, l
         return None, [Issue("(document)", f"larger than {MAX_IMPORT_BYTES // 1_000_000} MB", None)]
     try:
         spec = cf.load_course(
-            raw, known_scenarios=known_scenarios(actor), scenario_times=_scenario_times(actor)
+            raw, known_scenarios=known_scenarios(actor), scenario_times=_scenario_times(_owner(actor))
         )
     except cf.CourseFormatError as error:
         return None, error.issues or [Issue("(document)", "invalid course file", None)]
@@ -322,7 +329,7 @@ def import_text(actor: User, raw: bytes | str) -> tuple[Course, CourseVersion]:
     spec, issues = check_import(actor, raw)
     if spec is None:
         raise AuthoringError(f"The file has {len(issues)} problem(s); nothing was imported.", issues)
-    owner = None if actor.is_platform_admin else actor.agency_id
+    owner = _owner(actor)
     clause = Course.agency_id.is_(None) if owner is None else Course.agency_id == owner
     course = db.session.scalar(select(Course).where(clause, Course.slug == spec.slug))
     if course is None:

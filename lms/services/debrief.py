@@ -176,7 +176,7 @@ class DecisionReview:
     prompt: str
     chosen: list[engine.Option]
     best: list[engine.Option]
-    points: float
+    points: float | None  # None while the answer key is withheld: points would rank the options
 
 
 @dataclass
@@ -396,7 +396,7 @@ def _reviews(scenario: engine.Scenario, choices: list[list[str]], *, reveal: boo
                 point.prompt,
                 chosen,
                 best,
-                sum(o.points for o in chosen),
+                sum(o.points for o in chosen) if reveal else None,
             )
         )
     return reviews
@@ -521,7 +521,8 @@ def build(attempt: Attempt, *, reveal: bool = True) -> Debrief:
 
     With `reveal` False (an officer's own course attempt, before the scenario is passed or out
     of attempts: `attempts.reveals_answers`) the expert path is left out: each decision keeps
-    its feedback, points and what it led to, and the measures still compare the outcome with
+    its feedback and what it led to (not its points: across attempts they would rank the
+    options), and the measures still compare the outcome with
     the expert's and no partnership's, but no option is named as the expert's.
     """
     scenario = scenario_of(attempt.scenario_version)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import io
 
-from lms.pdf_markup import Block, blocks, inline_markup, plain
+from lms.pdf_markup import Block, blocks, inline_markup, plain, printable
 from lms.services.facilitator import MODEL_PARAGRAPH, TABLETOP_MINUTES, DecisionNote, Package
 
 BRAND = "#143a6b"
@@ -111,7 +111,7 @@ def _footer(label: str):
         canvas.saveState()
         canvas.setFont("Helvetica", 8)
         canvas.setFillColorRGB(0.4, 0.4, 0.4)
-        canvas.drawString(doc.leftMargin, 0.5 * 72, label[:110])
+        canvas.drawString(doc.leftMargin, 0.5 * 72, printable(label)[:110])
         canvas.drawRightString(doc.pagesize[0] - doc.rightMargin, 0.5 * 72, f"Page {doc.page}")
         canvas.restoreState()
 

@@ -32,6 +32,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from lms.course_format import ITEM_KINDS, CourseSpec, ItemSpec, ModuleSpec, QuestionSpec, score_check
 from lms.extensions import db
@@ -119,6 +120,7 @@ def assignments_for(user: User) -> list[Assignment]:
     """The user's own assignments, open ones first (by due date), then completed ones."""
     rows = db.session.scalars(
         select(Assignment)
+        .options(selectinload(Assignment.course_version))  # their specs are read next, one query
         .where(Assignment.user_id == user.id, Assignment.status != "cancelled")
         .order_by(Assignment.assigned_at.desc(), Assignment.id.desc())
     ).all()
@@ -582,6 +584,19 @@ def _counting_attempt(attempts: list[CheckAttempt], counts: str) -> CheckAttempt
 class StaleCheck(LearningError):
     """The answers were for an attempt already submitted (another tab, a double submit)."""
 
+    def __init__(self, number: int | None, next_number: int):
+        given = f"attempt {number}" if number is not None else "an earlier attempt"
+        super().__init__(
+            f"Those answers were for {given}, which was already submitted (perhaps in another "
+            f"tab). Here is attempt {next_number}: its questions and their order are new."
+        )
+
+
+def _require_current(number: int | None, submitted: int) -> None:
+    """StaleCheck unless ``number`` is the attempt after the ``submitted`` ones."""
+    if number != submitted + 1:
+        raise StaleCheck(number, submitted + 1)
+
 
 def submit_check(
     actor: User,
@@ -612,11 +627,8 @@ def submit_check(
         raise NoAttemptsLeft(
             f"You have used all {allowed} attempts at “{item.title}”. Please contact your training coordinator."
         )
-    if number is not None and number != len(attempts) + 1:
-        raise StaleCheck(
-            f"Those answers were for attempt {number}, which was already submitted (perhaps in "
-            f"another tab). Here is attempt {len(attempts) + 1}: its questions and order are new."
-        )
+    if number is not None:
+        _require_current(number, len(attempts))
     shown_ids = [shown.question.id for shown in presented(assignment, item, len(attempts) + 1)]
     score, results = score_check(item, responses, shown_ids)
     pass_mark = item.pass_mark if item.pass_mark is not None else 0
@@ -634,8 +646,8 @@ def submit_check(
     try:
         with db.session.begin_nested():
             db.session.add(attempt)
-    except IntegrityError:
-        raise LearningError("That attempt was already submitted; please reload the page.") from None
+    except IntegrityError:  # a concurrent submit stored this attempt number first
+        raise StaleCheck(attempt.number, attempt.number + 1) from None
     attempts.append(attempt)
     counting = _counting_attempt(attempts, spec.attempt_policy.counts)
     completion = None
@@ -650,6 +662,21 @@ def submit_check(
             evidence={"check_attempt": counting.id, "attempts": [a.id for a in attempts]},
         )
     return CheckOutcome(attempt, item_passed, completion)
+
+
+def submit_check_form(actor: User, assignment: Assignment, item_slug: str, form: Any) -> CheckOutcome:
+    """The check page's form: the attempt it was shown for (its ``attempt`` field), then its
+    answers read with that attempt's display key. StaleCheck if that attempt was already
+    submitted, InvalidAnswers if an answer is malformed."""
+    _require_learner(actor, assignment)
+    _, item = item_of(assignment, item_slug)
+    if item.kind != "knowledge_check":
+        raise LearningError(f"“{item.title}” is not a knowledge check.")
+    raw = (form.get("attempt") or "").strip()
+    number = int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 6 else None
+    _require_current(number, next_check_number(assignment, item_slug) - 1)
+    responses = parse_check_form(item, form, key=display_key(assignment, item, number))
+    return submit_check(actor, assignment, item_slug, responses, number=number)
 
 
 @dataclass

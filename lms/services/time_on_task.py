@@ -16,13 +16,14 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 
 from lms import seat_time as st
 from lms.course_format import CourseSpec
 from lms.extensions import db
+from lms.input import MAX_ID
 from lms.models import ActiveTime, Assignment, Attempt, ScenarioVersion, User
 from lms.models.types import utcnow
 from lms.services import learning
@@ -41,12 +42,15 @@ __all__ = [
     "record_beat",
     "scenario_times_for",
     "seconds_by_assignment",
+    "seconds_by_assignment_item",
     "seconds_by_item",
 ]
 
 CAP_SECONDS = 45  # the most one beat credits: a 30 s interval and some slack for a slow network
 MAX_CLAIM_SECONDS = 600  # a larger claim is not a heartbeat at all: refused, not clamped
 _SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+DEBRIEF_PLACE = "/debrief"  # an attempt's time after completion: credited, never in the median
+_DIGITS = re.compile(r"[0-9]{1,12}")  # ASCII digits only: str.isdigit() accepts "²", int() does not
 
 
 class BeatRefused(ValueError):
@@ -69,7 +73,7 @@ def _int_field(form: Mapping[str, str], name: str, *, required: bool, low: int, 
         if required:
             raise BeatRefused(f"{name}: is required")
         return None
-    if not raw.isdigit() or len(raw) > 12:
+    if not _DIGITS.fullmatch(raw):
         raise BeatRefused(f"{name}: must be a whole number, got {raw[:20]!r}")
     value = int(raw)
     if not low <= value <= high:
@@ -80,8 +84,8 @@ def _int_field(form: Mapping[str, str], name: str, *, required: bool, low: int, 
 def parse_beat(form: Mapping[str, str]) -> Beat:
     """A Beat from the posted fields ``active``, and ``assignment`` + ``item`` or ``attempt``."""
     active = _int_field(form, "active", required=True, low=0, high=MAX_CLAIM_SECONDS)
-    assignment = _int_field(form, "assignment", required=False, low=1, high=2**53)
-    attempt = _int_field(form, "attempt", required=False, low=1, high=2**53)
+    assignment = _int_field(form, "assignment", required=False, low=1, high=MAX_ID)
+    attempt = _int_field(form, "attempt", required=False, low=1, high=MAX_ID)
     item = (form.get("item") or "").strip() or None
     if item is not None and (len(item) > 100 or not _SLUG.match(item)):
         raise BeatRefused("item: must be an item slug (lower-case letters, digits and hyphens)")
@@ -90,7 +94,16 @@ def parse_beat(form: Mapping[str, str]) -> Beat:
     return Beat(active_seconds=active or 0, assignment_id=assignment, item_slug=item, attempt_id=attempt)
 
 
-def _place(actor: User, beat: Beat) -> tuple[str, Assignment | None, str | None, Attempt | None]:
+def _attempt_place(attempt: Attempt, now: datetime) -> str:
+    """An attempt's play time, until it is completed; its debrief's time after that."""
+    if attempt.status == "completed" and (attempt.completed_at is None or now >= attempt.completed_at):
+        return f"t{attempt.id}{DEBRIEF_PLACE}"
+    return f"t{attempt.id}"
+
+
+def _place(
+    actor: User, beat: Beat, now: datetime
+) -> tuple[str, Assignment | None, str | None, Attempt | None]:
     """Where the beat belongs, or NotFound if it is not the actor's own item or attempt."""
     if beat.attempt_id is not None:
         attempt = db.session.get(Attempt, beat.attempt_id)
@@ -99,15 +112,29 @@ def _place(actor: User, beat: Beat) -> tuple[str, Assignment | None, str | None,
         if beat.assignment_id is not None and beat.assignment_id != attempt.assignment_id:
             raise BeatRefused("assignment: is not the assignment this attempt counts for")
         assignment = db.session.get(Assignment, attempt.assignment_id) if attempt.assignment_id else None
-        return f"t{attempt.id}", assignment, attempt.item_slug, attempt
+        if assignment is not None and attempt.item_slug:
+            _require_usable(assignment, attempt.item_slug)
+        return _attempt_place(attempt, now), assignment, attempt.item_slug, attempt
     assignment = db.session.get(Assignment, beat.assignment_id)
     if assignment is None or assignment.user_id != actor.id:
         raise NotFound(f"Assignment {beat.assignment_id}")
-    try:
-        learning.item_of(assignment, beat.item_slug or "")
-    except learning.UnknownItem:
-        raise NotFound(f"Item {beat.item_slug}") from None
+    _require_usable(assignment, beat.item_slug or "")
     return f"a{assignment.id}/{beat.item_slug}", assignment, beat.item_slug, None
+
+
+def _require_usable(assignment: Assignment, item_slug: str) -> None:
+    """Time counts only on an item the officer may use: of an assignment not cancelled, and
+    unlocked (NotFound for an item the course does not have, else BeatRefused)."""
+    if assignment.status == "cancelled":
+        raise BeatRefused("assignment: was cancelled, so its time is not credited")
+    try:
+        unlocked = learning.item_unlocked(assignment, item_slug)
+    except learning.UnknownItem:
+        raise NotFound(f"Item {item_slug}") from None
+    if not unlocked:
+        raise BeatRefused(
+            "item: is locked until the items before it are finished, so its time is not credited"
+        )
 
 
 def record_beat(actor: User, beat: Beat, *, now: datetime | None = None) -> int:
@@ -119,7 +146,7 @@ def record_beat(actor: User, beat: Beat, *, now: datetime | None = None) -> int:
     # One person's beats one at a time (a row lock on PostgreSQL), so two tabs cannot both
     # credit the same seconds.
     db.session.execute(select(User.id).where(User.id == actor.id).with_for_update())
-    place, assignment, item_slug, attempt = _place(actor, beat)
+    place, assignment, item_slug, attempt = _place(actor, beat, now)
     row = db.session.scalar(
         select(ActiveTime).where(ActiveTime.user_id == actor.id, ActiveTime.place == place)
     )
@@ -206,9 +233,23 @@ class CourseTime:
         return self.seconds / 60
 
 
-def course_time(assignment: Assignment) -> CourseTime:
+def seconds_by_assignment_item(assignment_ids: Iterable[int]) -> dict[tuple[int, str], int]:
+    """Active seconds per (assignment, item slug), in one query for all the assignments."""
+    ids = list(assignment_ids)
+    if not ids:
+        return {}
+    rows = db.session.execute(
+        select(ActiveTime.assignment_id, ActiveTime.item_slug, func.sum(ActiveTime.seconds))
+        .where(ActiveTime.assignment_id.in_(ids), ActiveTime.item_slug.is_not(None))
+        .group_by(ActiveTime.assignment_id, ActiveTime.item_slug)
+    )
+    return {(assignment_id, slug): int(total or 0) for assignment_id, slug, total in rows}
+
+
+def course_time(assignment: Assignment, seconds: Mapping[str, int] | None = None) -> CourseTime:
+    """One assignment's time per item; ``seconds`` per item slug if already read."""
     spec = learning.spec_for(assignment)
-    seconds = seconds_by_item(assignment)
+    seconds = seconds_by_item(assignment) if seconds is None else seconds
     items = tuple(
         ItemTime(slug=item.slug, title=item.title, kind=item.kind, seconds=seconds.get(item.slug, 0))
         for _, item in spec.items()
@@ -217,20 +258,50 @@ def course_time(assignment: Assignment) -> CourseTime:
 
 
 def course_times_for(user: User) -> list[CourseTime]:
-    """The user's assignments (not cancelled) with their active time per item."""
-    return [course_time(assignment) for assignment in learning.assignments_for(user)]
+    """The user's assignments (not cancelled) with their active time per item: a fixed number
+    of queries however many assignments there are."""
+    assignments = learning.assignments_for(user)
+    found = seconds_by_assignment_item(a.id for a in assignments)
+    by_assignment: dict[int, dict[str, int]] = {}
+    for (assignment_id, slug), total in found.items():
+        by_assignment.setdefault(assignment_id, {})[slug] = total
+    return [course_time(a, by_assignment.get(a.id, {})) for a in assignments]
 
 
 def measured_minutes(version: ScenarioVersion) -> list[float]:
-    """Active minutes of each completed attempt of the version that has recorded time."""
+    """Active play minutes behind the version's measured median (``lms.seat_time``): one per
+    officer, their first completed course attempt (staff and direct plays do not count), its
+    time up to completion only (the debrief's, now or weeks later, is kept apart). Attempts
+    without recorded play time are left out."""
+    completed = db.session.execute(
+        select(Attempt.id, Attempt.user_id, Attempt.completed_at)
+        .where(
+            Attempt.scenario_version_id == version.id,
+            Attempt.status == "completed",
+            Attempt.assignment_id.is_not(None),
+        )
+        .order_by(Attempt.completed_at, Attempt.id)
+    ).all()
+    first: dict[int, tuple[int, datetime | None]] = {}
+    for attempt_id, user_id, completed_at in completed:
+        first.setdefault(user_id, (attempt_id, completed_at))
+    if not first:
+        return []
+    completed_at = dict(first.values())
     rows = db.session.execute(
-        select(func.sum(ActiveTime.seconds))
-        .join(Attempt, Attempt.id == ActiveTime.attempt_id)
-        .where(Attempt.scenario_version_id == version.id, Attempt.status == "completed")
-        .group_by(Attempt.id)
-        .having(func.sum(ActiveTime.seconds) > 0)
+        select(ActiveTime.attempt_id, ActiveTime.seconds, ActiveTime.last_beat_at).where(
+            ActiveTime.attempt_id.in_(completed_at), ActiveTime.place.not_like(f"%{DEBRIEF_PLACE}")
+        )
     )
-    return [int(total) / 60 for (total,) in rows]
+    out = []
+    for attempt_id, seconds, last_beat_at in rows:
+        done_at = completed_at[attempt_id]
+        # a row from before debrief time was kept apart also holds the debrief's: leave it out
+        if done_at is not None and last_beat_at > done_at + timedelta(seconds=CAP_SECONDS):
+            continue
+        if seconds > 0:
+            out.append(seconds / 60)
+    return out
 
 
 def scenario_times_for(

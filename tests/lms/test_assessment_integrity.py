@@ -276,6 +276,7 @@ def test_the_expert_path_is_withheld_until_passed_or_out_of_attempts(db, officer
     withheld = debrief.build(first, reveal=False)
     assert not withheld.reveal and all(review.best == [] for review in withheld.decisions)
     assert all(review.chosen for review in withheld.decisions)  # feedback on the choices stays
+    assert all(review.points is None for review in withheld.decisions)  # points would rank options
     second = attempts.start_for_item(officer, assignment.id, "practice-scenario")
     assert not attempts.reveals_answers(officer, first)  # the last attempt is still open
     for index, choice in enumerate(scenario_of(second.scenario_version).baseline_path):
@@ -365,6 +366,7 @@ def test_debrief_and_what_if_withhold_the_expert_path_from_the_officer(
     browser = sign_in(officer)
     page = browser.get(f"/play/attempts/{attempt.id}/debrief").get_data(as_text=True)
     assert "The expert path here" not in page and 'id="expert-withheld"' in page
+    assert not re.search(r"[+-]?\d+ points</span>", page)  # no option's points before the reveal
     assert f"/play/attempts/{attempt.id}/what-if" not in page
     alternative = scenario_of(attempt.scenario_version).expert_path[0]
     query = "&".join(f"options={o}" for o in alternative)
@@ -376,6 +378,7 @@ def test_debrief_and_what_if_withhold_the_expert_path_from_the_officer(
     assert set(status.get_json()) == {"status", "ahead", "url"}  # the JSON carries no key
     staff = sign_in(instructor).get(f"/play/attempts/{attempt.id}/debrief").get_data(as_text=True)
     assert "The expert path here" in staff
+    assert re.search(r"[+-]\d+ points</span>", staff)  # instructors see each choice's points
 
 
 def test_the_play_page_shows_options_in_the_attempts_order(db, client, sign_in, officer, assignment):
@@ -467,3 +470,40 @@ def test_a_review_follows_the_stored_results_when_they_name_other_questions(db, 
     review = learning.attempt_feedback(item, legacy, reveal=False)
     assert sorted(f.question.id for f in review) == sorted(q.id for q in item.questions)
     assert [f.number for f in review] == list(range(1, 9))
+
+
+def test_the_stale_attempt_message_is_the_same_from_the_form_and_the_service(db, officer, assignment):
+    item = _pool(assignment)
+    first = learning.presented(assignment, item, 1)
+    form = {"attempt": "1", **_answers(first, right=False)}
+    learning.submit_check_form(officer, assignment, "pool-check", form)
+    with pytest.raises(learning.StaleCheck) as from_form:
+        learning.submit_check_form(officer, assignment, "pool-check", form)
+    with pytest.raises(learning.StaleCheck) as from_service:
+        learning.submit_check(
+            officer, assignment, "pool-check", _parse(assignment, _answers(first), 1), number=1
+        )
+    assert str(from_form.value) == str(from_service.value)
+    assert "attempt 1, which was already submitted" in str(from_form.value)
+    with pytest.raises(learning.StaleCheck):  # a form without its attempt number is not current
+        learning.submit_check_form(officer, assignment, "pool-check", {**form, "attempt": "²"})
+
+
+def test_a_concurrent_double_submit_answers_stale_not_500(
+    db, client, sign_in, officer, assignment, monkeypatch
+):
+    """Two requests for attempt 1 both read "no attempts yet"; the second meets the unique
+    (assignment, item, number) row the first stored and is told its attempt is stale."""
+    db.session.commit()
+    browser = sign_in(officer)
+    shown = learning.presented(assignment, _pool(assignment))
+    url = f"/learn/assignments/{assignment.id}/items/pool-check/check"
+    form = {"attempt": "1", **_answers(shown, right=False)}
+    assert browser.post(url, data=form).status_code == 302
+    monkeypatch.setattr(learning, "check_attempts", lambda assignment, item_slug: [])  # read before it
+    response = browser.post(url, data=form)
+    assert response.status_code == 302
+    page = browser.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Here is attempt 2" in page
+    monkeypatch.undo()
+    assert db.session.scalar(select(func.count()).select_from(CheckAttempt)) == 1

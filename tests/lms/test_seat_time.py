@@ -106,11 +106,22 @@ def test_a_library_scenario_is_estimated_from_its_content():
 
 def test_a_scenario_with_ten_measured_attempts_uses_their_median():
     scenario = engine.load_scenario(engine.library_path() / "store-dispute.yaml")
-    measured = [10, 11, 12, 13, 14, 15, 16, 17, 18, 40]
+    measured = [10, 11, 12, 13, 14, 15, 16, 17, 18, 40]  # play minutes, up to completion
     time = st.scenario_time(scenario, st.DEFAULT_SEAT_TIME, measured)
-    assert (time.basis, time.minutes, time.attempts) == ("measured", 14.5, 10)
+    assert (time.basis, time.minutes, time.attempts) == ("measured", 14.5 + st.DEBRIEF_MINUTES, 10)
+    assert "plus 5 minutes for the debrief" in time.explanation
     nine = st.scenario_time(scenario, st.DEFAULT_SEAT_TIME, measured[:9])
     assert nine.basis == "content"
+
+
+def test_each_measured_attempt_counts_at_most_a_multiple_of_the_content_estimate():
+    """Pages left open (or scripted beats) cannot push the median past what the content supports."""
+    scenario = engine.load_scenario(engine.library_path() / "store-dispute.yaml")
+    content = st.scenario_time(scenario).minutes
+    time = st.scenario_time(scenario, st.DEFAULT_SEAT_TIME, [600.0] * 10)
+    assert (time.basis, time.minutes) == ("measured", pytest.approx(st.MEASURED_CAP_FACTOR * content))
+    unknown = st.scenario_time(None, st.DEFAULT_SEAT_TIME, [600.0] * 10)  # no content to cap by
+    assert unknown.minutes == 600.0 + st.DEBRIEF_MINUTES
 
 
 def test_an_unknown_scenario_counts_the_documented_default_and_says_so():

@@ -268,3 +268,24 @@ def test_a_refused_question_edit_shows_what_was_typed(db, client, sign_in, cours
     )
     db.session.expire_all()
     assert _spec(course).item(check.slug).questions[0].prompt == "Write the question."
+
+
+def test_an_admin_editing_an_agencys_course_times_scenarios_as_that_agency_plays_them(
+    db, course, admin, monkeypatch
+):
+    from lms.services import time_on_task
+
+    asked = []
+
+    class Recording(time_on_task.AgencyScenarioTimes):
+        def __init__(self, agency_id, *args, **kwargs):
+            asked.append(agency_id)
+            super().__init__(agency_id, *args, **kwargs)
+
+    monkeypatch.setattr(time_on_task, "AgencyScenarioTimes", Recording)
+    form = {"title": "Renamed", "summary": "S", "category": "Ethics", "credit_hours": "0.01",
+            "certificate_valid_months": "", "renewal_course": "", "renewal_window_days": "",
+            "max_attempts": "", "counts": "best"}  # fmt: skip
+    authoring.edit_course(admin, course, authoring.settings_change(form))
+    authoring.publish(admin, course)
+    assert asked == [course.agency_id, course.agency_id] and course.agency_id is not None

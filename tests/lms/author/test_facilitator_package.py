@@ -260,3 +260,13 @@ def test_a_pdf_with_text_beyond_the_standard_fonts_is_readable(library):
     package = facilitator.Package(**{**package.__dict__, "briefing": "Hỏi **bà Nguyễn** → gọi 911."})
     text = flat(facilitator_pdf.guide_pdf(package))
     assert "Hoi bà Nguyen" in text and "goi 911." in text and "?" not in text.split("The briefing")[1][:40]
+
+
+def test_the_page_footer_prints_a_title_beyond_the_standard_fonts_readably(library):
+    package = facilitator.build(scenario_of(library["store-dispute"]))
+    package = facilitator.Package(**{**package.__dict__, "title": "Chợ Việt → chiều"})
+    for pdf, kind in (
+        (facilitator_pdf.guide_pdf(package), "Facilitator guide"),
+        (facilitator_pdf.tabletop_pdf(package), "Tabletop"),
+    ):
+        assert f"{kind} · Cho Viet -> chieu · version" in flat(pdf)
