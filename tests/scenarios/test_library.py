@@ -146,6 +146,15 @@ def test_scenarios_teach_different_objectives():
     assert set().union(*objectives.values()) >= {1, 2, 3, 4, 5, 6, 7}
 
 
+@pytest.mark.parametrize("path", LIBRARY, ids=lambda p: p.stem)
+def test_an_option_that_fails_the_attempt_earns_no_points(path):
+    """A critical option (a breach of what may not be shared, a false public claim) never
+    outscores a safe one in the rubric the debrief shows."""
+    s = load_scenario(path)
+    scored = [(d.id, o.id, o.points) for d in s.decisions for o in d.options if o.critical and o.points]
+    assert not scored, f"critical options with points: {scored}"
+
+
 def test_every_partner_type_is_a_choice_somewhere():
     """Each catalogue partner type acts through an option in at least one library scenario."""
     acting: set[str] = set()
