@@ -185,7 +185,7 @@ def learning_objects(officer) -> dict:
     from lms.extensions import db
     from lms.models import Certificate
 
-    course = publish(course_data(slug="isolation-course"))
+    course = publish(course_data(slug="isolation-course", credit_hours=0.25))  # adaptable: honest hours
     pass_course(officer, enrol(officer, course))
     cert = db.session.scalar(select(Certificate).where(Certificate.user_id == officer.id))
     open_assignment = enrol(officer, course)
