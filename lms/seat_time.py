@@ -187,13 +187,6 @@ def lesson_minutes(item: ItemSpec, policy: SeatTimePolicy) -> int:
     return max(1, math.ceil(_reading_minutes(word_count(item.body), policy)))
 
 
-def questions_presented(item: ItemSpec) -> int:
-    """Questions an officer sees in one attempt: the check's draw if it has one, else all."""
-    draw = getattr(item, "draw", None)  # a per-attempt draw from a larger pool, when set
-    total = len(item.questions)
-    return min(draw, total) if isinstance(draw, int) and draw > 0 else total
-
-
 def scenario_words(scenario: engine.Scenario) -> int:
     """Words of the briefing, the decision prompts and the option labels."""
     return word_count(scenario.briefing) + sum(
@@ -287,7 +280,7 @@ def _item_estimate(
         "declared_minutes": item.minutes,
     }
     if item.kind == "knowledge_check":
-        n = questions_presented(item)
+        n = item.questions_per_attempt
         return ItemEstimate(
             minutes=n * policy.question_minutes,
             basis="questions",

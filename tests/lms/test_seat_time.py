@@ -5,6 +5,7 @@ Pure Python (no app), except the last tests, which import through the authoring 
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import pytest
@@ -87,12 +88,10 @@ def test_a_knowledge_check_is_its_questions_times_the_minutes_per_question():
 def test_a_knowledge_check_that_draws_counts_only_the_questions_drawn():
     item = next(item for _, item in spec(questions=6).items() if item.kind == "knowledge_check")
 
-    class Drawn:
-        questions = item.questions
-        draw = 2
-
-    assert st.questions_presented(Drawn) == 2
-    assert st.questions_presented(item) == 6
+    drawn = dataclasses.replace(item, draw=2)
+    assert drawn.questions_per_attempt == 2 and item.questions_per_attempt == 6
+    assert st._item_estimate(drawn, st.DEFAULT_SEAT_TIME, {}).minutes == 2
+    assert st._item_estimate(item, st.DEFAULT_SEAT_TIME, {}).minutes == 6
 
 
 def test_a_library_scenario_is_estimated_from_its_content():
