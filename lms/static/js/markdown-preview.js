@@ -35,5 +35,7 @@
       clearTimeout(timer);
       timer = setTimeout(update, 400);
     });
+    // Text typed before this script ran (a slow connection) is previewed at once.
+    if (textarea.value !== textarea.defaultValue) update();
   });
 })();
