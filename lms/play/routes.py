@@ -9,7 +9,7 @@ from lms.extensions import db
 from lms.models import Role, ScenarioVersion
 from lms.play import bp
 from lms.play.forms import OverrideForm, decision_form
-from lms.services import attempts, debrief, scenario_library
+from lms.services import attempts, debrief, scenario_library, situation
 from lms.services.scoping import NotFound
 from lms.verify import limiter
 
@@ -82,7 +82,7 @@ def attempt(attempt_id: int):
     form = None
     if found.user_id == current_user.id and play.point is not None:
         form = decision_form(play.point, options=attempts.shown_options(found, play.point))
-    return render_template("play/play.html", play=play, form=form, since=debrief.since_last_decision(play))
+    return render_template("play/play.html", play=play, form=form, **situation.room(play))
 
 
 @bp.route("/attempts/<int:attempt_id>/status")
@@ -124,13 +124,11 @@ def decide(attempt_id: int, index: int):
             if finished:
                 flash("Attempt complete. Here is your grade and debrief.", "success")
                 return redirect(url_for("play.debrief", attempt_id=attempt_id))
-            return redirect(url_for("play.attempt", attempt_id=attempt_id, _anchor="decision"))
+            return redirect(url_for("play.attempt", attempt_id=attempt_id, _anchor="recap"))
     if problem:
         form.options.errors = [problem]
     play = attempts.state(found)
-    return render_template(
-        "play/play.html", play=play, form=form, since=debrief.since_last_decision(play)
-    ), 400
+    return render_template("play/play.html", play=play, form=form, **situation.room(play)), 400
 
 
 @bp.route("/attempts/<int:attempt_id>/debrief", endpoint="debrief")

@@ -18,6 +18,7 @@ from flask import current_app
 import scenarios as engine
 from lms.charts import Chart, Line, downsample, line_chart
 from lms.models import Attempt, AttemptGrade, ScenarioVersion
+from lms.services.network_picture import cluster_layout, network_picture  # noqa: F401 (re-exported)
 from lms.services.scenario_library import scenario_of
 from scenarios import grading as engine_grading
 
@@ -457,63 +458,6 @@ def _run_charts(scenario: engine.Scenario, run: engine.Run) -> list[Chart]:
         y_max=1.0,
     )
     return [rumour, tension]
-
-
-def cluster_layout(people_groups: list[str], seed: int) -> list[tuple[float, float]]:
-    """Positions in [0, 1]: each group a disc around its own centre, people scattered inside.
-
-    Cheap and readable at a thousand people (a force layout takes seconds there), and it
-    shows what matters in the debrief: the rumour crossing from one group into another.
-    """
-    import math
-    import random
-
-    order = list(dict.fromkeys(people_groups))
-    sizes = {g: people_groups.count(g) for g in order}
-    total = len(people_groups) or 1
-    rng = random.Random(seed)
-    centres = {}
-    for i, group in enumerate(order):
-        angle = 2 * math.pi * i / max(1, len(order))
-        centres[group] = (
-            (0.5 + 0.32 * math.cos(angle), 0.5 + 0.32 * math.sin(angle)) if len(order) > 1 else (0.5, 0.5)
-        )
-    positions = []
-    for group in people_groups:
-        radius = 0.05 + 0.17 * math.sqrt(sizes[group] / total)
-        r, a = radius * math.sqrt(rng.random()), 2 * math.pi * rng.random()
-        cx, cy = centres[group]
-        positions.append((cx + r * math.cos(a), cy + r * math.sin(a)))
-    return positions
-
-
-def network_picture(scenario: engine.Scenario, run: engine.Run, size: int = 420) -> dict:
-    """People placed by group (scaled to an SVG box) and the tellings of the rumour between them."""
-    positions = cluster_layout(run.people_groups, run.seed)
-
-    def scale(x, y):
-        return (10 + (size - 20) * x, 10 + (size - 20) * y)
-
-    heard_level: dict[int, int] = {}
-    for _, _, to, level in run.spread:
-        heard_level[to] = max(level, heard_level.get(to, 0))
-    group_index = {g.id: i for i, g in enumerate(scenario.groups)}
-    people = [
-        (*scale(*positions[i]), group_index[run.people_groups[i]], heard_level.get(i, 0))
-        for i in range(len(positions))
-    ]
-    tellings = [
-        (*scale(*positions[a]), *scale(*positions[b]), level) for _, a, b, level in run.spread if a >= 0
-    ]
-    heard = len(heard_level)
-    return {
-        "size": size,
-        "people": people,
-        "tellings": tellings,
-        "groups": [(i, g.name) for i, g in enumerate(scenario.groups)],
-        "summary": f"{heard} of {len(people)} people heard the rumour in your run; "
-        f"{len(tellings)} tellings are drawn as lines, darker for more severe versions.",
-    }
 
 
 def build(attempt: Attempt, *, reveal: bool = True) -> Debrief:

@@ -1,0 +1,145 @@
+"""The community as a picture: people placed by group, who heard the rumour when, and from whom.
+
+Pure functions over an engine run. The debrief draws the whole run; the play page draws the run
+so far, and there only for the groups the officer can see (`visible`): elsewhere nobody knows.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+
+import scenarios as engine
+
+
+def plural(count: int, one: str, many: str | None = None) -> str:
+    """ "1 hour", "2 hours"; `many` for words that do not just take an s ("telling is")."""
+    return f"{count:g} {one if count == 1 else many or one + 's'}"
+
+
+def cluster_layout(people_groups: list[str], seed: int) -> list[tuple[float, float]]:
+    """Positions in [0, 1]: each group a disc around its own centre, people scattered inside.
+
+    Cheap and readable at a thousand people (a force layout takes seconds there), and it
+    shows what matters in the debrief: the rumour crossing from one group into another.
+    """
+    order = list(dict.fromkeys(people_groups))
+    sizes = {g: people_groups.count(g) for g in order}
+    total = len(people_groups) or 1
+    rng = random.Random(seed)
+    centres = {}
+    for i, group in enumerate(order):
+        angle = 2 * math.pi * i / max(1, len(order))
+        centres[group] = (
+            (0.5 + 0.32 * math.cos(angle), 0.5 + 0.32 * math.sin(angle)) if len(order) > 1 else (0.5, 0.5)
+        )
+    positions = []
+    for group in people_groups:
+        radius = 0.05 + 0.17 * math.sqrt(sizes[group] / total)
+        r, a = radius * math.sqrt(rng.random()), 2 * math.pi * rng.random()
+        cx, cy = centres[group]
+        positions.append((cx + r * math.cos(a), cy + r * math.sin(a)))
+    return positions
+
+
+def who_names(scenario: engine.Scenario, who: str) -> str:
+    """ "police+pastor+block_captain" -> "Police, Pastor Denise Hall (Greater Hope) and ..." """
+    names = {p.id: p.name for p in scenario.partners} | {"police": "police"}
+    parts = [names.get(part, part.replace("_", " ")) for part in who.split("+")]
+    parts[0] = parts[0][:1].upper() + parts[0][1:]
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
+def network_picture(
+    scenario: engine.Scenario,
+    run: engine.Run,
+    size: int = 420,
+    visible: set[str] | None = None,
+) -> dict:
+    """People placed by group (scaled to an SVG box) and the tellings of the rumour between them.
+
+    Each person is (x, y, group index, level held by the end, first heard at or None, first
+    level or 0, shown); each telling (x1, y1, x2, y2, level, time). `visible` (group ids) keeps
+    what is drawn to the people of those groups: the others are placed but shown as unknown.
+    Corrections are per group: (time, who, group index, people corrected).
+    """
+    positions = cluster_layout(run.people_groups, run.seed)
+    shown = [visible is None or g in visible for g in run.people_groups]
+
+    def scale(x, y):
+        return (10 + (size - 20) * x, 10 + (size - 20) * y)
+
+    first: dict[int, tuple[float, int]] = {}
+    held: dict[int, int] = {}
+    for time, _, to, level in run.spread:
+        if not shown[to]:
+            continue
+        first.setdefault(to, (time, level))
+        held[to] = max(level, held.get(to, 0))
+    group_index = {g.id: i for i, g in enumerate(scenario.groups)}
+    people = []
+    for i, (x, y) in enumerate(positions):
+        heard_at, heard_level = first.get(i, (None, 0))
+        people.append(
+            (*scale(x, y), group_index[run.people_groups[i]], held.get(i, 0), heard_at, heard_level, shown[i])
+        )
+    tellings = [
+        (*scale(*positions[a]), *scale(*positions[b]), level, time)
+        for time, a, b, level in run.spread
+        if a >= 0 and shown[a] and shown[b]
+    ]
+    corrections = [
+        (event.time, who_names(scenario, event.who), group_index[g], count)
+        for event in run.events
+        if event.kind == "correction"
+        for g, count in event.details.get("by_group", {}).items()
+        if count and g in group_index and (visible is None or g in visible)
+    ]
+    groups = []
+    for i, g in enumerate(scenario.groups):
+        members = [p for p in people if p[2] == i]
+        if visible is not None and g.id not in visible:
+            groups.append({"name": g.name, "people": len(members), "shown": False})
+            continue
+        levels = [p[3] for p in members if p[3]]
+        groups.append(
+            {
+                "name": g.name,
+                "people": len(members),
+                "shown": True,
+                "heard": len(levels),
+                "level": max(levels) if levels else 0,
+                "corrected": sum(c[3] for c in corrections if c[2] == i),
+            }
+        )
+    heard = len(first)
+    among = "people" if visible is None else "people in the groups you can see"
+    summary = (
+        f"{heard} of {sum(1 for s in shown if s)} {among} heard the rumour"
+        f"{' in your run' if visible is None else ' so far'}; "
+        f"{plural(len(tellings), 'telling is', 'tellings are')} drawn as lines, thicker for more severe versions."
+    )
+    return {
+        "size": size,
+        "people": people,
+        "tellings": tellings,
+        "corrections": corrections,
+        "groups": groups,
+        "levels": scenario.rumour.levels,
+        "partial": visible is not None,
+        "summary": summary,
+        "clock": _clock(scenario),
+    }
+
+
+def _clock(scenario: engine.Scenario) -> dict:
+    """What a script needs to turn hours into the scenario's clock ("Sunday 02:30")."""
+    from scenarios.schema import WEEKDAYS
+
+    h, m = (int(x) for x in scenario.start_clock.time.split(":"))
+    return {
+        "weekdays": list(WEEKDAYS),
+        "weekday": WEEKDAYS.index(scenario.start_clock.weekday),
+        "minutes": h * 60 + m,
+        "event": scenario.start_clock.event,
+    }
