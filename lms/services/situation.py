@@ -287,7 +287,7 @@ def recap(play, before: engine.Observation | None = None) -> Recap | None:
     else:
         before = before if before is not None else previous_observation(play)
         start = scenario.decisions[play.index - 1].at_hours
-        heading = f"Since your last decision (hours {start:g} to {end:g})"
+        heading = f"Since your last decision (hours {start:g} to {end:g} after {scenario.start_clock.event})"
     news = happenings(scenario, run, start, end)
     return Recap(
         heading,
