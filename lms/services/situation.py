@@ -92,7 +92,7 @@ class Report:
     partner: str  # the partner's name
     text: str  # in their own words
     level: int  # 0 calm .. 3 volatile, or the rumour version (1-based)
-    kind: str  # "tension" | "rumour"
+    kind: str  # "tension" | "rumour" | "said" (their own words)
     groups: list[str] = field(default_factory=list)  # group ids it is about
     count: int = 1
     last: float | None = None
@@ -109,6 +109,17 @@ def _is_rumour(event: engine.Event) -> bool:
     return 'people are saying "' in str(event.details.get("text", ""))
 
 
+def _kind(event: engine.Event) -> tuple[str, str]:
+    """ "rumour" or "tension" (reports this module words itself, grouping groups), or "said":
+    anything else a partner reports, in their own words (the text after their name)."""
+    if _is_rumour(event):
+        return "rumour", ""
+    text = str(event.details.get("text", ""))
+    if ": people in " in text and event.details.get("group"):
+        return "tension", ""
+    return "said", _sentence(text.split(": ", 1)[1] if ": " in text else text)
+
+
 def reports(
     scenario: engine.Scenario, run: engine.Run, start: float = -1.0, end: float = 1e9
 ) -> list[Report]:
@@ -123,10 +134,10 @@ def reports(
     levels = scenario.rumour.levels
     buckets: dict[tuple, Report] = {}
     for event in _signal_events(run, start, end):
-        kind = "rumour" if _is_rumour(event) else "tension"
+        kind, own = _kind(event)
         level = int(event.details.get("level", 0))
-        key = (event.time, event.who, kind, level)
-        line = buckets.setdefault(key, Report(event.time, names.get(event.who, event.who), "", level, kind))
+        key = (event.time, event.who, kind, level, own)
+        line = buckets.setdefault(key, Report(event.time, names.get(event.who, event.who), own, level, kind))
         if event.details.get("group"):
             line.groups.append(event.details["group"])
     lines: list[Report] = []
@@ -136,7 +147,7 @@ def reports(
         if line.kind == "rumour":
             version = levels[line.level - 1] if 0 < line.level <= len(levels) else ""
             line.text = _sentence(f"in {groups} people are saying “{version.rstrip('.')}.”")
-        else:
+        elif line.kind == "tension":
             line.text = _sentence(f"people in {groups} are {TENSION_WORDS[min(line.level, 3)]}.")
         before = previous.get((line.partner, line.kind))
         if before is not None and before.text == line.text:
