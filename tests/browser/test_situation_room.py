@@ -129,3 +129,31 @@ def test_a_keyboard_alone_plays_every_decision_to_the_debrief(page, sign_in_as, 
             expect(page.get_by_role("heading", name=f"Decision {index + 2} of {steps}")).to_be_visible()
     expect(page.get_by_role("heading", name="How the rumour spread")).to_be_visible(timeout=30_000)
     shot(page, f"room-{size}-debrief")
+
+
+def test_the_last_decision_shows_it_is_grading_and_cannot_be_sent_twice(
+    page, sign_in_as, instructor, library
+):
+    scenario = start_crew_shooting(page, sign_in_as, instructor, library, "laptop")
+    for index, choice in enumerate(scenario.expert_path[:-1]):
+        point = scenario.decisions[index]
+        for option_id in choice:
+            page.get_by_label(point.option(option_id).label, exact=True).check()
+        page.get_by_role("button", name="Decide and continue").click()
+        expect(page.get_by_role("heading", name=f"Decision {index + 2} of")).to_be_visible()
+    point = scenario.decisions[-1]
+    for option_id in scenario.expert_path[-1]:
+        page.get_by_label(point.option(option_id).label, exact=True).check()
+    # Hold the submission in the page (a listener added after the page's own), to look at the
+    # form while it is busy; then count what a second submit would send.
+    page.evaluate(
+        """() => { window.sent = 0; const form = document.querySelector('form[data-busy-label]');
+        form.addEventListener('submit', (event) => { if (!event.defaultPrevented) window.sent += 1; event.preventDefault(); }); }"""
+    )
+    button = page.get_by_role("button", name="Decide and continue")
+    button.click()
+    busy = page.get_by_role("button", name="Grading your attempt…")
+    expect(busy).to_be_disabled()
+    expect(page.locator("form[data-busy-label]")).to_have_attribute("aria-busy", "true")
+    page.evaluate("() => document.querySelector('form[data-busy-label]').requestSubmit()")
+    assert page.evaluate("window.sent") == 1
