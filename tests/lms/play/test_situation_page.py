@@ -59,3 +59,24 @@ def test_the_debrief_draws_the_whole_run_with_its_table(client, sign_in, officer
     page = client.get(f"/play/attempts/{officers_finished_attempt.id}/debrief").get_data(as_text=True)
     assert 'id="debrief-network"' in page and "Who heard the rumour, by group" in page
     assert "Replay the spread" in page and "Not visible to you" not in page
+
+
+def test_the_picture_of_the_largest_library_scenario_stays_small(app):
+    """Every person is a circle and every telling a line: for the biggest community in the
+    library the whole run's figure stays a light page (well under 200 KB of HTML)."""
+    from flask import render_template_string
+
+    import scenarios as engine
+    from lms.services.network_picture import network_picture
+
+    largest = max((engine.load_scenario(path) for path in engine.list_library()), key=lambda s: s.population)
+    run = engine.simulate(largest, largest.expert_path, 7)
+    pic = network_picture(largest, run)
+    with app.test_request_context():
+        html = render_template_string(
+            '{% from "play/_network.html" import network_figure %}{{ network_figure(pic, "n", 0, end) }}',
+            pic=pic,
+            end=largest.grading.horizon_hours,
+        )
+    assert html.count("<circle") >= largest.population
+    assert len(html.encode()) < 200_000
