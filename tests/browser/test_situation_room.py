@@ -64,6 +64,7 @@ def test_each_step_opens_with_an_announced_recap(page, sign_in_as, instructor, l
         page.get_by_role("button", name="Decide and continue").click()
         expect(page.get_by_role("heading", name=f"Decision {index + 2} of {steps}")).to_be_visible()
         assert page.url.endswith("#recap")
+        expect(page.locator("#recap")).to_be_focused()
         clock = scenario.clock_label(scenario.decisions[index + 1].at_hours).split(" (")[0]
         expect(page).to_have_title(re.compile(rf"^Decision {index + 2} of {steps} · {clock} · "))
         recap = page.locator("#recap[role=status][aria-live=polite]")
