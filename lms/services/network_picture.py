@@ -126,7 +126,7 @@ def network_picture(
         "corrections": corrections,
         "groups": groups,
         "levels": scenario.rumour.levels,
-        "partial": visible is not None,
+        "partial": not all(shown),  # some groups are out of view
         "summary": summary,
         "clock": _clock(scenario),
     }
