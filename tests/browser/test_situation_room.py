@@ -103,6 +103,8 @@ def test_the_scrubber_replays_the_spread(page, sign_in_as, instructor, library, 
     figure.get_by_role("button", name="Play").click()
     expect(figure.locator(".replay-at")).to_contain_text("Showing Sunday 02:00", timeout=15_000)
     assert figure.locator("svg .later").count() == 0
+    assert no_horizontal_scroll(page)
+    assert page.evaluate("(f) => f.scrollWidth <= f.clientWidth", figure.element_handle())
     shot(page, f"room-{size}-replay")
 
 
