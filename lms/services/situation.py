@@ -249,6 +249,10 @@ class RumourNews:
     of: int
     groups: list[str]  # names of the groups where partners heard it
 
+    @property
+    def where(self) -> str:
+        return join(self.groups)
+
 
 def rumour_news(scenario: engine.Scenario, run: engine.Run) -> RumourNews:
     """The rumour as the officer knows it: only what partners have reported so far."""

@@ -115,6 +115,7 @@ def test_the_rumour_news_is_the_worst_version_partners_reported(crew):
     reported = [s.level for s in play.run.observation.signals if 'people are saying "' in s.text]
     assert news.number == max(reported) and news.version == crew.rumour.levels[news.number - 1]
     assert news.of == len(crew.rumour.levels)
+    assert news.where == ", ".join(news.groups[:-1]) + " and " + news.groups[-1]
 
 
 def test_partners_show_what_they_were_asked_and_told_in_plain_words(crew):
