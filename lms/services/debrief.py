@@ -695,7 +695,7 @@ def build(attempt: Attempt, *, reveal: bool = True) -> Debrief:
     baseline = reference_summary(scenario, scenario.baseline_path, version=attempt.scenario_version)
     summaries = (yours, expert, baseline)
     rows = []
-    for name, doc in engine.METRIC_DOCS.items():
+    for name in engine.METRIC_DOCS:
         if name not in yours["metrics"]:
             continue
         rows.append(
