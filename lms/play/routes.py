@@ -79,7 +79,10 @@ def attempt(attempt_id: int):
         return redirect(url_for("play.debrief", attempt_id=found.id))
     if found.status == "grading":
         return render_template(
-            "play/grading.html", attempt=found, ahead=attempts.grading_queue_position(found)
+            "play/grading.html",
+            attempt=found,
+            ahead=attempts.grading_queue_position(found),
+            steps=next_steps.for_attempt(current_user, found),
         )
     play = attempts.state(found)
     form = None
