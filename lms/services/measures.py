@@ -112,7 +112,7 @@ def format_difference(name: str, difference: float) -> str:
 def noise(name: str) -> float:
     """The smallest difference in a measure worth a word: below it, "about the same"."""
     m = measure(name)
-    return {PERCENT: 0.01, SCALE: 0.01, HOURS: 0.5, LEVEL: 0.05}.get(m.format, 0.05)
+    return {PERCENT: 0.02, SCALE: 0.02, HOURS: 0.5, LEVEL: 0.05}.get(m.format, 0.05)
 
 
 def verdict(name: str, yours: float, other: float, margin: float = 0.0) -> str:

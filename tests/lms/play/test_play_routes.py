@@ -146,6 +146,9 @@ def test_what_if_as_you_played_is_the_debriefs_figure(client, sign_in, instructo
         query_string={"decision": 1, "options": scenario.baseline_path[0]},
     ).get_data(as_text=True)
     assert f"over {summary['runs']} simulated runs" in page
+    # The option projected stays selected in its form.
+    changed = scenario.baseline_path[0][0]
+    assert re.search(rf'name="options" value="{re.escape(changed)}" checked', page)
     shown = dict(re.findall(r'data-metric="([a-z_]+)">.*?<td class="num as-played">([^<]*)</td>', page))
     assert set(shown) == set(summary["metrics"])
     for name, text in shown.items():
