@@ -9,7 +9,7 @@ from lms.extensions import db
 from lms.models import Role, ScenarioVersion
 from lms.play import bp
 from lms.play.forms import OverrideForm, decision_form
-from lms.services import attempts, debrief, scenario_library, situation
+from lms.services import attempts, debrief, measures, next_steps, scenario_library, situation
 from lms.services.scoping import NotFound
 from lms.verify import limiter
 
@@ -21,6 +21,9 @@ def scenario_vocabulary():
     return {
         "objectives": dict(engine.OBJECTIVES),
         "partner_types": {name: kind.label for name, kind in engine.PARTNER_TYPES.items()},
+        "measure": measures.measure,
+        "format_value": measures.format_value,
+        "points_words": debrief.points_words,
     }
 
 
@@ -76,7 +79,10 @@ def attempt(attempt_id: int):
         return redirect(url_for("play.debrief", attempt_id=found.id))
     if found.status == "grading":
         return render_template(
-            "play/grading.html", attempt=found, ahead=attempts.grading_queue_position(found)
+            "play/grading.html",
+            attempt=found,
+            ahead=attempts.grading_queue_position(found),
+            steps=next_steps.for_attempt(current_user, found),
         )
     play = attempts.state(found)
     form = None
@@ -141,6 +147,7 @@ def debrief_page(attempt_id: int):
         "play/debrief.html",
         d=debrief.build(found, reveal=attempts.reveals_answers(current_user, found)),
         override_form=OverrideForm() if can_override else None,
+        steps=next_steps.for_attempt(current_user, found),
     )
 
 
@@ -201,6 +208,7 @@ def what_if(attempt_id: int):
         error=error,
         index=index,
         options=options,
+        runs=debrief.what_if_runs(found),
     ), (400 if error else 200)
 
 

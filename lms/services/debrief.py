@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 from flask import current_app
 
 import scenarios as engine
-from lms.charts import Chart, Line, downsample, line_chart
+from lms.charts import BarChart, Chart, Line, bar_chart, downsample, line_chart
 from lms.models import Attempt, AttemptGrade, ScenarioVersion
+from lms.services import measures
 from lms.services.network_picture import cluster_layout, network_picture  # noqa: F401 (re-exported)
 from lms.services.scenario_library import scenario_of
 from scenarios import grading as engine_grading
@@ -25,7 +26,6 @@ from scenarios import grading as engine_grading
 # The debrief's reference bands share the grade's reference runs (the same seed and number of
 # runs), so the expert and no-partnership means on the page are the ones the grade used.
 REFERENCE_SEED = engine_grading.REFERENCE_SEED
-WHAT_IF_RUNS = 40
 # What-if projections kept per process: about 2 kB each, so the cache stays under a few MB.
 WHAT_IF_CACHE_SIZE = 1024
 BAND_SERIES = ("reach", "incidents", "police_trust")
@@ -248,7 +248,7 @@ def grade_summary(scenario: engine.Scenario, breakdown: dict) -> GradeSummary:
         metrics.append(
             GradedMetric(
                 name,
-                engine.METRIC_DOCS.get(name, ""),
+                measures.measure(name).doc,
                 float(m["value"]),
                 m.get("baseline"),
                 m.get("expert"),
@@ -288,6 +288,19 @@ def grade_summary(scenario: engine.Scenario, breakdown: dict) -> GradeSummary:
 
 
 @dataclass
+class Comparison:
+    """One measure that matters, yours beside the expert's and no partnership's, in words."""
+
+    name: str
+    title: str
+    sentence: str
+    chart: BarChart
+    top: float  # the bars' full width
+    against_expert: str  # "better" | "worse" | "about the same"
+    against_baseline: str
+
+
+@dataclass
 class Debrief:
     attempt: Attempt
     scenario: engine.Scenario
@@ -301,6 +314,8 @@ class Debrief:
     network: dict
     summary: GradeSummary
     reveal: bool = True  # False: the expert path (the answer key) is withheld from this viewer
+    headline: str = ""
+    comparisons: list[Comparison] = field(default_factory=list)
 
 
 KIND_LABELS = {
@@ -322,35 +337,107 @@ KIND_LABELS = {
 }
 
 
-def describe(scenario: engine.Scenario, event: engine.Event) -> str:
-    """One line of plain language for an engine event."""
-    d = event.details
-    names = (
+# Engine actions in words, after the actor's name; "{group}" is the group it was aimed at.
+ACTION_WORDS = {
+    "contact_partner": "was called in",
+    "engaged": "is on board",
+    "follow_up": "was checked back with and is keen again",
+    "acknowledge": "was thanked for their work",
+    "ask_correction": "corrected the rumour",
+    "joint_message": "spoke publicly alongside police",
+    "police_statement": "made a public statement",
+    "mediation": "mediated to calm {group}",
+    "guardianship": "kept watch where {group} gather",
+    "request_analysis": "mapped who is connected to whom",
+    "support": "supported {group}",
+    "support_services": "supported {group}",
+    "supervision": "checked in on people under supervision among {group}",
+    "supervision_contact": "checked in on people under supervision among {group}",
+    "focused deterrence": "gave {group} a focused deterrence message",
+    "focused_deterrence": "gave {group} a focused deterrence message",
+    "evaluate": "evaluated the partner work",
+    "hand_over": "now works with the unit, not one officer",
+    "enforcement": "carried out enforcement in {group}",
+    "focused enforcement": "carried out focused enforcement in {group}",
+    "focused enforcement without the analyst's map": "carried out focused enforcement in {group} "
+    "without the analyst's map",
+    "an operation the targets had been warned of": "ran an operation in {group} that the targets "
+    "had been warned of",
+}
+
+
+def join_words(items: list[str]) -> str:
+    """ "A", "A and B", "A, B and C"; a trailing full stop of each item is dropped so a list of
+    sentences reads as one."""
+    items = [str(i).strip().rstrip(".;,") for i in items]
+    items = [i for i in items if i]
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _names(scenario: engine.Scenario) -> dict[str, str]:
+    return (
         {g.id: g.name for g in scenario.groups}
         | {p.id: p.name for p in scenario.partners}
         | {"police": "Police"}
     )
+
+
+def _name(names: dict[str, str], who) -> str:
+    """A person, group or '+'-joined list of them, named (never an id)."""
+    if who is None:
+        return "Police"
+    parts = str(who).split("+")
+    named = [names.get(p) or p.replace("_", " ") for p in parts]
+    return join_words(named)
+
+
+def _action_words(action: str, group: str) -> str:
+    kind = action.split(" by ")[0]
+    words = ACTION_WORDS.get(kind) or ACTION_WORDS.get(action)
+    if words is None:
+        words = kind.replace("_", " ") + (" with {group}" if group else "")
+    elif group and "{group}" not in words:
+        words += " with {group}"
+    return words.replace("{group}", group or "the group")
+
+
+def points_words(points: float) -> str:
+    """ "earned 2 points", "cost 1 point", "earned no points"."""
+    if not points:
+        return "earned no points"
+    size = abs(points)
+    text = f"{size:g} point{'' if size == 1 else 's'}"
+    return f"earned {text}" if points > 0 else f"cost {text}"
+
+
+def describe(scenario: engine.Scenario, event: engine.Event) -> str:
+    """One line of plain language for an engine event."""
+    d = event.details
+    names = _names(scenario)
     if event.kind in ("incident", "retaliation"):
         verb = "An incident" if event.kind == "incident" else "Retaliation"
-        return f"{verb}: {names.get(d.get('by'), d.get('by'))} against {names.get(d.get('against'), d.get('against'))}."
+        return f"{verb}: {_name(names, d.get('by'))} against {_name(names, d.get('against'))}."
     if event.kind == "correction":
-        return f"{names.get(event.who, event.who)} corrected the rumour for {d.get('corrected', 0)} people."
+        count = int(d.get("corrected", 0) or 0)
+        people = "1 person" if count == 1 else f"{count} people"
+        return f"{_name(names, event.who)} corrected the rumour for {people}."
     if event.kind == "trust_change":
         direction = "rose" if d.get("to", 0) >= d.get("from", 0) else "fell"
-        return f"Trust in police among {names.get(event.who, event.who)} {direction} ({d.get('why', '')})."
+        why = f" ({d['why']})" if d.get("why") else ""
+        return f"Trust in police among {_name(names, event.who)} {direction}{why}."
     if event.kind == "decision":
         point = next((p for p in scenario.decisions if p.id == d.get("decision")), None)
-        labels = (
-            [point.option(o).label for o in d.get("options", []) if point and point.option(o)]
-            if point
-            else []
-        )
-        return "You chose: " + "; ".join(labels)
+        labels = [point.option(o).label for o in d.get("options", []) if point.option(o)] if point else []
+        if len(labels) == 1:
+            label = labels[0].strip()
+            return f"You chose: {label}" + ("" if label[-1:] in ".!?" else ".")
+        return "You chose " + join_words([f"“{label.strip().rstrip('.;,')}”" for label in labels]) + "."
     if event.kind == "partner_action" and "text" not in d:
-        action = str(d.get("action", "acted")).replace("_", " ")
-        group = f" with {names.get(d['group'], d['group'])}" if d.get("group") else ""
-        return f"{names.get(event.who, event.who)}: {action}{group}."
-    return str(d.get("text") or event.kind.replace("_", " "))
+        group = _name(names, d["group"]) if d.get("group") else ""
+        return f"{_name(names, event.who)} {_action_words(str(d.get('action', 'acted')), group)}."
+    return str(d.get("text") or event.kind.replace("_", " ").capitalize())
 
 
 def _timeline(scenario: engine.Scenario, run: engine.Run) -> list[TimelineEntry]:
@@ -460,6 +547,80 @@ def _run_charts(scenario: engine.Scenario, run: engine.Run) -> list[Chart]:
     return [rumour, tension]
 
 
+# The three measures the debrief leads with: whether anyone struck back, how far the rumour
+# went, and trust in police.
+HEADLINE_MEASURES = (
+    ("retaliations", "Retaliation"),
+    ("heard_fraction", "How far the rumour went"),
+    ("police_trust_end", "Trust in police"),
+)
+
+
+def period_words(hours: float) -> str:
+    """The scenario's length for "simulated runs of these …": days or weeks when it is whole
+    days or weeks, else hours (nothing the scenario does not say, such as "weekends")."""
+    if hours >= 24 * 14 and hours % (24 * 7) == 0:
+        return measures.plural(hours / (24 * 7), "week")
+    if hours >= 24 and hours % 24 == 0:
+        return measures.plural(hours / 24, "day")
+    return measures.plural(hours, "hour")
+
+
+def _margin(*summaries: dict) -> float:
+    return sum(_half_width(s) ** 2 for s in summaries) ** 0.5
+
+
+def _relation(verdict: str, other: str) -> str:
+    return {"better": f"better than {other}", "worse": f"worse than {other}"}.get(
+        verdict, f"about the same as {other}"
+    )
+
+
+def headline(scenario: engine.Scenario, summaries: tuple[dict, dict, dict]) -> str:
+    """The debrief's first sentence: retaliation under your choices, the expert's and none."""
+    yours, expert, baseline = (s["metrics"].get("retaliations") for s in summaries)
+    if yours is None:
+        return ""
+    runs = summaries[0]["runs"]
+    period = period_words(scenario.grading.horizon_hours)
+    v = measures.format_value
+    return (
+        f"Over {runs} simulated runs of these {period}, your choices led to "
+        f"{v('retaliations', yours['mean'])} a run on average: "
+        f"{v('retaliations', expert['mean'])} under the expert's choices and "
+        f"{v('retaliations', baseline['mean'])} with no partnership."
+    )
+
+
+def comparisons(summaries: tuple[dict, dict, dict]) -> list[Comparison]:
+    """Bars for the measures that matter, each with a sentence saying better or worse."""
+    found = []
+    for name, title in HEADLINE_MEASURES:
+        yours, expert, baseline = (s["metrics"].get(name) for s in summaries)
+        if yours is None or expert is None or baseline is None:
+            continue
+        m = measures.measure(name)
+        values = [("Your choices", yours), ("Expert path", expert), ("No partnership", baseline)]
+        top = 1.0 if m.format in (measures.PERCENT, measures.SCALE) else None
+        chart = bar_chart(
+            m.label,
+            m.doc,
+            [(label, s["mean"], measures.format_value(name, s["mean"])) for label, s in values],
+            horizontal=True,
+            top=top,
+        )
+        top = top or max([s["mean"] for _, s in values] + [1e-9])
+        against_expert = measures.verdict(name, yours["mean"], expert["mean"], _margin(yours, expert))
+        against_baseline = measures.verdict(name, yours["mean"], baseline["mean"], _margin(yours, baseline))
+        sentence = (
+            f"{m.label}: {measures.format_value(name, yours['mean'])} under your choices, "
+            f"{_relation(against_baseline, 'no partnership')} and "
+            f"{_relation(against_expert, 'the expert path')}. {m.good_looks_like}"
+        )
+        found.append(Comparison(name, title, sentence, chart, top, against_expert, against_baseline))
+    return found
+
+
 def build(attempt: Attempt, *, reveal: bool = True) -> Debrief:
     """Everything the debrief page shows for a finished attempt.
 
@@ -478,13 +639,13 @@ def build(attempt: Attempt, *, reveal: bool = True) -> Debrief:
     baseline = reference_summary(scenario, scenario.baseline_path, version=attempt.scenario_version)
     summaries = (yours, expert, baseline)
     rows = []
-    for name, doc in engine.METRIC_DOCS.items():
+    for name in engine.METRIC_DOCS:
         if name not in yours["metrics"]:
             continue
         rows.append(
             MetricRow(
                 name,
-                doc,
+                measures.measure(name).doc,
                 yours["metrics"][name]["mean"],
                 expert["metrics"][name]["mean"],
                 baseline["metrics"][name]["mean"],
@@ -528,7 +689,22 @@ def build(attempt: Attempt, *, reveal: bool = True) -> Debrief:
         network_picture(scenario, run),
         grade_summary(scenario, grade.breakdown),
         reveal,
+        headline(scenario, summaries),
+        comparisons(summaries),
     )
+
+
+@dataclass
+class WhatIfRow:
+    name: str
+    label: str
+    doc: str
+    yours: float
+    projected: float
+    yours_text: str
+    projected_text: str
+    difference_text: str
+    verdict: str  # "better" | "worse" | "about the same", for the change
 
 
 @dataclass
@@ -536,7 +712,7 @@ class WhatIf:
     decision: engine.DecisionPoint
     original: list[engine.Option]
     alternative: list[engine.Option]
-    rows: list[tuple[str, str, float, float]]  # metric, doc, yours, projected
+    rows: list[WhatIfRow]
     runs: int
 
 
@@ -572,14 +748,23 @@ class _Projections:
 _projections = _Projections(WHAT_IF_CACHE_SIZE)
 
 
-def _what_if_runs() -> int:
-    return current_app.config.get("SCENARIO_REFERENCE_RUNS") or WHAT_IF_RUNS
+def _played(attempt: Attempt) -> tuple[int, int, dict[str, dict]]:
+    """The runs, seed and metric summaries the debrief shows for the attempt's own path (its
+    grade's distribution): what-if projects alternatives with the same runs and seed, so "as you
+    played" is the debrief's figure and a difference is the choice's, not the luck's."""
+    summary = attempt.grade.breakdown["distribution"]
+    return int(summary["runs"]), int(summary["seed"]), summary["metrics"]
+
+
+def what_if_runs(attempt: Attempt) -> int:
+    """How many runs a what-if projection of `attempt` is made over: its debrief's."""
+    return _played(attempt)[0]
 
 
 def _projection_key(attempt: Attempt, path: list[list[str]]) -> tuple:
     # What determines a run: the scenario's YAML, the seed and the path (not the attempt's id).
-    version = attempt.scenario_version
-    return (version.fingerprint, attempt.seed, _what_if_runs(), tuple(tuple(choice) for choice in path))
+    runs, seed, _ = _played(attempt)
+    return (attempt.scenario_version.fingerprint, seed, runs, tuple(tuple(choice) for choice in path))
 
 
 def _alternative(choices: list[list[str]], index: int, option_ids: list[str]) -> list[list[str]]:
@@ -589,28 +774,35 @@ def _alternative(choices: list[list[str]], index: int, option_ids: list[str]) ->
     return changed
 
 
-def _projected(scenario: engine.Scenario, attempt: Attempt, path: list[list[str]]) -> dict[str, float]:
+def _projected(scenario: engine.Scenario, attempt: Attempt, path: list[list[str]]) -> dict[str, dict]:
+    if path == attempt.choices:
+        return _played(attempt)[2]
     key = _projection_key(attempt, path)
-    means = _projections.get(key)
-    if means is None:
-        distribution = engine.monte_carlo(scenario, path, _what_if_runs(), attempt.seed)
-        means = {name: summary.mean for name, summary in distribution.metrics.items()}
-        _projections.put(key, means)
-    return means
+    metrics = _projections.get(key)
+    if metrics is None:
+        runs, seed, _ = _played(attempt)
+        distribution = engine.monte_carlo(scenario, path, runs, seed)
+        metrics = {name: {"mean": m.mean, "ci95": list(m.ci95)} for name, m in distribution.metrics.items()}
+        _projections.put(key, metrics)
+    return metrics
+
+
+def _half_width(summary: dict) -> float:
+    low, high = summary.get("ci95") or (summary["mean"], summary["mean"])
+    return (high - low) / 2
 
 
 def what_if_is_cached(attempt: Attempt, index: int, option_ids: list[str]) -> bool:
-    """Whether `what_if(attempt, index, option_ids)` would simulate nothing (both projections
-    known): the cheap answers are not rate-limited."""
+    """Whether `what_if(attempt, index, option_ids)` would simulate nothing (the alternative's
+    projection is known, or it is the path played): the cheap answers are not rate-limited."""
     changed = _alternative(attempt.choices, index, option_ids)
-    return all(
-        _projections.get(_projection_key(attempt, path)) is not None for path in (attempt.choices, changed)
-    )
+    return changed == attempt.choices or _projections.get(_projection_key(attempt, changed)) is not None
 
 
 def what_if(attempt: Attempt, index: int, option_ids: list[str]) -> WhatIf:
-    """Project the outcome had decision `index` gone differently (not graded). Each projection
-    (about 0.2 s of CPU) is simulated once per process and then kept (`_projections`)."""
+    """Project the outcome had decision `index` gone differently (not graded), over the same
+    runs and seed as the attempt's grade. Each projection is simulated once per process and
+    then kept (`_projections`)."""
     scenario = scenario_of(attempt.scenario_version)
     choices = attempt.choices
     if not 0 <= index < len(choices):
@@ -619,11 +811,30 @@ def what_if(attempt: Attempt, index: int, option_ids: list[str]) -> WhatIf:
     problems = engine.validate_decisions(scenario, changed)
     if problems:
         raise ValueError("That alternative is not a valid choice: " + "; ".join(problems))
-    runs = _what_if_runs()
+    runs = _played(attempt)[0]
     mine = _projected(scenario, attempt, choices)
     theirs = _projected(scenario, attempt, changed)
     point = scenario.decisions[index]
-    rows = [(name, doc, mine[name], theirs[name]) for name, doc in engine.METRIC_DOCS.items() if name in mine]
+    rows = []
+    for name in engine.METRIC_DOCS:
+        if name not in mine or name not in theirs:
+            continue
+        m = measures.measure(name)
+        a, b = mine[name]["mean"], theirs[name]["mean"]
+        margin = (_half_width(mine[name]) ** 2 + _half_width(theirs[name]) ** 2) ** 0.5
+        rows.append(
+            WhatIfRow(
+                name,
+                m.label,
+                m.doc,
+                a,
+                b,
+                measures.format_value(name, a),
+                measures.format_value(name, b),
+                measures.format_difference(name, b - a),
+                measures.verdict(name, b, a, margin),
+            )
+        )
     return WhatIf(
         point,
         [point.option(o) for o in choices[index]],

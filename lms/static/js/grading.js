@@ -13,7 +13,12 @@
     fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
       .then(function (response) { return response.json(); })
       .then(function (data) {
-        if (data.status !== "grading") { window.location.assign(data.url); return; }
+        if (data.status !== "grading") {
+          var status = document.getElementById("grading-status");
+          if (status) status.textContent = "Graded: opening your grade, debrief and next steps.";
+          window.location.assign(data.url);
+          return;
+        }
         if (queue) {
           queue.textContent = data.ahead ? data.ahead + (data.ahead === 1 ? " attempt is" : " attempts are") +
             " waiting to be graded before yours." : "";

@@ -63,6 +63,22 @@ def test_the_player_shows_a_grading_page_that_refreshes(
     assert client.get(f"/play/attempts/{direct_attempt.id}/debrief").status_code == 302
 
 
+def test_the_grading_page_says_what_is_happening_in_a_live_region_and_then_what_next(
+    client, sign_in, instructor, direct_attempt, in_background, db
+):
+    sign_in(instructor)
+    finish(instructor, direct_attempt)
+    db.session.commit()
+    page = client.get(f"/play/attempts/{direct_attempt.id}").get_data(as_text=True)
+    region = page.split('role="status" aria-live="polite"', 1)[1].split("</div>", 1)[0]
+    assert "Grading: simulating your choices" in region
+    assert "Back to the scenario library" in page  # a direct play: the way on while it grades
+    attempts.grade_pending(direct_attempt.id)
+    db.session.commit()
+    debrief = client.get(f"/play/attempts/{direct_attempt.id}", follow_redirects=True).get_data(as_text=True)
+    assert "What next" in debrief and "Back to the scenario library" in debrief
+
+
 def test_the_grading_page_polls_a_small_status_and_shows_the_queue(
     client, sign_in, instructor, direct_attempt, in_background, db, store_dispute
 ):

@@ -127,3 +127,40 @@ def test_officers_cannot_override(client, sign_in, officer, officers_finished_at
         f"/play/attempts/{officers_finished_attempt.id}/grade", data={"score": "99", "reason": "x"}
     )
     assert response.status_code == 403
+
+
+def test_what_if_as_you_played_is_the_debriefs_figure(client, sign_in, instructor, direct_attempt, db):
+    """The what-if projects over the debrief's runs and seed: "as you played" is the same number."""
+    import re
+
+    from lms.services import measures
+
+    sign_in(instructor)
+    scenario = scenario_of(direct_attempt.scenario_version)
+    play_through(client, direct_attempt, scenario.expert_path)
+    db.session.expire_all()
+    summary = db.session.get(Attempt, direct_attempt.id).grade.breakdown["distribution"]
+    debrief_page = client.get(f"/play/attempts/{direct_attempt.id}/debrief").get_data(as_text=True)
+    page = client.get(
+        f"/play/attempts/{direct_attempt.id}/what-if",
+        query_string={"decision": 1, "options": scenario.baseline_path[0]},
+    ).get_data(as_text=True)
+    assert f"over {summary['runs']} simulated runs" in page
+    # The option projected stays selected in its form.
+    changed = scenario.baseline_path[0][0]
+    assert re.search(rf'name="options" value="{re.escape(changed)}" checked', page)
+    shown = dict(re.findall(r'data-metric="([a-z_]+)">.*?<td class="num as-played">([^<]*)</td>', page))
+    assert set(shown) == set(summary["metrics"])
+    for name, text in shown.items():
+        assert text == measures.format_value(name, summary["metrics"][name]["mean"])
+    # The debrief leads with the same figures: its bars for your choices.
+    for name in ("retaliations", "heard_fraction", "police_trust_end"):
+        assert "Your choices</dt>" in debrief_page
+        assert f'<span class="comparison-value">{shown[name]}</span>' in debrief_page
+    from lms.services import debrief
+
+    projection = debrief.what_if(db.session.get(Attempt, direct_attempt.id), 0, scenario.baseline_path[0])
+    assert projection.runs == summary["runs"]
+    assert {row.name: row.yours for row in projection.rows} == {
+        name: m["mean"] for name, m in summary["metrics"].items()
+    }

@@ -61,11 +61,12 @@ def test_a_what_if_is_simulated_once_then_served_from_the_cache(finished_attempt
 
     (number, option), (other_number, other) = alternatives(finished_attempt)[:2]
     first = debrief.what_if(finished_attempt, number - 1, [option])
-    assert len(simulations) == 2  # the attempt's own path and the alternative
+    # The alternative only: "as you played" is the grade's own distribution, not simulated again.
+    assert len(simulations) == 1
     again = debrief.what_if(finished_attempt, number - 1, [option])
-    assert len(simulations) == 2 and again.rows == first.rows
+    assert len(simulations) == 1 and again.rows == first.rows
     debrief.what_if(finished_attempt, other_number - 1, [other])
-    assert len(simulations) == 3  # the attempt's own projection is reused
+    assert len(simulations) == 2
 
 
 def test_the_cache_is_bounded(finished_attempt, monkeypatch):
