@@ -50,6 +50,12 @@ def distribution_summary(distribution: engine.Distribution) -> dict:
         },
         "times": times,
         "bands": bands,
+        # Share of runs in which anyone retaliated at all: the debrief's headline figure.
+        "retaliated_share": (
+            sum(1 for value in distribution.per_run.get("retaliations", []) if value > 0) / distribution.runs
+            if distribution.runs and "retaliations" in distribution.per_run
+            else None
+        ),
     }
 
 
@@ -583,6 +589,13 @@ def headline(scenario: engine.Scenario, summaries: tuple[dict, dict, dict]) -> s
         return ""
     runs = summaries[0]["runs"]
     period = period_words(scenario.grading.horizon_hours)
+    shares = [s.get("retaliated_share") for s in summaries]
+    if None not in shares:
+        mine, experts, none = (f"{round(share * 100):.0f}%" for share in shares)
+        return (
+            f"Someone retaliated in {mine} of {runs} simulated runs of these {period} under your choices: "
+            f"{experts} under the expert's choices and {none} with no partnership."
+        )
     v = measures.format_value
     return (
         f"Over {runs} simulated runs of these {period}, your choices led to "

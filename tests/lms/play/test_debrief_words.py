@@ -99,3 +99,25 @@ def test_a_partner_action_without_text_is_worded():
     partner = scenario.partners[0]
     event = Event(5.0, "partner_action", partner.id, {"action": "acknowledge"}, 1)
     assert debrief.describe(scenario, event) == f"{partner.name} was thanked for their work."
+
+
+def test_the_headline_gives_the_share_of_runs_in_which_anyone_retaliated():
+    scenario = engine.load_scenario((LIBRARY[0].parent / "crew-shooting-rumour.yaml").read_text())
+    summaries = tuple(
+        debrief.distribution_summary(engine.monte_carlo(scenario, path, 20, 11))
+        for path in (scenario.expert_path, scenario.expert_path, scenario.baseline_path)
+    )
+    per_run = engine.monte_carlo(scenario, scenario.baseline_path, 20, 11).per_run["retaliations"]
+    share = sum(1 for value in per_run if value > 0) / 20
+    assert summaries[2]["retaliated_share"] == share
+    text = debrief.headline(scenario, summaries)
+    assert text.startswith("Someone retaliated in ")
+    assert f"and {round(share * 100):.0f}% with no partnership." in text
+    assert "of 20 simulated runs of these" in text
+
+
+def test_a_summary_stored_before_the_share_was_kept_still_gets_a_headline():
+    scenario = engine.load_scenario((LIBRARY[0].parent / "crew-shooting-rumour.yaml").read_text())
+    summary = debrief.distribution_summary(engine.monte_carlo(scenario, scenario.expert_path, 8, 3))
+    del summary["retaliated_share"]
+    assert "a run on average" in debrief.headline(scenario, (summary, summary, summary))
