@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from lms.wording import quantity
+from lms.wording import action_label, quantity
 
 
 @pytest.mark.parametrize(
@@ -25,3 +25,16 @@ def test_quantity_words_the_unit_for_the_number(value, unit, expected):
 def test_templates_use_the_quantity_filter(app):
     with app.app_context():
         assert app.jinja_env.from_string("{{ 1 | quantity('minute') }}").render() == "1 minute"
+
+
+@pytest.mark.parametrize(
+    ("action", "expected"),
+    [
+        ("rule.created", "Rule created"),
+        ("api_token.revoked", "API token revoked"),
+        ("lti.key_rotated", "LTI key rotated"),
+        ("account.password_change_locked", "Account password change locked"),
+    ],
+)
+def test_audit_actions_are_shown_as_words(action, expected):
+    assert action_label(action) == expected
