@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 WIDTH, HEIGHT = 640, 260
 # Room for tick labels drawn up to 24 units tall: on a phone the 640-unit chart is about 330 px
 # wide, so labels are set in larger units there to render at 12 CSS px or more (ripple.css).
-PAD_LEFT, PAD_RIGHT, PAD_TOP, PAD_BOTTOM = 72, 16, 16, 44
+PAD_LEFT, PAD_RIGHT, PAD_TOP, PAD_BOTTOM = 72, 32, 16, 44  # the last hour label is centred on the right edge
 # Each series differs by pattern and marker as well as colour (WCAG 1.4.1): line i is drawn
 # with dash pattern `dash-{i}` (ripple.css; dash-0 is solid) and marker MARKERS[i].
 MARKERS = ("circle", "square", "triangle", "diamond", "triangle-down", "cross")
