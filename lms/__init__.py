@@ -33,7 +33,7 @@ def create_app(config: type | dict | None = None) -> Flask:
     csrf.init_app(app)
     login_manager.init_app(app)
 
-    from lms import access, errors, navigation, observability, rendering, security
+    from lms import access, errors, navigation, observability, rendering, security, wording
 
     observability.init_app(app)
     security.init_app(app)
@@ -41,6 +41,7 @@ def create_app(config: type | dict | None = None) -> Flask:
     errors.init_app(app)
     navigation.init_app(app)
     rendering.init_app(app)
+    wording.init_app(app)
 
     from lms import input as request_input
 

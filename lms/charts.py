@@ -8,8 +8,31 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-WIDTH, HEIGHT = 640, 240
-PAD_LEFT, PAD_RIGHT, PAD_TOP, PAD_BOTTOM = 48, 12, 12, 32
+WIDTH, HEIGHT = 640, 260
+# Room for tick labels drawn up to 24 units tall: on a phone the 640-unit chart is about 330 px
+# wide, so labels are set in larger units there to render at 12 CSS px or more (ripple.css).
+PAD_LEFT, PAD_RIGHT, PAD_TOP, PAD_BOTTOM = 72, 32, 16, 44  # the last hour label is centred on the right edge
+# Each series differs by pattern and marker as well as colour (WCAG 1.4.1): line i is drawn
+# with dash pattern `dash-{i}` (ripple.css; dash-0 is solid) and marker MARKERS[i].
+MARKERS = ("circle", "square", "triangle", "diamond", "triangle-down", "cross")
+MARKER_EVERY = 8  # about this many markers per line
+
+
+def marker_path(shape: str, x: float, y: float, r: float = 5.0) -> str:
+    """SVG path data of one marker of `shape` centred on (x, y)."""
+    if shape == "circle":
+        return f"M{x - r:.1f},{y:.1f}a{r},{r} 0 1,0 {2 * r},0a{r},{r} 0 1,0 {-2 * r},0Z"
+    if shape == "square":
+        return f"M{x - r:.1f},{y - r:.1f}h{2 * r}v{2 * r}h{-2 * r}Z"
+    if shape == "triangle":
+        return f"M{x:.1f},{y - r * 1.2:.1f}L{x + r * 1.1:.1f},{y + r * 0.8:.1f}L{x - r * 1.1:.1f},{y + r * 0.8:.1f}Z"
+    if shape == "triangle-down":
+        return f"M{x:.1f},{y + r * 1.2:.1f}L{x + r * 1.1:.1f},{y - r * 0.8:.1f}L{x - r * 1.1:.1f},{y - r * 0.8:.1f}Z"
+    if shape == "diamond":
+        return (
+            f"M{x:.1f},{y - r * 1.3:.1f}L{x + r:.1f},{y:.1f}L{x:.1f},{y + r * 1.3:.1f}L{x - r:.1f},{y:.1f}Z"
+        )
+    return f"M{x - r:.1f},{y - r:.1f}L{x + r:.1f},{y + r:.1f}M{x + r:.1f},{y - r:.1f}L{x - r:.1f},{y + r:.1f}"
 
 
 @dataclass
@@ -20,6 +43,10 @@ class Line:
     band: tuple[list[float], list[float]] | None = None  # (low, high), drawn shaded
     points: str = ""
     band_points: str = ""
+    dash: str = ""  # the css class of its dash pattern
+    marker: str = ""  # the shape of its markers (MARKERS)
+    marker_points: str = ""  # path data of its markers along the line
+    key_marker: str = ""  # path data of its marker in the legend key
 
 
 @dataclass
@@ -34,6 +61,9 @@ class Chart:
     y_ticks: list[tuple[float, str]] = field(default_factory=list)
     width: int = WIDTH
     height: int = HEIGHT
+    pad_left: int = PAD_LEFT
+    pad_right: int = PAD_RIGHT
+    pad_bottom: int = PAD_BOTTOM
 
 
 def _x(t: float, t_max: float) -> float:
@@ -61,10 +91,14 @@ def line_chart(
         + [max(line.band[1], default=0) for line in lines if line.band]
         + [1e-9]
     )
-    for line in lines:
-        line.points = " ".join(
-            f"{_x(t, t_max):.1f},{_y(v, top):.1f}" for t, v in zip(times, line.values, strict=False)
-        )
+    every = max(1, len(times) // MARKER_EVERY)
+    for i, line in enumerate(lines):
+        xy = [(_x(t, t_max), _y(v, top)) for t, v in zip(times, line.values, strict=False)]
+        line.points = " ".join(f"{x:.1f},{y:.1f}" for x, y in xy)
+        line.dash, line.marker = f"dash-{i % len(MARKERS)}", MARKERS[i % len(MARKERS)]
+        # markers start at a different sample per line so lines on top of each other still show theirs
+        line.marker_points = "".join(marker_path(line.marker, x, y) for x, y in xy[i % every :: every])
+        line.key_marker = marker_path(line.marker, 18, 8)
         if line.band:
             low, high = line.band
             upper = [f"{_x(t, t_max):.1f},{_y(v, top):.1f}" for t, v in zip(times, high, strict=False)]

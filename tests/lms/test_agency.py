@@ -69,7 +69,7 @@ def test_deactivation_needs_a_reason_and_keeps_the_person(client, sign_in, coord
     db.session.expire_all()
     assert db.session.get(User, officer.id).active is False
     page = client.get(f"/agencies/{officer.agency_id}/audit").get_data(as_text=True)
-    assert "user.deactivated" in page and "Retired" in page
+    assert "User deactivated" in page and "user.deactivated" not in page and "Retired" in page
 
 
 def test_coordinator_cannot_deactivate_themselves(client, sign_in, coordinator, db):

@@ -1,0 +1,26 @@
+"""Wording for people: numbers with their units ("1 hour", "2.5 hours") and audit actions
+("rule.created" is shown as "Rule created")."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def quantity(value: float, unit: str, plural: str | None = None) -> str:
+    """`value` (as "%g": no trailing zeros) and `unit`, plural unless the value is exactly 1."""
+    return f"{value:g} {unit if value == 1 else plural or unit + 's'}"
+
+
+ABBREVIATIONS = {"api": "API", "lti": "LTI", "csv": "CSV", "xapi": "xAPI", "lrs": "LRS"}
+
+
+def action_label(action: str) -> str:
+    """An audit event's action ("api_token.created") as words: "API token created"."""
+    words = [ABBREVIATIONS.get(w, w) for w in action.replace(".", " ").replace("_", " ").split()]
+    text = " ".join(words)
+    return text[:1].upper() + text[1:]
+
+
+def init_app(app: Flask) -> None:
+    app.add_template_filter(quantity, "quantity")
+    app.add_template_filter(action_label, "action_label")

@@ -1,0 +1,40 @@
+"""Numbers with units are worded for people: singular for exactly one, no trailing zeros."""
+
+from __future__ import annotations
+
+import pytest
+
+from lms.wording import action_label, quantity
+
+
+@pytest.mark.parametrize(
+    ("value", "unit", "expected"),
+    [
+        (1, "credit hour", "1 credit hour"),
+        (1.0, "credit hour", "1 credit hour"),
+        (2, "credit hour", "2 credit hours"),
+        (2.5, "hour", "2.5 hours"),
+        (0, "minute", "0 minutes"),
+        (-1, "point", "-1 points"),
+    ],
+)
+def test_quantity_words_the_unit_for_the_number(value, unit, expected):
+    assert quantity(value, unit) == expected
+
+
+def test_templates_use_the_quantity_filter(app):
+    with app.app_context():
+        assert app.jinja_env.from_string("{{ 1 | quantity('minute') }}").render() == "1 minute"
+
+
+@pytest.mark.parametrize(
+    ("action", "expected"),
+    [
+        ("rule.created", "Rule created"),
+        ("api_token.revoked", "API token revoked"),
+        ("lti.key_rotated", "LTI key rotated"),
+        ("account.password_change_locked", "Account password change locked"),
+    ],
+)
+def test_audit_actions_are_shown_as_words(action, expected):
+    assert action_label(action) == expected
