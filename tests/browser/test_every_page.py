@@ -152,7 +152,7 @@ def test_every_page_fits_a_phone_and_passes_axe(app, browser, live_server, sign_
     with open(AXE, encoding="utf-8") as file:
         axe_source = file.read()
     os.makedirs(SCREENSHOTS, exist_ok=True)
-    failures, elsewhere, opened = [], [], 0
+    failures, opened = [], 0
     for role, label in ROLES.items():
         for width, height in SIZES:
             context = browser.new_context(
