@@ -21,6 +21,7 @@ from lms.models import Attempt, AttemptGrade, ScenarioVersion
 from lms.services import measures
 from lms.services.network_picture import cluster_layout, network_picture  # noqa: F401 (re-exported)
 from lms.services.scenario_library import scenario_of
+from lms.wording import quantity
 from scenarios import grading as engine_grading
 
 # The debrief's reference bands share the grade's reference runs (the same seed and number of
@@ -566,10 +567,10 @@ def period_words(hours: float) -> str:
     """The scenario's length for "simulated runs of these …": days or weeks when it is whole
     days or weeks, else hours (nothing the scenario does not say, such as "weekends")."""
     if hours >= 24 * 14 and hours % (24 * 7) == 0:
-        return measures.plural(hours / (24 * 7), "week")
+        return quantity(hours / (24 * 7), "week")
     if hours >= 24 and hours % 24 == 0:
-        return measures.plural(hours / 24, "day")
-    return measures.plural(hours, "hour")
+        return quantity(hours / 24, "day")
+    return quantity(hours, "hour")
 
 
 def _margin(*summaries: dict) -> float:

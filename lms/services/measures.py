@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from lms.wording import quantity
+
 PERCENT, COUNT, SCALE, HOURS, LEVEL = "percent", "count", "scale", "hours", "level"
 
 
@@ -56,12 +58,6 @@ def measure(name: str) -> Measure:
     return Measure(name, name.replace("_", " ").capitalize(), "", COUNT, "lower")
 
 
-def plural(n: float, word: str) -> str:
-    """ "1 hour", "2 hours", "0.5 hours": singular only for exactly one."""
-    text = f"{n:g}" if float(n).is_integer() else f"{n:.1f}"
-    return f"{text} {word}" if text == "1" else f"{text} {word}s"
-
-
 def scale_word(value: float) -> str:
     if value < 0.2:
         return "very low"
@@ -84,7 +80,7 @@ def format_value(name: str, value: float | None) -> str:
     if m.format == SCALE:
         return f"{scale_word(value)} ({value:.2f} of 1)"
     if m.format == HOURS:
-        return plural(round(value, 1), "hour")
+        return quantity(round(value, 1), "hour")
     if m.format == LEVEL:
         return f"version {value:.1f}"
     text = f"{round(value, 2):g}"
@@ -103,7 +99,7 @@ def format_difference(name: str, difference: float) -> str:
     if m.format == SCALE:
         return f"{sign}{size:.2f} on the 0 to 1 scale"
     if m.format == HOURS:
-        return sign + plural(round(size, 1), "hour")
+        return sign + quantity(round(size, 1), "hour")
     if m.format == LEVEL:
         return f"{sign}{size:.1f} versions" if round(size, 1) != 1 else f"{sign}1 version"
     return sign + format_value(name, size)

@@ -10,11 +10,7 @@ import math
 import random
 
 import scenarios as engine
-
-
-def plural(count: int, one: str, many: str | None = None) -> str:
-    """ "1 hour", "2 hours"; `many` for words that do not just take an s ("telling is")."""
-    return f"{count:g} {one if count == 1 else many or one + 's'}"
+from lms.wording import quantity
 
 
 def cluster_layout(people_groups: list[str], seed: int) -> list[tuple[float, float]]:
@@ -117,7 +113,7 @@ def network_picture(
     summary = (
         f"{heard} of {sum(1 for s in shown if s)} {among} heard the rumour"
         f"{' in your run' if visible is None else ' so far'}; "
-        f"{plural(len(tellings), 'telling is', 'tellings are')} drawn as lines, thicker for more severe versions."
+        f"{quantity(len(tellings), 'telling is', 'tellings are')} drawn as lines, thicker for more severe versions."
     )
     return {
         "size": size,

@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import scenarios as engine
-from lms.services.network_picture import network_picture, plural, who_names
+from lms.services.network_picture import network_picture, who_names
+from lms.wording import quantity
 from scenarios.model.world import TENSION_WORDS, tension_level
 
 STEADY = 0.03  # mean anger changes smaller than this read as "steady"
@@ -49,8 +50,8 @@ def join(words: list[str]) -> str:
 def responds_in(delay_hours: float) -> str:
     """ "about 30 minutes", "about 1 hour", "about 1.5 hours"."""
     if delay_hours < 1:
-        return "about " + plural(round(delay_hours * 60), "minute")
-    return "about " + plural(round(delay_hours, 2), "hour")
+        return "about " + quantity(round(delay_hours * 60), "minute")
+    return "about " + quantity(round(delay_hours, 2), "hour")
 
 
 def clock(scenario: engine.Scenario, t: float) -> str:
