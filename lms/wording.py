@@ -11,6 +11,16 @@ def quantity(value: float, unit: str, plural: str | None = None) -> str:
     return f"{value:g} {unit if value == 1 else plural or unit + 's'}"
 
 
+def join_words(items) -> str:
+    """ "A", "A and B", "A, B and C": repeats dropped, and a trailing full stop of each item
+    too, so a list of sentences reads as one."""
+    words = [str(i).strip().rstrip(".;,") for i in items]
+    words = list(dict.fromkeys(w for w in words if w))
+    if len(words) <= 1:
+        return "".join(words)
+    return ", ".join(words[:-1]) + " and " + words[-1]
+
+
 ABBREVIATIONS = {"api": "API", "lti": "LTI", "csv": "CSV", "xapi": "xAPI", "lrs": "LRS"}
 
 

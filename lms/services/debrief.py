@@ -19,9 +19,9 @@ import scenarios as engine
 from lms.charts import BarChart, Chart, Line, bar_chart, downsample, line_chart
 from lms.models import Attempt, AttemptGrade, ScenarioVersion
 from lms.services import measures
-from lms.services.network_picture import cluster_layout, network_picture  # noqa: F401 (re-exported)
+from lms.services.network_picture import network_picture
 from lms.services.scenario_library import scenario_of
-from lms.wording import quantity
+from lms.wording import join_words, quantity
 from scenarios import grading as engine_grading
 
 # The debrief's reference bands share the grade's reference runs (the same seed and number of
@@ -373,16 +373,6 @@ ACTION_WORDS = {
 }
 
 
-def join_words(items: list[str]) -> str:
-    """ "A", "A and B", "A, B and C"; a trailing full stop of each item is dropped so a list of
-    sentences reads as one."""
-    items = [str(i).strip().rstrip(".;,") for i in items]
-    items = [i for i in items if i]
-    if len(items) <= 1:
-        return "".join(items)
-    return ", ".join(items[:-1]) + " and " + items[-1]
-
-
 def _names(scenario: engine.Scenario) -> dict[str, str]:
     return (
         {g.id: g.name for g in scenario.groups}
@@ -465,18 +455,6 @@ def _timeline(scenario: engine.Scenario, run: engine.Run) -> list[TimelineEntry]
             )
         )
     return entries
-
-
-def since_last_decision(play) -> list[TimelineEntry]:
-    """What happened between the previous decision point and this one, for the player."""
-    if play.run is None:
-        return []
-    start = play.scenario.decisions[play.index - 1].at_hours if play.index > 0 else -1.0
-    return [
-        entry
-        for entry in _timeline(play.scenario, play.run)
-        if entry.time > start and entry.kind != "Your decision"
-    ]
 
 
 def _reviews(scenario: engine.Scenario, choices: list[list[str]], *, reveal: bool) -> list[DecisionReview]:

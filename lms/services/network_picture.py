@@ -10,7 +10,7 @@ import math
 import random
 
 import scenarios as engine
-from lms.wording import quantity
+from lms.wording import join_words, quantity
 
 
 def cluster_layout(people_groups: list[str], seed: int) -> list[tuple[float, float]]:
@@ -43,7 +43,7 @@ def who_names(scenario: engine.Scenario, who: str) -> str:
     names = {p.id: p.name for p in scenario.partners} | {"police": "police"}
     parts = [names.get(part, part.replace("_", " ")) for part in who.split("+")]
     parts[0] = parts[0][:1].upper() + parts[0][1:]
-    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+    return join_words(parts)
 
 
 def network_picture(
@@ -51,6 +51,7 @@ def network_picture(
     run: engine.Run,
     size: int = 420,
     visible: set[str] | None = None,
+    known: dict[str, tuple[float, int]] | None = None,
 ) -> dict:
     """People placed by group (scaled to an SVG box) and the tellings of the rumour between them.
 
@@ -58,6 +59,10 @@ def network_picture(
     level or 0, shown); each telling (x1, y1, x2, y2, level, time). `visible` (group ids) keeps
     what is drawn to the people of those groups: the others are placed but shown as unknown.
     Corrections are per group: (time, who, group index, people corrected).
+
+    `known` (group id -> (time of the latest report, worst version reported)) draws only what
+    partners have passed on: tellings in a group up to its latest report, no version worse
+    than the one reported; a group with no report shows no one as having heard.
     """
     positions = cluster_layout(run.people_groups, run.seed)
     shown = [visible is None or g in visible for g in run.people_groups]
@@ -67,9 +72,19 @@ def network_picture(
 
     first: dict[int, tuple[float, int]] = {}
     held: dict[int, int] = {}
-    for time, _, to, level in run.spread:
-        if not shown[to]:
-            continue
+
+    def passed_on(time: float, person: int, level: int) -> int:
+        """The version drawn for `person` hearing at `time` (0: not drawn)."""
+        if not shown[person]:
+            return 0
+        if known is None:
+            return level
+        until, worst = known.get(run.people_groups[person], (-1.0, 0))
+        return min(level, worst) if time <= until else 0
+
+    spread = [(time, a, b, passed_on(time, b, level)) for time, a, b, level in run.spread]
+    spread = [entry for entry in spread if entry[3]]
+    for time, _, to, level in spread:
         first.setdefault(to, (time, level))
         held[to] = max(level, held.get(to, 0))
     group_index = {g.id: i for i, g in enumerate(scenario.groups)}
@@ -81,8 +96,8 @@ def network_picture(
         )
     tellings = [
         (*scale(*positions[a]), *scale(*positions[b]), level, time)
-        for time, a, b, level in run.spread
-        if a >= 0 and shown[a] and shown[b]
+        for time, a, b, level in spread
+        if a >= 0 and shown[a]
     ]
     corrections = [
         (event.time, who_names(scenario, event.who), group_index[g], count)
@@ -109,12 +124,14 @@ def network_picture(
             }
         )
     heard = len(first)
-    among = "people" if visible is None else "people in the groups you can see"
+    among = "people" if visible is None else "people in the groups your partners can see"
     summary = (
         f"{heard} of {sum(1 for s in shown if s)} {among} heard the rumour"
         f"{' in your run' if visible is None else ' so far'}; "
         f"{quantity(len(tellings), 'telling is', 'tellings are')} drawn as lines, thicker for more severe versions."
     )
+    if visible is not None and not visible:
+        summary = "None of your partners can see any group yet: bring one in to hear what people are saying."
     return {
         "size": size,
         "people": people,

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import scenarios as engine
 from lms.services.network_picture import network_picture, who_names
-from lms.wording import quantity
+from lms.wording import join_words, quantity
 from scenarios.model.world import TENSION_WORDS, tension_level
 
 STEADY = 0.03  # mean anger changes smaller than this read as "steady"
@@ -41,12 +41,6 @@ ASKED_TO = {
 }
 
 
-def join(words: list[str]) -> str:
-    """["a"] -> "a"; ["a", "b", "c"] -> "a, b and c"."""
-    words = list(dict.fromkeys(words))
-    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1] if words else ""
-
-
 def responds_in(delay_hours: float) -> str:
     """ "about 30 minutes", "about 1 hour", "about 1.5 hours"."""
     if delay_hours < 1:
@@ -57,6 +51,15 @@ def responds_in(delay_hours: float) -> str:
 def clock(scenario: engine.Scenario, t: float) -> str:
     """ "Sunday 02:00": the scenario's clock without the time since the event."""
     return scenario.clock_label(t).split(" (")[0]
+
+
+def span_words(hours: float) -> str:
+    """How long a stretch of the scenario lasted: "45 minutes", "1 hour", "2.5 hours"."""
+    if hours < 1:
+        return quantity(round(hours * 60), "minute")
+    if hours >= 48:
+        return quantity(round(hours / 24, 1), "day")
+    return quantity(round(hours, 1), "hour")
 
 
 def _time_only(scenario: engine.Scenario, t: float) -> str:
@@ -144,7 +147,7 @@ def reports(
     lines: list[Report] = []
     previous: dict[tuple[str, str], Report] = {}
     for line in buckets.values():
-        groups = join([names.get(g, g) for g in line.groups]) or "the groups they reach"
+        groups = join_words([names.get(g, g) for g in line.groups]) or "the groups they reach"
         if line.kind == "rumour":
             version = levels[line.level - 1] if 0 < line.level <= len(levels) else ""
             line.text = _sentence(f"in {groups} people are saying “{version.rstrip('.')}.”")
@@ -157,12 +160,17 @@ def reports(
             continue
         previous[(line.partner, line.kind)] = line
         lines.append(line)
+    # The day too when the stretch crosses midnight (a call-in's decisions are days apart).
+    days = {
+        clock(scenario, t).split(" ")[0] for line in lines for t in (line.time, line.last) if t is not None
+    }
+    stamp = clock if len(days) > 1 else _time_only
     for line in lines:
         if line.count > 1:
-            span = f"{_time_only(scenario, line.time)}–{_time_only(scenario, line.last)}"
+            span = f"{stamp(scenario, line.time)}–{stamp(scenario, line.last)}"
             line.when = f"{line.count} times, {span}"
         else:
-            line.when = _time_only(scenario, line.time)
+            line.when = stamp(scenario, line.time)
     return lines
 
 
@@ -193,7 +201,7 @@ def tension_changes(
         word = TENSION_WORDS[tension_level(value)]
         old = None if before is None else before.get(group.id)
         if old is None:
-            changes.append(TensionChange(group.name, None, word, "new", f"now in view: {word}"))
+            changes.append(TensionChange(group.name, None, word, "new", f"{word} (a partner can see it now)"))
             continue
         old_word = TENSION_WORDS[tension_level(old)]
         if value - old >= STEADY:
@@ -219,10 +227,10 @@ class Happening:
 def _violence_text(scenario: engine.Scenario, event: engine.Event) -> str:
     names = _names(scenario)
     by, against = event.details.get("by"), event.details.get("against")
-    what = "An incident" if event.kind == "incident" else "A retaliation"
     if by and against:
-        return f"{what}: {names.get(by, by)} against {names.get(against, against)}."
-    return f"{what}."
+        text = f"{names.get(by, by)} against {names.get(against, against)}."
+        return text if event.kind == "incident" else "Retaliation: " + text
+    return "A retaliation." if event.kind == "retaliation" else "An incident."
 
 
 def happenings(scenario: engine.Scenario, run: engine.Run, start: float, end: float) -> list[Happening]:
@@ -252,7 +260,7 @@ class RumourNews:
 
     @property
     def where(self) -> str:
-        return join(self.groups)
+        return join_words(self.groups)
 
 
 def rumour_news(scenario: engine.Scenario, run: engine.Run) -> RumourNews:
@@ -303,7 +311,7 @@ def recap(play, before: engine.Observation | None = None) -> Recap | None:
     else:
         before = before if before is not None else previous_observation(play)
         start = scenario.decisions[play.index - 1].at_hours
-        heading = f"Since your last decision (hours {start:g} to {end:g} after {scenario.start_clock.event})"
+        heading = f"Since your last decision: {clock(scenario, start)} to {clock(scenario, end)} ({span_words(end - start)})"
     news = happenings(scenario, run, start, end)
     return Recap(
         heading,
@@ -380,7 +388,7 @@ def partners(play) -> list[PartnerNote]:
             option = point.option(option_id)
             for action in option.actions if option else ():
                 groups = action.args.get("groups") or [action.args.get("group")]
-                group_names = join([names.get(g, g) for g in groups if g]) or "the groups"
+                group_names = join_words([names.get(g, g) for g in groups if g]) or "the groups"
                 phrase = ASKED_TO.get(action.type, "take part in your plan").format(groups=group_names)
                 for partner_id in _action_partners(action):
                     note = notes.get(partner_id)
@@ -400,7 +408,13 @@ def picture(play) -> dict | None:
     if play.run is None:
         return None
     visible = {g for g, value in play.run.observation.tension_by_group.items() if value is not None}
-    return network_picture(play.scenario, play.run, visible=visible)
+    known: dict[str, tuple[float, int]] = {}
+    for event in _signal_events(play.run, -1.0, play.run.observation.time):
+        group = event.details.get("group")
+        if _is_rumour(event) and group in visible:
+            until, worst = known.get(group, (-1.0, 0))
+            known[group] = (max(until, event.time), max(worst, int(event.details.get("level", 0))))
+    return network_picture(play.scenario, play.run, visible=visible, known=known)
 
 
 def room(play) -> dict:

@@ -140,6 +140,18 @@ def _axe(page, source: str) -> list[str]:
     ]
 
 
+# Copy written for people: no doubled punctuation after a quoted sentence or list item, no
+# "1 hours" or "(s)" plurals, no engine ids joined with "+".
+_COPY_SLIPS = re.compile(
+    r"[.!?][\"”’]?[.;]\s|\b1 (hours|minutes|points|days|people)\b|\w\(s\)|[a-z]+_[a-z]+\+[a-z]"
+)
+
+
+def _copy_slips(page) -> list[str]:
+    text = page.evaluate("document.querySelector('main') ? document.querySelector('main').innerText : ''")
+    return [f"copy: {text[max(0, m.start() - 40) : m.end() + 20]!r}" for m in _COPY_SLIPS.finditer(text)][:3]
+
+
 def _slug(endpoint: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", endpoint.lower()).strip("-")
 
@@ -174,6 +186,8 @@ def test_every_page_fits_a_phone_and_passes_axe(app, browser, live_server, sign_
                         f" (widest: {size['wide']})"
                     )
                 problems += _axe(page, axe_source)
+                if width == 390:
+                    problems += _copy_slips(page)
                 page.screenshot(
                     path=os.path.join(SCREENSHOTS, f"{role}-{_slug(endpoint)}-{width}.png"), full_page=True
                 )

@@ -79,7 +79,7 @@ def test_a_critical_choice_fails_the_attempt_whatever_its_score_and_says_why_fir
     heading = '<h3 id="critical-heading">Critical error: this attempt does not pass, whatever its score</h3>'
     assert heading in page
     assert (
-        f"Decision 1: “{escape(tiny_scenarios.CRITICAL_LABEL)}”.</strong> {escape(tiny_scenarios.CRITICAL_REASON)}"
+        f"Decision 1:</strong> “{escape(tiny_scenarios.CRITICAL_LABEL)}”. {escape(tiny_scenarios.CRITICAL_REASON)}"
         in page
     )
     # Said before any of the numbers.

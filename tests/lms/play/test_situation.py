@@ -71,7 +71,9 @@ def test_one_partners_reports_about_several_groups_at_once_are_one_line(crew):
 def test_the_recap_between_decisions_2_and_3_is_short(crew):
     play = play_at(crew, crew.expert_path, 2)
     recap = situation.recap(play)
-    assert recap.heading == "Since your last decision (hours 3 to 5 after the shooting)"
+    assert recap.heading == (
+        f"Since your last decision: {situation.clock(crew, 3)} to {situation.clock(crew, 5)} (2 hours)"
+    )
     assert len(recap.reports) <= 8
     texts = [(line.partner, line.text) for line in recap.reports]
     assert len(texts) == len(set(texts))
@@ -83,7 +85,7 @@ def test_tension_changes_leave_out_groups_not_visible_now(crew):
     changes = situation.tension_changes(crew, now, before)
     assert [(c.group, c.direction, c.text) for c in changes] == [
         ("the Eastside crew", "up", "up from uneasy to tense"),
-        ("east-block families", "new", "now in view: calm"),
+        ("east-block families", "new", "calm (a partner can see it now)"),
     ]
 
 
@@ -166,4 +168,23 @@ def test_the_picture_for_play_shows_only_the_groups_in_view(crew):
         assert shown == (crew.groups[group].id == "east_crew")
         assert shown or (held == 0 and at is None)
     assert [g["shown"] for g in pic["groups"]] == [g.id == "east_crew" for g in crew.groups]
-    assert "in the groups you can see" in pic["summary"]
+    assert "in the groups your partners can see" in pic["summary"]
+
+
+@pytest.mark.parametrize("at", [1, 2, 3, 4])
+def test_the_play_picture_draws_only_what_partners_have_reported(crew, at):
+    play = play_at(crew, crew.expert_path, at)
+    pic = situation.picture(play)
+    reported = situation.rumour_news(crew, play.run).number
+    drawn = [held for *_, held, _, _, shown in pic["people"] if shown and held]
+    assert all(level <= reported for level in drawn)
+    assert all(g["level"] <= reported for g in pic["groups"] if g["shown"])
+    if reported == 0:
+        assert not drawn and all(g.get("heard", 0) == 0 for g in pic["groups"])
+    latest = max((s.time for s in play.run.observation.signals), default=-1.0)
+    assert all(t[5] <= latest for t in pic["tellings"])
+
+
+def test_before_any_partner_the_picture_says_so(crew):
+    play = play_at(crew, crew.expert_path, 0)
+    assert situation.picture(play)["summary"].startswith("None of your partners can see any group yet")

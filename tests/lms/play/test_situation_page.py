@@ -24,7 +24,7 @@ def test_a_decision_lands_on_the_recap_and_the_title_names_the_step(
     title = f"Decision 2 of {len(scenario.decisions)} · {clock} · {scenario.title}"
     assert f"<title>{escape(title)} · Ripple</title>" in page
     assert 'id="recap" tabindex="-1" role="status" aria-live="polite"' in page
-    assert "Since your last decision (hours" in page
+    assert "Since your last decision: " in page
     assert '<details class="card panel" id="briefing-panel">' in page  # closed after decision 1
     assert "Partners you can work with" in page and "Everything so far" in page
 
