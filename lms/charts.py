@@ -142,6 +142,7 @@ class BarChart:
     width: int
     height: int
     horizontal: bool
+    top: float = 1.0  # the value a full-length bar stands for
 
 
 def bar_chart(
@@ -160,11 +161,11 @@ def bar_chart(
         for i, bar in enumerate(bars):
             bar.x, bar.y = label_w, 6 + i * row
             bar.width, bar.height = (width - label_w - 70) * min(bar.value, top) / top, row - 8
-        return BarChart(title, description, bars, width, 12 + row * len(bars), True)
+        return BarChart(title, description, bars, width, 12 + row * len(bars), True, top)
     width, height, bottom = 640, 200, 40
     slot = (width - 20) / max(1, len(bars))
     for i, bar in enumerate(bars):
         bar.height = (height - bottom - 20) * min(bar.value, top) / top
         bar.x, bar.width = 10 + i * slot + slot * 0.15, slot * 0.7
         bar.y = height - bottom - bar.height
-    return BarChart(title, description, bars, width, height, False)
+    return BarChart(title, description, bars, width, height, False, top)

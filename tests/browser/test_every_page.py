@@ -224,3 +224,21 @@ def test_debrief_charts_are_legible_on_a_phone_and_not_by_colour_alone(browser, 
         assert len(set(patterns)) == len(patterns), f"{chart['title']}: series share a pattern {patterns}"
         # the legend key of each series shows its dash pattern and the shape of its marker
         assert [tuple(key) for key in chart["keys"]] == patterns, chart
+
+
+_BAR_TEXT = """() => [...document.querySelectorAll('figure.chart')].map(figure => ({
+  title: figure.querySelector('figcaption').textContent.trim(),
+  heights: [...figure.querySelectorAll('dt, .comparison-value')].map(e => parseFloat(getComputedStyle(e).fontSize)),
+}))"""
+
+
+def test_the_coordinators_bar_charts_keep_full_size_words_on_a_phone(browser, live_server, world):
+    context = browser.new_context(base_url=live_server.url, viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    _sign_in(page, world.people["A.coordinator"])
+    page.goto(f"/agencies/{world.objects['agency_id']}/compliance")
+    charts = page.evaluate(_BAR_TEXT)
+    context.close()
+    assert len(charts) == 2
+    for chart in charts:
+        assert chart["heights"] and min(chart["heights"]) >= 12, chart
