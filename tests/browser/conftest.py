@@ -113,3 +113,12 @@ def axe_violations(page):
         ]
 
     return check
+
+
+def tab_to(page, selector: str, limit: int = 300) -> None:
+    """Press Tab until the focused element matches `selector` (keyboard-only tests)."""
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        if page.evaluate("(s) => document.activeElement && document.activeElement.matches(s)", selector):
+            return
+    raise AssertionError(f"Tab never reached {selector}")

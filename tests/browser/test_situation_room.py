@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import expect
 
 from lms.services.scenario_library import scenario_of
-from tests.browser.conftest import AXE
+from tests.browser.conftest import AXE, tab_to
 
 SIZES = {"phone": {"width": 390, "height": 844}, "laptop": {"width": 1366, "height": 800}}
 SHOTS = os.path.join(os.path.dirname(__file__), "..", "..", "build", "screenshots")
@@ -108,24 +108,16 @@ def test_the_scrubber_replays_the_spread(page, sign_in_as, instructor, library, 
     shot(page, f"room-{size}-replay")
 
 
-def _tab_to(page, selector: str, limit: int = 300) -> None:
-    for _ in range(limit):
-        page.keyboard.press("Tab")
-        if page.evaluate("(s) => document.activeElement && document.activeElement.matches(s)", selector):
-            return
-    raise AssertionError(f"Tab never reached {selector}")
-
-
 @pytest.mark.parametrize("size", SIZES)
 def test_a_keyboard_alone_plays_every_decision_to_the_debrief(page, sign_in_as, instructor, library, size):
     scenario = start_crew_shooting(page, sign_in_as, instructor, library, size)
     steps = len(scenario.decisions)
     for index in range(steps):
         expect(page.get_by_role("heading", name=f"Decision {index + 1} of {steps}")).to_be_visible()
-        _tab_to(page, "ul.options input")
+        tab_to(page, "ul.options input")
         page.keyboard.press("Space")
         assert page.evaluate("document.activeElement.checked")
-        _tab_to(page, "form[data-busy-label] button[type=submit]")
+        tab_to(page, "form[data-busy-label] button[type=submit]")
         shot(page, f"room-{size}-keyboard-{index + 1}")
         page.keyboard.press("Enter")
         if index + 1 < steps:
