@@ -745,7 +745,9 @@ def _played(attempt: Attempt) -> tuple[int, int, dict[str, dict]]:
     grade's distribution): what-if projects alternatives with the same runs and seed, so "as you
     played" is the debrief's figure and a difference is the choice's, not the luck's."""
     summary = attempt.grade.breakdown["distribution"]
-    return int(summary["runs"]), int(summary["seed"]), summary["metrics"]
+    # The grade's Monte Carlo is seeded with the attempt's seed (grades stored before the
+    # summary kept its seed have no "seed" of their own).
+    return int(summary["runs"]), int(summary.get("seed", attempt.seed)), summary["metrics"]
 
 
 def what_if_runs(attempt: Attempt) -> int:

@@ -83,10 +83,7 @@ def format_value(name: str, value: float | None) -> str:
         return quantity(round(value, 1), "hour")
     if m.format == LEVEL:
         return f"version {value:.1f}"
-    text = f"{round(value, 2):g}"
-    if not m.unit:
-        return text
-    return f"{text} {m.unit}" if text == "1" else f"{text} {m.unit}s"
+    return quantity(round(value, 2), m.unit) if m.unit else f"{round(value, 2):g}"
 
 
 def format_difference(name: str, difference: float) -> str:

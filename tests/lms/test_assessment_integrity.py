@@ -366,7 +366,9 @@ def test_debrief_and_what_if_withhold_the_expert_path_from_the_officer(
     browser = sign_in(officer)
     page = browser.get(f"/play/attempts/{attempt.id}/debrief").get_data(as_text=True)
     assert "The expert path here" not in page and 'id="expert-withheld"' in page
-    assert not re.search(r"(Earned|Cost) (\d+|no) points?</span>", page)  # no option's points before the reveal
+    assert not re.search(
+        r"(Earned|Cost) (\d+|no) points?</span>", page
+    )  # no option's points before the reveal
     assert f"/play/attempts/{attempt.id}/what-if" not in page
     alternative = scenario_of(attempt.scenario_version).expert_path[0]
     query = "&".join(f"options={o}" for o in alternative)
