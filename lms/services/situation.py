@@ -62,6 +62,10 @@ def span_words(hours: float) -> str:
     return quantity(round(hours, 1), "hour")
 
 
+def _day(scenario: engine.Scenario, t: float) -> str:
+    return clock(scenario, t).split(" ")[0]
+
+
 def _time_only(scenario: engine.Scenario, t: float) -> str:
     return clock(scenario, t).split(" ")[-1]
 
@@ -311,7 +315,11 @@ def recap(play, before: engine.Observation | None = None) -> Recap | None:
     else:
         before = before if before is not None else previous_observation(play)
         start = scenario.decisions[play.index - 1].at_hours
-        heading = f"Since your last decision: {clock(scenario, start)} to {clock(scenario, end)} ({span_words(end - start)})"
+        heading = (
+            f"Since your last decision: {clock(scenario, start)} to "
+            f"{_time_only(scenario, end) if _day(scenario, start) == _day(scenario, end) else clock(scenario, end)}"
+            f" ({span_words(end - start)})"
+        )
     news = happenings(scenario, run, start, end)
     return Recap(
         heading,
