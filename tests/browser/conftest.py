@@ -65,6 +65,12 @@ def live_server(app):
     finally:
         server.shutdown()
         thread.join(timeout=5)
+        # Let requests still in flight (a heartbeat, a page the browser asked for last) finish
+        # before the test's database is cleaned: on PostgreSQL a request writing while the
+        # clean-up deletes rows can deadlock it.
+        for request in threading.enumerate():
+            if request.name.endswith("(process_request_thread)"):
+                request.join(timeout=10)
 
 
 @pytest.fixture
