@@ -21,6 +21,13 @@ def join_words(items) -> str:
     return ", ".join(words[:-1]) + " and " + words[-1]
 
 
+def tension_word(anger: float) -> str:
+    """A group's tension in the words partners use: calm, uneasy, tense, volatile."""
+    from scenarios.model.world import TENSION_WORDS, tension_level
+
+    return TENSION_WORDS[tension_level(anger)]
+
+
 ABBREVIATIONS = {"api": "API", "lti": "LTI", "csv": "CSV", "xapi": "xAPI", "lrs": "LRS"}
 
 
@@ -34,3 +41,4 @@ def action_label(action: str) -> str:
 def init_app(app: Flask) -> None:
     app.add_template_filter(quantity, "quantity")
     app.add_template_filter(action_label, "action_label")
+    app.add_template_filter(tension_word, "tension_word")

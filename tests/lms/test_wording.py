@@ -38,3 +38,9 @@ def test_templates_use_the_quantity_filter(app):
 )
 def test_audit_actions_are_shown_as_words(action, expected):
     assert action_label(action) == expected
+
+
+def test_tension_is_worded_as_partners_word_it():
+    from lms.wording import tension_word
+
+    assert [tension_word(v) for v in (0.1, 0.3, 0.5, 0.8)] == ["calm", "uneasy", "tense", "volatile"]
