@@ -242,3 +242,18 @@ def test_the_coordinators_bar_charts_keep_full_size_words_on_a_phone(browser, li
     assert len(charts) == 2
     for chart in charts:
         assert chart["heights"] and min(chart["heights"]) >= 12, chart
+
+
+def test_the_calibration_chart_keeps_its_words_at_12_px_on_a_phone(browser, live_server, world):
+    context = browser.new_context(base_url=live_server.url, viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    _sign_in(page, world.people["A.instructor"])
+    page.goto(f"/author/scenarios/{world.objects['scenario_id']}/calibration")
+    heights = page.evaluate(
+        "() => [...document.querySelectorAll('svg.calibration-chart text.tick')]"
+        ".map(t => t.getBoundingClientRect().height)"
+    )
+    wide = page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    context.close()
+    assert heights and min(heights) >= 12, heights
+    assert wide  # the chart scrolls inside its own region, never the page
