@@ -35,6 +35,12 @@ def wcag_violations(page) -> list[dict]:
     return [{"id": v["id"], "nodes": [n["target"] for n in v["nodes"]][:5]} for v in result["violations"]]
 
 
+def choose(page, point, option_ids) -> None:
+    """Tick the options of one decision by their labels."""
+    for option_id in option_ids:
+        page.get_by_label(point.option(option_id).label, exact=True).check()
+
+
 def no_horizontal_scroll(page) -> bool:
     return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
@@ -58,9 +64,7 @@ def test_each_step_opens_with_an_announced_recap(page, sign_in_as, instructor, l
     assert wcag_violations(page) == []
     shot(page, f"room-{size}-decision-1")
     for index, choice in enumerate(scenario.expert_path[:-1]):
-        point = scenario.decisions[index]
-        for option_id in choice:
-            page.get_by_label(point.option(option_id).label, exact=True).check()
+        choose(page, scenario.decisions[index], choice)
         page.get_by_role("button", name="Decide and continue").click()
         expect(page.get_by_role("heading", name=f"Decision {index + 2} of {steps}")).to_be_visible()
         assert page.url.endswith("#recap")
@@ -131,14 +135,10 @@ def test_the_last_decision_shows_it_is_grading_and_cannot_be_sent_twice(
 ):
     scenario = start_crew_shooting(page, sign_in_as, instructor, library, "laptop")
     for index, choice in enumerate(scenario.expert_path[:-1]):
-        point = scenario.decisions[index]
-        for option_id in choice:
-            page.get_by_label(point.option(option_id).label, exact=True).check()
+        choose(page, scenario.decisions[index], choice)
         page.get_by_role("button", name="Decide and continue").click()
         expect(page.get_by_role("heading", name=f"Decision {index + 2} of")).to_be_visible()
-    point = scenario.decisions[-1]
-    for option_id in scenario.expert_path[-1]:
-        page.get_by_label(point.option(option_id).label, exact=True).check()
+    choose(page, scenario.decisions[-1], scenario.expert_path[-1])
     # Hold the submission in the page (a listener added after the page's own), to look at the
     # form while it is busy; then count what a second submit would send.
     page.evaluate(
