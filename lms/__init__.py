@@ -33,7 +33,7 @@ def create_app(config: type | dict | None = None) -> Flask:
     csrf.init_app(app)
     login_manager.init_app(app)
 
-    from lms import access, errors, navigation, observability, rendering, security, wording
+    from lms import access, dates, errors, navigation, observability, rendering, security, wording
 
     observability.init_app(app)
     security.init_app(app)
@@ -42,6 +42,7 @@ def create_app(config: type | dict | None = None) -> Flask:
     navigation.init_app(app)
     rendering.init_app(app)
     wording.init_app(app)
+    dates.init_app(app)
 
     from lms import input as request_input
 
