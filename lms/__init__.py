@@ -77,7 +77,9 @@ def create_app(config: type | dict | None = None) -> Flask:
     ):
         app.register_blueprint(blueprint)
 
-    from lms import cli, schedule
+    from lms import cli, schedule, worker
+
+    worker.register()  # fills lms.tasks' registry of what workers run
 
     cli.init_app(app)
     schedule.init_app(app)

@@ -47,6 +47,28 @@ class UnknownTask(LookupError):
     """No task is registered under that name."""
 
 
+# How to send each Celery task, by name: lms.worker.register() fills it in (create_app calls
+# it at start). Services hand work to the workers with `enqueue(name, *args)` and never import the
+# worker, so imports run one way: routes -> services -> this registry <- worker.
+SENDERS: dict[str, Callable[..., None]] = {}
+
+
+class NoWorker(RuntimeError):
+    """The work could not be handed to a worker (nothing registered, or the broker is down)."""
+
+
+def enqueue(name: str, *args) -> None:
+    """Send the worker task `name` with `args`; raises NoWorker when it cannot be sent, so the
+    caller does the work in-process or leaves it to a periodic sweep."""
+    send = SENDERS.get(name)
+    if send is None:
+        raise NoWorker(f"no worker task {name!r} is registered")
+    try:
+        send(*args)
+    except Exception as error:  # the broker is unreachable (any transport error)
+        raise NoWorker(f"the broker refused {name!r}: {error}") from error
+
+
 class _FannedOut:
     def __repr__(self) -> str:
         return "tasks.FANNED_OUT"
@@ -110,9 +132,7 @@ def _after_commit(app: Flask, job_id: int) -> None:
 
     def start(_session):
         if app.config.get("CELERY_BROKER_URL"):
-            from lms.worker import run_job  # Celery workers run it (see lms.worker)
-
-            run_job.delay(job_id)
+            enqueue("run_job", job_id)  # Celery workers run it (see lms.worker)
         else:
             _pool(app).submit(_run, app, job_id, True)
 

@@ -142,5 +142,22 @@ def tick() -> None:
 celery.conf.beat_schedule = {"periodic-jobs": {"task": "ripple.tick", "schedule": 30.0}}
 
 
+def register() -> None:
+    """Tell lms.tasks how to send each task that services hand to the workers (create_app calls
+    this): services never import this module, so the imports run one way."""
+    from lms import tasks
+
+    tasks.SENDERS.update(
+        {
+            "grade_attempt": lambda attempt_id: grade_attempt.apply_async((attempt_id,), retry=False),
+            "run_job": lambda job_id: run_job.delay(job_id),
+            "calibrate_part": lambda part_id: calibrate_part.delay(part_id),
+            "deliver_rows": lambda grade_ids, statement_ids: deliver_rows.apply_async(
+                (grade_ids, statement_ids), retry=False
+            ),
+        }
+    )
+
+
 def broker_configured() -> bool:
     return bool(os.environ.get("CELERY_BROKER_URL"))

@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 import scenarios as engine
-from lms import course_format
+from lms import course_format, tasks
 from lms.extensions import db
 from lms.input import visible_text
 from lms.models import Assignment, Attempt, AttemptDecision, AttemptGrade, Role, ScenarioVersion, User
@@ -254,10 +254,8 @@ def _enqueue_grading_after_commit(attempt_id: int) -> None:
 
     def enqueue(_session):
         try:
-            from lms.worker import grade_attempt
-
-            grade_attempt.apply_async((attempt_id,), retry=False)
-        except Exception:  # broker down: do it here rather than wait
+            tasks.enqueue("grade_attempt", attempt_id)
+        except tasks.NoWorker:  # broker down: do it here rather than wait
             app.logger.warning("broker unreachable; grading attempt %s in-process", attempt_id)
             import threading
 

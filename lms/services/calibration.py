@@ -246,10 +246,8 @@ def calibrate(job: BackgroundJob, calibration_id: int) -> object:
     part_ids = [part.id for part in parts]
     tasks.report(job, 0, len(found.paths) * calibration.runs)  # commits the parts with the total
     if tasks.uses_broker():
-        from lms.worker import calibrate_part
-
         for part_id in part_ids:
-            calibrate_part.delay(part_id)
+            tasks.enqueue("calibrate_part", part_id)
         return tasks.FANNED_OUT
     for part_id in part_ids:
         run_part(part_id)

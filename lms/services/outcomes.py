@@ -17,6 +17,7 @@ from flask import after_this_request, current_app, g, has_request_context
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
+from lms import tasks
 from lms.extensions import db
 from lms.models import (
     Assignment,
@@ -298,10 +299,8 @@ def _deliver_committed(response):
     statement_ids = [row_id for kind, row_id in queued if kind == "xapi"]
     if current_app.config.get("CELERY_BROKER_URL"):
         try:  # a worker sends them, so a slow LMS or LRS never holds up the page
-            from lms.worker import deliver_rows
-
-            deliver_rows.apply_async((grade_ids, statement_ids), retry=False)
-        except Exception:  # broker down: the periodic "deliveries" job sends them
+            tasks.enqueue("deliver_rows", grade_ids, statement_ids)
+        except tasks.NoWorker:  # broker down: the periodic "deliveries" job sends them
             current_app.logger.warning("broker unreachable; deliveries left for the periodic job")
         return response
     try:
