@@ -38,7 +38,60 @@ def action_label(action: str) -> str:
     return text[:1].upper() + text[1:]
 
 
+FIELD_WORDS = {"id": "ID", "url": "URL", "lti": "LTI", "api": "API", "xapi": "xAPI"}
+
+
+def field_label(name: str) -> str:
+    """A stored field's name as words: "cycle_months" -> "Cycle months"."""
+    words = [FIELD_WORDS.get(w, w) for w in str(name).replace(".", " ").replace("_", " ").split()]
+    text = " ".join(words)
+    return text[:1].upper() + text[1:]
+
+
+def value_words(value) -> str:
+    """A stored value as people read it: yes/no, dates as "Dec 2, 2026", lists joined."""
+    from datetime import date, datetime
+
+    from lms.dates import day
+
+    if value is None or value == "" or value == []:
+        return "none"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, list | tuple):
+        return ", ".join(value_words(v) for v in value)
+    if isinstance(value, dict):
+        return "; ".join(f"{field_label(k)}: {value_words(v)}" for k, v in value.items())
+    if isinstance(value, str) and len(value) == 10 and value[4:5] == "-" == value[7:8]:
+        try:
+            return day(date.fromisoformat(value))
+        except ValueError:
+            return value
+    if isinstance(value, str) and len(value) > 10 and value[10:11] == "T":
+        try:
+            return day(datetime.fromisoformat(value))
+        except ValueError:
+            return value
+    return str(value)
+
+
+def changes(before: dict | None, after: dict | None) -> list[tuple[str, str | None, str]]:
+    """What an audit event changed, field by field: (label, before in words or None when the
+    field is new, after in words); fields that did not change are left out."""
+    before, after = before or {}, after or {}
+    rows = []
+    for name in dict.fromkeys([*before, *after]):
+        old, new = before.get(name), after.get(name)
+        if name in before and name in after and old == new:
+            continue
+        rows.append((field_label(name), value_words(old) if name in before else None, value_words(new)))
+    return rows
+
+
 def init_app(app: Flask) -> None:
     app.add_template_filter(quantity, "quantity")
     app.add_template_filter(action_label, "action_label")
     app.add_template_filter(tension_word, "tension_word")
+    app.add_template_global(changes, "audit_changes")

@@ -56,6 +56,8 @@ def test_changing_roles_is_audited_with_before_and_after(client, sign_in, coordi
     assert event.before == {"roles": ["officer"]}
     assert event.after == {"roles": ["instructor", "officer"]}
     assert event.actor_id == coordinator.id
+    page = client.get(f"/agencies/{officer.agency_id}/audit").get_data(as_text=True)
+    assert "Roles:</span> officer → instructor, officer" in page and "&#34;roles&#34;" not in page
 
 
 def test_deactivation_needs_a_reason_and_keeps_the_person(client, sign_in, coordinator, officer, db):

@@ -44,3 +44,17 @@ def test_tension_is_worded_as_partners_word_it():
     from lms.wording import tension_word
 
     assert [tension_word(v) for v in (0.1, 0.3, 0.5, 0.8)] == ["calm", "uneasy", "tense", "volatile"]
+
+
+def test_an_audit_change_reads_field_by_field_in_words():
+    from lms.wording import changes
+
+    assert changes({"active": True, "rank": "Officer"}, {"active": False, "rank": "Officer"}) == [
+        ("Active", "yes", "no")
+    ]
+    assert changes(None, {"cycle_start": "2026-01-01", "hours": 40.0, "ranks": ["Officer", "Sergeant"]}) == [
+        ("Cycle start", None, "Jan 1, 2026"),
+        ("Hours", None, "40"),
+        ("Ranks", None, "Officer, Sergeant"),
+    ]
+    assert changes({"due_on": None}, {"due_on": "2026-12-31"}) == [("Due on", "none", "Dec 31, 2026")]
