@@ -416,7 +416,7 @@ def today_board(agency_id: int):
     return _render_board(today.Scope(agency), _board_form(agency, _board_list()))
 
 
-@bp.route("/agencies/<int:agency_id>/today", methods=["POST"])
+@bp.route("/agencies/<int:agency_id>/today/actions", methods=["POST"])
 @roles_required(*STAFF)
 def today_action(agency_id: int):
     agency = agency_or_404(agency_id)

@@ -40,20 +40,34 @@ PAGE_SIZE = 50
 REASON_MAX = 500
 FAILED_WITHIN_DAYS = 30
 
-# The lists behind the board's figures: key -> (heading, what the figure counts, date column).
+
+@dataclass(frozen=True)
+class ListSpec:
+    """A list behind one of the board's figures, and the words for what it counts."""
+
+    heading: str
+    one: str  # "assignment past its due date"
+    many: str  # "assignments past their due date"
+    date_label: str  # the heading of its date column
+
+    def counts(self, n: int) -> str:
+        return f"{n} {self.one if n == 1 else self.many}"
+
+
 LISTS = {
-    "overdue": ("Overdue", "assignments past their due date", "Due"),
-    "due_week": ("Due this week", "assignments due in the next 7 days", "Due"),
-    "expiring_30": ("Expiring in 30 days", "certificates expiring in the next 30 days", "Expires"),
-    "expiring_60": ("Expiring in 60 days", "certificates expiring in the next 60 days", "Expires"),
-    "expiring_90": ("Expiring in 90 days", "certificates expiring in the next 90 days", "Expires"),
-    "failed": (
+    "overdue": ListSpec("Overdue", "assignment past its due date", "assignments past their due date", "Due"),
+    "due_week": ListSpec("Due this week", "assignment due in the next 7 days", "assignments due in the next 7 days", "Due"),
+    "expiring_30": ListSpec("Expiring in 30 days", "certificate expiring in the next 30 days", "certificates expiring in the next 30 days", "Expires"),
+    "expiring_60": ListSpec("Expiring in 60 days", "certificate expiring in the next 60 days", "certificates expiring in the next 60 days", "Expires"),
+    "expiring_90": ListSpec("Expiring in 90 days", "certificate expiring in the next 90 days", "certificates expiring in the next 90 days", "Expires"),
+    "failed": ListSpec(
         "Failed scenarios",
+        f"scenario attempt failed in the last {FAILED_WITHIN_DAYS} days and not passed since",
         f"scenario attempts failed in the last {FAILED_WITHIN_DAYS} days and not passed since",
         "Due",
     ),
-    "unassigned": ("Nothing assigned", "officers who have never been assigned any training", "Due"),
-}
+    "unassigned": ListSpec("Nothing assigned", "officer who has never been assigned any training", "officers who have never been assigned any training", "Due"),
+}  # fmt: skip
 ASSIGNMENT_LISTS = ("overdue", "due_week")
 # Open or done: what a completion figure counts. Cancelled and excused work is not owed.
 COUNTED = ("assigned", "completed")

@@ -107,7 +107,7 @@ def test_a_supervisor_sees_only_their_direct_reports(db, agency, make_user, cour
 
 
 def _act(client, agency, key, **data):
-    return client.post(f"/agencies/{agency.id}/today?list={key}", data=data)
+    return client.post(f"/agencies/{agency.id}/today/actions?list={key}", data=data)
 
 
 def test_extending_moves_the_due_date_and_keeps_the_history(
