@@ -354,3 +354,13 @@ def test_the_team_page_shows_badges(db, client, sign_in, agency, make_user):
     boss = make_user(agency, (Role.OFFICER,))
     make_user(agency, supervisor_id=boss.id, badge_number="4242")
     assert "4242" in sign_in(boss).get("/team").get_data(as_text=True)
+
+
+def test_excused_training_is_exported_with_its_reason(db, coordinator, agency, department):
+    from lms.services import exports
+
+    today.excuse(coordinator, agency, [assignment_of(db, department[0]).id], "Transferred to records")
+    [row] = list(exports.rows("excused", agency))
+    assert (row[0], row[3], row[5], row[8]) == ("770", "Board Course", "Excused", "Transferred to records")
+    completion = list(exports.rows("completion", agency))
+    assert sum(r[2] for r in completion) == 3
