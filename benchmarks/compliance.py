@@ -1,9 +1,9 @@
-"""The coordinator's dashboard at 10,000 officers and 200,000 assignment records (issue 6).
+"""The coordinator's dashboard and Today board at 10,000 officers and 200,000 assignment records.
 
 Builds the agency with bulk inserts in an in-memory SQLite database (or the database named by
 BENCH_DATABASE_URL, which must be an empty scratch database), then times the overview page,
-a unit drill-down and the overdue list through the app. The baseline is a bare
-`SELECT count(*)` over the assignments in the same run. Prints; asserts nothing.
+a unit drill-down, the overdue list and the Today board with two of its lists through the app.
+The baseline is a bare `SELECT count(*)` over the assignments in the same run. Prints; asserts nothing.
 """
 
 from __future__ import annotations
@@ -196,6 +196,9 @@ def main() -> None:
         "division drill-down": f"/agencies/{agency_id}/compliance?unit={division_id}",
         "precinct with officers": f"/agencies/{agency_id}/compliance?unit={unit_id}",
         "overdue officers list": f"/agencies/{agency_id}/compliance/officers?status=overdue",
+        "today board": f"/agencies/{agency_id}/today",
+        "today board, overdue list": f"/agencies/{agency_id}/today?list=overdue",
+        "today board, expiring 90": f"/agencies/{agency_id}/today?list=expiring_90",
     }
     print(f"baseline SELECT count(*) over assignments: median {baseline:.1f} ms")
     print(

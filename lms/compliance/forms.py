@@ -1,6 +1,15 @@
 from flask_wtf import FlaskForm
-from wtforms import DateField, DecimalField, IntegerField, SelectField, SelectMultipleField, StringField
-from wtforms.validators import DataRequired, InputRequired, NumberRange, Optional
+from wtforms import (
+    BooleanField,
+    DateField,
+    DecimalField,
+    IntegerField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from lms.input import FitsColumn
 from lms.models import AssignmentRule, Mandate
@@ -39,12 +48,9 @@ class RuleForm(FlaskForm):
 
 class AssignForm(FlaskForm):
     course = SelectField("Course", coerce=str, validators=[DataRequired("Choose a course.")])
-    officers = SelectMultipleField(
-        "Officers",
-        coerce=str,
-        validators=[DataRequired("Choose at least one officer.")],
-        description="Hold Ctrl (or Cmd) to choose several.",
-    )
+    # Ticked on the page as checkboxes (ids); checked against the agency by the service.
+    officers = SelectMultipleField("Officers", coerce=str, validate_choice=False, validators=[Optional()])
+    all_matching = BooleanField("Everyone who matches the filters, on every page")
     due_on = DateField("Due on", validators=[Optional()])
 
 
@@ -69,4 +75,39 @@ class MandateForm(FlaskForm):
         "Minimum hours in that category",
         places=1,
         validators=[Optional(), NumberRange(0.5, 1000, "Use 0.5 to 1000 hours.")],
+    )
+
+
+class BoardActionForm(FlaskForm):
+    """An action on rows of the Today board; the chosen rows arrive as `pick` (ids)."""
+
+    action = SelectField(
+        "Action",
+        choices=[
+            ("remind", "Remind now"),
+            ("extend", "Extend the due date"),
+            ("excuse", "Excuse (waive)"),
+            ("assign", "Assign a course"),
+        ],
+        validators=[DataRequired("Choose an action.")],
+    )
+    new_due = DateField("New due date", validators=[Optional()])
+    reason = TextAreaField(
+        "Reason (for an extension or an excuse)",
+        validators=[Optional(), Length(max=500, message="Keep the reason under 500 characters.")],
+    )
+    course = SelectField("Course to assign", coerce=str, validators=[Optional()])
+    due_on = DateField("Due on (for a new assignment)", validators=[Optional()])
+
+
+class AssignFilterForm(FlaskForm):
+    """Who to list on the assignment page: unit (with sub-units), rank, name or badge."""
+
+    class Meta:
+        csrf = False
+
+    unit = SelectField("Unit (with its sub-units)", coerce=str, validators=[Optional()])
+    rank = SelectField("Rank", coerce=str, validators=[Optional()])
+    q = StringField(
+        "Name or badge number", validators=[Optional(), Length(max=100, message="Use up to 100 characters.")]
     )

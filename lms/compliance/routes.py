@@ -21,12 +21,19 @@ from sqlalchemy import select
 from lms.access import agency_or_404, roles_required, scoped_or_404
 from lms.charts import bar_chart
 from lms.compliance import bp
-from lms.compliance.forms import AssignForm, FilterForm, MandateForm, RuleForm
+from lms.compliance.forms import (
+    AssignFilterForm,
+    AssignForm,
+    BoardActionForm,
+    FilterForm,
+    MandateForm,
+    RuleForm,
+)
 from lms.downloads import attachment
 from lms.extensions import db
-from lms.input import page_arg, parse_id
-from lms.models import Agency, AssignmentRule, Course, Mandate, OutboxMessage, Role, RoleGrant, User
-from lms.services import compliance, exports, reminders, roster, rules
+from lms.input import BadInput, page_arg, parse_id
+from lms.models import Agency, AssignmentRule, Course, Mandate, OutboxMessage, Role, User
+from lms.services import compliance, exports, reminders, roster, rules, today
 from lms.services.scoping import scoped
 
 STAFF = (Role.COORDINATOR,)
@@ -149,6 +156,7 @@ def rules_page(agency_id: int):
     )
     form.ranks.choices = [(r, r) for r in sorted(ranks)]
     status = 200
+    preview = None
     if form.validate_on_submit():
         spec = rules.RuleSpec(
             name=form.name.data or "",
@@ -161,24 +169,42 @@ def rules_page(agency_id: int):
             recurrence=form.recurrence.data,
         )
         try:
-            rule = rules.create_rule(current_user, agency, spec)
+            if "preview" in request.form:
+                preview = rules.preview(agency, spec)
+                rule = None
+            else:
+                rule = rules.create_rule(current_user, agency, spec)
         except rules.RuleError as error:
             form[error.field or "course"].errors.append(str(error))
             status = 400
         else:
+            if rule is None:
+                return render_template(
+                    "compliance/rules.html", agency=agency, form=form, rules=_rules_of(agency),
+                    recurrences=rules.RECURRENCES, preview=preview,
+                )  # fmt: skip
             db.session.commit()
             flash(f"Rule “{rule.name}” saved and applied.", "success")
             return redirect(url_for("compliance.rules_page", agency_id=agency.id))
     elif request.method == "POST":
         status = 400
-    existing = db.session.scalars(
-        scoped(AssignmentRule, current_user)
-        .where(AssignmentRule.agency_id == agency.id)
-        .order_by(AssignmentRule.id.desc())
-    ).all()
     return render_template(
-        "compliance/rules.html", agency=agency, form=form, rules=existing, recurrences=rules.RECURRENCES
+        "compliance/rules.html",
+        agency=agency,
+        form=form,
+        rules=_rules_of(agency),
+        recurrences=rules.RECURRENCES,
     ), status
+
+
+def _rules_of(agency: Agency) -> list[AssignmentRule]:
+    return list(
+        db.session.scalars(
+            scoped(AssignmentRule, current_user)
+            .where(AssignmentRule.agency_id == agency.id)
+            .order_by(AssignmentRule.id.desc())
+        )
+    )
 
 
 @bp.route("/agencies/<int:agency_id>/rules/<int:rule_id>/deactivate", methods=["POST"])
@@ -196,24 +222,37 @@ def deactivate_rule(agency_id: int, rule_id: int):
 @roles_required(*STAFF)
 def assign(agency_id: int):
     agency = agency_or_404(agency_id)
+    filters = AssignFilterForm(request.args)
+    filters.unit.choices = _unit_choices(agency, "Whole agency")
+    filters.rank.choices = [("", "Every rank")] + [(r, r) for r in _ranks(agency)]
     form = AssignForm()
     form.course.choices = [("", "Choose a course")] + _course_choices(agency)
-    people = db.session.scalars(
-        select(User).where(User.agency_id == agency.id, User.active.is_(True),
-                           User.id.in_(select(RoleGrant.user_id).where(RoleGrant.role == Role.OFFICER.value)))
-        .order_by(User.name)
-    ).all()  # fmt: skip
-    form.officers.choices = [(str(p.id), f"{p.name} ({p.badge_number or 'no badge'})") for p in people]
+    if not filters.validate():
+        return render_template(
+            "compliance/assign.html", agency=agency, form=form, filters=filters, people=[], total=0, page=1
+        ), 400
+    chosen_filters = {
+        "unit_id": _choice_id(filters.unit),
+        "rank": (filters.rank.data or "").strip() or None,
+        "q": (filters.q.data or "").strip(),
+    }
+    status = 200
     if form.validate_on_submit():
-        chosen = [p for p in people if str(p.id) in set(form.officers.data)]
-        course = db.session.get(Course, _choice_id(form.course))
         try:
-            created = rules.assign_manually(current_user, agency, course, chosen, form.due_on.data)
+            course, created, chosen = rules.assign_chosen(
+                current_user,
+                agency,
+                _choice_id(form.course),
+                form.due_on.data,
+                officer_ids=[i for i in (parse_id(v, "officers") for v in form.officers.data or []) if i],
+                all_matching=form.all_matching.data,
+                **chosen_filters,
+            )
         except rules.RuleError as error:
             form[error.field or "course"].errors.append(str(error))
         else:
             db.session.commit()
-            skipped = len(chosen) - len(created)
+            skipped = chosen - len(created)
             flash(
                 f"{course.title} assigned to {len(created)} officer(s)"
                 + (f"; {skipped} already had it open" if skipped else "")
@@ -221,8 +260,31 @@ def assign(agency_id: int):
                 "success",
             )
             return redirect(url_for("compliance.overview", agency_id=agency.id))
-    status = 400 if request.method == "POST" else 200
-    return render_template("compliance/assign.html", agency=agency, form=form), status
+        status = 400
+    elif request.method == "POST":
+        status = 400
+    page = page_arg()
+    people, total = rules.candidates_page(agency, page=page, **chosen_filters)
+    return render_template(
+        "compliance/assign.html",
+        agency=agency,
+        form=form,
+        filters=filters,
+        people=people,
+        total=total,
+        page=page,
+    ), status
+
+
+def _ranks(agency: Agency) -> list[str]:
+    return list(
+        db.session.scalars(
+            select(User.rank)
+            .where(User.agency_id == agency.id, User.rank.is_not(None))
+            .distinct()
+            .order_by(User.rank)
+        )
+    )
 
 
 @bp.route("/agencies/<int:agency_id>/mandate", methods=["GET", "POST"])
@@ -306,6 +368,91 @@ def team():
     ).all()
     rows = compliance.team_status(current_user, reports) if reports else []
     return render_template("compliance/team.html", rows=rows)
+
+
+def _board_list() -> str:
+    """The list asked for (`?list=`): blank for none; an unknown one is a 400 naming it."""
+    key = (request.args.get("list") or "").strip()
+    if key and key not in today.LISTS:
+        raise BadInput("“list” must be one of: " + ", ".join(today.LISTS) + ".", "list")
+    return key
+
+
+def _render_board(scope: today.Scope, form: BoardActionForm | None, status: int = 200):
+    key = _board_list()
+    page = page_arg()
+    rows, total = today.rows_of(scope, key, page=page) if key else ([], 0)
+    return render_template(
+        "compliance/today.html",
+        scope=scope,
+        agency=scope.agency,
+        figures=today.figures(scope),
+        lists=today.LISTS,
+        key=key,
+        rows=rows,
+        total=total,
+        page=page,
+        page_size=today.PAGE_SIZE,
+        form=form,
+        select_all=request.args.get("select") == "all",
+        assignment_list=key in today.ASSIGNMENT_LISTS,
+    ), status
+
+
+def _board_form(agency: Agency, key: str) -> BoardActionForm:
+    form = BoardActionForm()
+    if key in today.ASSIGNMENT_LISTS:
+        form.action.choices = [c for c in form.action.choices if c[0] != "assign"]
+    else:
+        form.action.choices = [c for c in form.action.choices if c[0] == "assign"]
+    form.course.choices = [("", "Choose a course")] + _course_choices(agency)
+    return form
+
+
+@bp.route("/agencies/<int:agency_id>/today")
+@roles_required(*STAFF)
+def today_board(agency_id: int):
+    agency = agency_or_404(agency_id)
+    return _render_board(today.Scope(agency), _board_form(agency, _board_list()))
+
+
+@bp.route("/agencies/<int:agency_id>/today/actions", methods=["POST"])
+@roles_required(*STAFF)
+def today_action(agency_id: int):
+    agency = agency_or_404(agency_id)
+    key = _board_list()
+    form = _board_form(agency, key)
+    if form.validate_on_submit():
+        picks = [i for i in (parse_id(v, "pick") for v in request.form.getlist("pick")) if i]
+        people = [i for i in (parse_id(v, "person") for v in request.form.getlist("person")) if i]
+        try:
+            done = today.act(
+                current_user,
+                agency,
+                form.action.data,
+                picks=picks,
+                people=people,
+                new_due=form.new_due.data,
+                reason=form.reason.data,
+                course_id=_choice_id(form.course),
+                due_on=form.due_on.data,
+            )
+        except today.BoardError as error:
+            # Errors about the chosen rows show on the action, the field beside the button.
+            form[error.field if error.field in form else "action"].errors.append(str(error))
+        else:
+            db.session.commit()
+            flash(done, "success")
+            return redirect(url_for("compliance.today_board", agency_id=agency.id, list=key or None))
+    return _render_board(today.Scope(agency), form, 400)
+
+
+@bp.route("/team/today")
+def team_board():
+    if current_user.agency_id is None:
+        abort(404)
+    agency = db.session.get(Agency, current_user.agency_id)
+    return _render_board(today.Scope(agency, supervisor=current_user), None)
 
 
 @bp.app_context_processor

@@ -11,6 +11,7 @@ from lms.models.courses import (
     Completion,
     Course,
     CourseVersion,
+    DueDateChange,
     ItemCompletion,
 )
 from lms.models.imports import RosterImport
@@ -48,6 +49,7 @@ __all__ = [
     "Completion",
     "Course",
     "CourseVersion",
+    "DueDateChange",
     "GradeDelivery",
     "ItemCompletion",
     "LrsSettings",

@@ -81,13 +81,32 @@ class Assignment(db.Model):
     rule_id: Mapped[int | None] = mapped_column(ForeignKey("assignment_rules.id"), index=True)
     assigned_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     assigned_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    # assigned | completed | cancelled
+    # assigned | completed | cancelled | excused (waived by a coordinator, with a reason:
+    # no longer open or overdue in any figure, but kept and shown as "Excused")
     status: Mapped[str] = mapped_column(String(16), default="assigned", index=True)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    excused_reason: Mapped[str | None] = mapped_column(Text)
+    excused_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    excused_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     user: Mapped[User] = relationship(foreign_keys=[user_id])
     course: Mapped[Course] = relationship()
     course_version: Mapped[CourseVersion] = relationship()
+
+
+class DueDateChange(db.Model):
+    """A due date moved by a coordinator, with the reason given: kept as history, never edited."""
+
+    __tablename__ = "due_date_changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"), index=True)
+    assignment_id: Mapped[int] = mapped_column(ForeignKey("assignments.id"), index=True)
+    old_due_on: Mapped[date | None] = mapped_column(Date)
+    new_due_on: Mapped[date] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(Text)
+    changed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class ItemCompletion(db.Model):

@@ -53,6 +53,42 @@ def status_of(certificate: Certificate, today: date | None = None) -> str:
     return "valid"
 
 
+def not_renewed():
+    """A WHERE clause on Certificate: it has not been renewed, i.e. no newer unrevoked
+    certificate of the same person replaces it or is for the same course or its renewal course.
+
+    A renewed certificate's expiry is no longer anything to act on, so the expiring figures
+    leave it out (the renewal certificate counts instead).
+    """
+    from sqlalchemy import and_, exists, or_
+    from sqlalchemy.orm import aliased
+
+    from lms.models import Course
+
+    newer = aliased(Certificate)
+    renewal_course = (
+        select(Course.id)
+        .join(CourseVersion, CourseVersion.renewal_course_slug == Course.slug)
+        .join(Completion, Completion.course_version_id == CourseVersion.id)
+        .where(
+            Completion.id == Certificate.completion_id,
+            (Course.agency_id == Certificate.agency_id) | Course.agency_id.is_(None),
+        )
+    )
+    return ~exists().where(
+        newer.user_id == Certificate.user_id,
+        newer.revoked_at.is_(None),
+        newer.id != Certificate.id,
+        or_(
+            newer.replaces_id == Certificate.id,
+            and_(
+                newer.id > Certificate.id,
+                or_(newer.course_id == Certificate.course_id, newer.course_id.in_(renewal_course)),
+            ),
+        ),
+    )
+
+
 def _version_of(certificate: Certificate) -> CourseVersion:
     completion = db.session.get(Completion, certificate.completion_id)
     return db.session.get(CourseVersion, completion.course_version_id)

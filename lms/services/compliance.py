@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import and_, case, func, select
+from sqlalchemy.orm import joinedload
 
 from lms.extensions import db
 from lms.models import (
@@ -26,6 +27,7 @@ from lms.models import (
     Unit,
     User,
 )
+from lms.services import certificates
 from lms.services.certificates import add_months
 
 STATUSES = {
@@ -35,6 +37,10 @@ STATUSES = {
     "due_soon": "Due in 30 days",
     "completed": "Completed",
 }
+
+
+# Assignments nobody owes any more: cancelled, or excused by a coordinator (with a reason).
+NOT_OWED = ("cancelled", "excused")
 
 
 @dataclass(frozen=True)
@@ -201,7 +207,7 @@ def overview(agency: Agency, filters: Filters, today: date | None = None) -> Ove
             func.sum(case((and_(Assignment.status == "assigned", Assignment.due_on < today), 1), else_=0)),
             func.sum(case((and_(Assignment.status == "assigned", Assignment.due_on >= today, Assignment.due_on <= soon), 1), else_=0)),
         )
-        .where(Assignment.agency_id == agency.id, Assignment.status != "cancelled", *course_clause)
+        .where(Assignment.agency_id == agency.id, Assignment.status.not_in(NOT_OWED), *course_clause)
         .group_by(Assignment.user_id)
     ):  # fmt: skip
         if user_id not in unit_of:
@@ -230,7 +236,7 @@ def overview(agency: Agency, filters: Filters, today: date | None = None) -> Ove
     for user_id, *counts in _rows(
         select(Certificate.user_id, *window_sums, *month_sums)
         .where(Certificate.agency_id == agency.id, Certificate.revoked_at.is_(None), Certificate.expires_on >= today,
-               Certificate.expires_on < month_starts[12], *cert_course)
+               Certificate.expires_on < month_starts[12], certificates.not_renewed(), *cert_course)
         .group_by(Certificate.user_id)
     ):  # fmt: skip
         if user_id not in unit_of:
@@ -320,6 +326,7 @@ class OfficerStatus:
     completed: int
     next_due: date | None
     hours: float
+    overdue_courses: list[str] = field(default_factory=list)
 
 
 def officers_in(
@@ -357,16 +364,19 @@ def officers_in(
         stmt = stmt.where(User.id.in_(matching))
     total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     people = list(db.session.scalars(
-        select(User).where(User.id.in_(stmt)).order_by(User.name, User.id).limit(limit).offset(offset)
+        select(User).options(joinedload(User.unit)).where(User.id.in_(stmt)).order_by(User.name, User.id)
+        .limit(limit).offset(offset)
     ))  # fmt: skip
     ids = [p.id for p in people]
     counts: dict[int, list] = {i: [0, 0, 0, None] for i in ids}
+    overdue_titles: dict[int, list[str]] = defaultdict(list)
     if ids:
         course_clause = [Assignment.course_id == filters.course_id] if filters.course_id else []
-        for user_id, status, due_on in db.session.execute(
-            select(Assignment.user_id, Assignment.status, Assignment.due_on).where(
-                Assignment.user_id.in_(ids), Assignment.status != "cancelled", *course_clause
-            )
+        for user_id, status, due_on, title in db.session.execute(
+            select(Assignment.user_id, Assignment.status, Assignment.due_on, Course.title)
+            .join(Course, Course.id == Assignment.course_id)
+            .where(Assignment.user_id.in_(ids), Assignment.status.not_in(NOT_OWED), *course_clause)
+            .order_by(Assignment.due_on)
         ):
             row = counts[user_id]
             if status == "completed":
@@ -375,6 +385,7 @@ def officers_in(
                 row[0] += 1
                 if due_on is not None and due_on < today:
                     row[1] += 1
+                    overdue_titles[user_id].append(title)
                 if due_on is not None and (row[3] is None or due_on < row[3]):
                     row[3] = due_on
     mandate = db.session.scalar(select(Mandate).where(Mandate.agency_id == agency.id))
@@ -385,7 +396,9 @@ def officers_in(
             select(Completion.user_id, func.sum(Completion.credit_hours))
             .where(Completion.user_id.in_(ids), Completion.completed_at >= start_of(since)).group_by(Completion.user_id)
         ).all())  # fmt: skip
-    return [OfficerStatus(p, *counts[p.id], float(hours.get(p.id) or 0)) for p in people], total
+    return [
+        OfficerStatus(p, *counts[p.id], float(hours.get(p.id) or 0), overdue_titles[p.id]) for p in people
+    ], total
 
 
 def save_mandate(

@@ -29,6 +29,7 @@ class Home:
     certificates: list = field(default_factory=list)  # (Certificate, status) pairs
     to_review: list = field(default_factory=list)  # recent finished scenario attempts of the agency
     warnings: list[str] = field(default_factory=list)  # background work that is stuck, for staff
+    board: object = None  # today.Figures of the agency, for coordinators
 
 
 def agency_summary(agency_id: int) -> AgencySummary:
@@ -74,6 +75,10 @@ def home_for(user: User) -> Home:
     if user.has_role(Role.COORDINATOR) and user.agency_id is not None:
         home.sections.append("coordinator")
         home.agency_summary = agency_summary(user.agency_id)
+        from lms.models import Agency
+        from lms.services import today
+
+        home.board = today.figures(today.Scope(db.session.get(Agency, user.agency_id)))
     if user.is_platform_admin:
         home.sections.append("admin")
     if user.has_role(Role.INSTRUCTOR, Role.COORDINATOR, Role.ADMIN):

@@ -50,6 +50,7 @@ REPORTS = {
         Report("certifications", "Certifications with expiry", ("badge", "name", "unit", "course", "certificate code", "issued on", "expires on", "status")),
         Report("mandate-hours", "Mandate hours per officer for the cycle", ("badge", "name", "rank", "unit", "cycle start", "cycle end", "hours", "required", "category hours", "category required", "met")),
         Report("time-on-task", "Active time on task per officer and item", ("badge", "name", "unit", "course", "status", "credit hours", "course active minutes", "item", "kind", "item active minutes")),
+        Report("excused", "Excused training, with reasons", ("badge", "name", "unit", "course", "due on", "status", "excused on", "excused by", "reason")),
     )
 }  # fmt: skip
 
@@ -69,7 +70,7 @@ def rows(report: str, agency: Agency, today: date | None = None) -> Iterator[tup
                    func.sum((Assignment.status == "assigned").cast(db.Integer)),
                    func.sum(((Assignment.status == "assigned") & (Assignment.due_on < today)).cast(db.Integer)))
             .join(User, User.id == Assignment.user_id).join(Course, Course.id == Assignment.course_id)
-            .where(Assignment.agency_id == agency.id, Assignment.status != "cancelled")
+            .where(Assignment.agency_id == agency.id, Assignment.status.not_in(("cancelled", "excused")))
             .group_by(Course.title, User.unit_id).order_by(Course.title, User.unit_id)
         )  # fmt: skip
         for title, unit_id, total, done, open_, overdue in db.session.execute(stmt):
@@ -172,6 +173,29 @@ def rows(report: str, agency: Agency, today: date | None = None) -> Iterator[tup
             )
     elif report == "time-on-task":
         yield from _time_on_task_rows(agency, units)
+    elif report == "excused":
+        by = db.aliased(User)
+        stmt = (
+            select(User.badge_number, User.name, User.unit_id, Course.title, Assignment.due_on,
+                   Assignment.excused_at, by.name, Assignment.excused_reason)
+            .join(User, User.id == Assignment.user_id).join(Course, Course.id == Assignment.course_id)
+            .outerjoin(by, by.id == Assignment.excused_by_id)
+            .where(Assignment.agency_id == agency.id, Assignment.status == "excused")
+            .order_by(User.name, User.id, Assignment.id)
+            .execution_options(yield_per=BATCH)
+        )  # fmt: skip
+        for badge, name, unit_id, course, due, excused_at, by_name, reason in db.session.execute(stmt):
+            yield (
+                badge,
+                name,
+                units.get(unit_id, ""),
+                course,
+                due.isoformat() if due else "",
+                "Excused",
+                excused_at.date().isoformat() if excused_at else "",
+                by_name or "",
+                reason or "",
+            )
     else:
         raise KeyError(report)
 

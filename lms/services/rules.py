@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
 
 from lms.extensions import db
 from lms.models import Agency, Assignment, AssignmentRule, Completion, Course, Role, RoleGrant, Unit, User
@@ -41,9 +42,53 @@ class RuleSpec:
     recurrence: str
 
 
-def create_rule(actor: User, agency: Agency, spec: RuleSpec) -> AssignmentRule:
-    """Save a rule after checking it, and apply it at once."""
-    course = db.session.get(Course, spec.course_id)
+@dataclass
+class Preview:
+    """Whom a rule would reach before it is saved."""
+
+    matching: int  # active officers the rule matches
+    already: int  # of them, how many already have the course (open or completed)
+    first: list[User]  # the first page of them, by name
+
+    @property
+    def to_assign(self) -> int:
+        return self.matching - self.already
+
+
+def preview(agency: Agency, spec: RuleSpec, limit: int = 50) -> Preview:
+    """Who a rule would match, with the same checks and matching as saving it, and nothing saved."""
+    course = _checked(agency, spec)
+    rule = AssignmentRule(agency_id=agency.id, course_id=course.id, unit_id=spec.unit_id,
+                          ranks=sorted({r.strip() for r in spec.ranks if r.strip()}))  # fmt: skip
+    officers = _active_officers(agency)
+    subtree = {rule.unit_id: set(unit_subtree_ids(agency.id, rule.unit_id))} if rule.unit_id else {}
+    matched = sorted(matching_officers(rule, officers, subtree), key=lambda o: (o.name, o.id))
+    having = set(
+        db.session.scalars(
+            select(Assignment.user_id).where(
+                Assignment.agency_id == agency.id,
+                Assignment.course_id == course.id,
+                Assignment.status.in_(("assigned", "completed", "excused")),
+            )
+        )
+    )
+    return Preview(len(matched), sum(1 for o in matched if o.id in having), matched[:limit])
+
+
+def _active_officers(agency: Agency) -> list[User]:
+    return list(
+        db.session.scalars(
+            select(User).options(joinedload(User.unit)).where(
+                User.agency_id == agency.id, User.active.is_(True),
+                User.id.in_(select(RoleGrant.user_id).where(RoleGrant.role == Role.OFFICER.value)),
+            )
+        )
+    )  # fmt: skip
+
+
+def _checked(agency: Agency, spec: RuleSpec) -> Course:
+    """The rule's course, once every part of the rule is checked (RuleError otherwise)."""
+    course = db.session.get(Course, spec.course_id) if spec.course_id else None
     if course is None or course.agency_id not in (None, agency.id):
         raise RuleError("Choose one of the courses offered to your agency.", "course")
     if spec.unit_id is not None:
@@ -56,6 +101,12 @@ def create_rule(actor: User, agency: Agency, spec: RuleSpec) -> AssignmentRule:
         raise RuleError("Give either a due date or a number of days, not both.", "due_days")
     if spec.recurrence not in RECURRENCES:
         raise RuleError("Choose how often the course recurs.", "recurrence")
+    return course
+
+
+def create_rule(actor: User, agency: Agency, spec: RuleSpec) -> AssignmentRule:
+    """Save a rule after checking it, and apply it at once."""
+    course = _checked(agency, spec)
     rule = AssignmentRule(
         agency_id=agency.id,
         course_id=course.id,
@@ -124,14 +175,7 @@ def apply_rules(actor: User | None, agency: Agency, today: date | None = None) -
     ).all()
     if not rules:
         return []
-    officers = list(
-        db.session.scalars(
-            select(User).where(
-                User.agency_id == agency.id, User.active.is_(True),
-                User.id.in_(select(RoleGrant.user_id).where(RoleGrant.role == Role.OFFICER.value)),
-            )
-        )
-    )  # fmt: skip
+    officers = _active_officers(agency)
     subtree = {r.unit_id: set(unit_subtree_ids(agency.id, r.unit_id)) for r in rules if r.unit_id is not None}
     existing: dict[tuple[int, int], list[Assignment]] = {}
     for assignment in db.session.scalars(
@@ -171,23 +215,97 @@ def apply_rules(actor: User | None, agency: Agency, today: date | None = None) -
     return created
 
 
+def candidates(agency: Agency, *, unit_id: int | None = None, rank: str | None = None, q: str = ""):
+    """A SELECT of the active officers of `agency` in a unit (with its sub-units), of a rank,
+    and/or whose name or badge number contains `q`: whom manual assignment can pick from."""
+    stmt = select(User).where(
+        User.agency_id == agency.id,
+        User.active.is_(True),
+        User.id.in_(select(RoleGrant.user_id).where(RoleGrant.role == Role.OFFICER.value)),
+    )
+    if unit_id is not None:
+        stmt = stmt.where(User.unit_id.in_(unit_subtree_ids(agency.id, unit_id)))
+    if rank:
+        stmt = stmt.where(User.rank == rank)
+    if q.strip():
+        pattern = "%" + q.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        stmt = stmt.where(
+            func.lower(User.name).like(pattern, escape="\\")
+            | func.lower(User.badge_number).like(pattern, escape="\\")
+        )
+    return stmt
+
+
+def candidates_page(
+    agency: Agency, *, unit_id=None, rank=None, q: str = "", page: int = 1, per_page: int = 50
+):
+    """One page of `candidates` (by name, with their units) and how many match in all."""
+    from sqlalchemy.orm import joinedload
+
+    stmt = candidates(agency, unit_id=unit_id, rank=rank, q=q)
+    total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    people = db.session.scalars(
+        stmt.options(joinedload(User.unit))
+        .order_by(User.name, User.id)
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    ).all()
+    return list(people), total
+
+
+def assign_chosen(
+    actor: User,
+    agency: Agency,
+    course_id: int | None,
+    due_on: date | None,
+    *,
+    officer_ids: list[int],
+    all_matching: bool = False,
+    unit_id: int | None = None,
+    rank: str | None = None,
+    q: str = "",
+) -> tuple[Course, list[Assignment], int]:
+    """Assign a course to the chosen officers, or to everyone the filters match: the course,
+    the new assignments, and how many people were chosen in all."""
+    course = db.session.get(Course, course_id) if course_id else None
+    if course is None or course.agency_id not in (None, agency.id):
+        raise RuleError("Choose one of the courses offered to your agency.", "course")
+    if due_on is not None and due_on < date.today():
+        raise RuleError("The due date cannot be in the past.", "due_on")
+    stmt = candidates(agency, unit_id=unit_id, rank=rank, q=q)
+    if not all_matching:
+        if not officer_ids:
+            raise RuleError("Choose at least one officer.", "officers")
+        stmt = stmt.where(User.id.in_(set(officer_ids)))
+    people = list(db.session.scalars(stmt.order_by(User.id)))
+    if not all_matching and len(people) != len(set(officer_ids)):
+        raise RuleError("Choose active officers of your own agency.", "officers")
+    if not people:
+        raise RuleError("Nobody matches these filters.", "officers")
+    return course, assign_manually(actor, agency, course, people, due_on), len(people)
+
+
 def assign_manually(
     actor: User, agency: Agency, course: Course, officers: list[User], due_on: date | None
 ) -> list[Assignment]:
     """Assign a course to chosen officers; those already working on it are skipped."""
     if course.agency_id not in (None, agency.id):
         raise RuleError("Choose one of the courses offered to your agency.", "course")
-    created = []
-    for officer in officers:
-        if officer.agency_id != agency.id:
-            raise RuleError("Choose officers of your own agency.", "officers")
-        open_ = db.session.scalar(
-            select(Assignment.id).where(
-                Assignment.user_id == officer.id,
+    if any(officer.agency_id != agency.id for officer in officers):
+        raise RuleError("Choose officers of your own agency.", "officers")
+    # One query for who already works on it, so choosing thousands costs no round trip each.
+    working = set(
+        db.session.scalars(
+            select(Assignment.user_id).where(
+                Assignment.agency_id == agency.id,
                 Assignment.course_id == course.id,
                 Assignment.status == "assigned",
             )
         )
-        if open_ is None:
+    )
+    created = []
+    for officer in officers:
+        if officer.id not in working:
             created.append(learning.assign_course(actor, officer, course, due_on=due_on, source="manual"))
+            working.add(officer.id)
     return created

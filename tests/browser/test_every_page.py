@@ -79,7 +79,11 @@ _MEASURE = """() => ({scrollWidth: document.documentElement.scrollWidth, innerWi
       ? '.' + e.className.trim().split(/\\s+/).join('.') : ''))})"""
 
 
-QUERIES = {"author.preview_scenario": "?seed=1"}  # without a seed the preview redirects to one
+QUERIES = {
+    "author.preview_scenario": "?seed=1",  # without a seed the preview redirects to one
+    "compliance.today_board": "?list=unassigned",  # the board with a list, its checkboxes and actions
+    "compliance.team_board": "?list=overdue",
+}
 
 
 @pytest.fixture
