@@ -291,8 +291,7 @@ def _seed_compliance() -> None:
         hours=2,
         cycle_months=12,
         cycle_start=date(today.year, 1, 1),
-        category="Community policing",
-        category_hours=2,
+        minimums=[("Community policing", 2)],
     )
     refresher = catalog.course_by_slug("prevention-refresher", None)
     rules.create_rule(coordinator, agency, rules.RuleSpec(
