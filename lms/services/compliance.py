@@ -459,6 +459,7 @@ class OfficerRecord:
     cycle: tuple[date, date] | None
     mandate: Mandate | None
     standing: object = None  # standards.Standing: hours by category against the mandate
+    sessions: list = field(default_factory=list)  # (TrainingSession, SessionAttendance), newest first
 
 
 def officer_record(person: User, today: date | None = None) -> OfficerRecord:
@@ -468,7 +469,7 @@ def officer_record(person: User, today: date | None = None) -> OfficerRecord:
     today = today or date.today()
     mandate = db.session.scalar(select(Mandate).where(Mandate.agency_id == person.agency_id))
     cycle = current_cycle(mandate, today) if mandate else None
-    from lms.services import standards
+    from lms.services import standards, training_records
 
     since = cycle[0] if cycle else today - timedelta(days=365)
     credit = standards.credit_by_person(person.agency_id, since, user_ids=[person.id]).get(person.id, {})
@@ -484,4 +485,5 @@ def officer_record(person: User, today: date | None = None) -> OfficerRecord:
         cycle=cycle,
         mandate=mandate,
         standing=standards.standing(mandate, credit),
+        sessions=training_records.sessions_for(person),
     )

@@ -112,6 +112,12 @@ class Standing:
     def missing(self) -> float:
         return max(0.0, (self.required or 0) - self.total)
 
+    @property
+    def other_categories(self) -> list[tuple[str, float]]:
+        """Categories with hours that no minimum names."""
+        named = {category_key(m.category) for m in self.minimums}
+        return [(name, hours) for name, hours in self.by_category if category_key(name) not in named]
+
 
 def standing(mandate: Mandate | None, hours: Hours | None) -> Standing:
     """The hours (per category) measured against the mandate's total and every category minimum."""
@@ -460,3 +466,8 @@ def session_file(session) -> CourseFile:
             for attendance, person in people
         ],
     )
+
+
+def delivered_course_ids(agency: Agency):
+    """A SELECT of the ids of courses someone of the agency has completed (for course files)."""
+    return select(Completion.course_id).where(Completion.agency_id == agency.id).distinct()
