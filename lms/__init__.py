@@ -59,6 +59,7 @@ def create_app(config: type | dict | None = None) -> Flask:
     from lms.lti import bp as lti_bp
     from lms.main import bp as main_bp
     from lms.play import bp as play_bp
+    from lms.training import bp as training_bp
     from lms.verify import bp as verify_bp
 
     for blueprint in (
@@ -74,6 +75,7 @@ def create_app(config: type | dict | None = None) -> Flask:
         api_bp,
         integrations_bp,
         activity_bp,
+        training_bp,
     ):
         app.register_blueprint(blueprint)
 

@@ -3,16 +3,19 @@ from wtforms import (
     BooleanField,
     DateField,
     DecimalField,
+    FieldList,
+    Form,
+    FormField,
     IntegerField,
     SelectField,
     SelectMultipleField,
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from lms.input import FitsColumn
-from lms.models import AssignmentRule, Mandate
+from lms.models import AssignmentRule, MandateMinimum
 from lms.services.compliance import STATUSES
 from lms.services.rules import RECURRENCES
 
@@ -54,6 +57,22 @@ class AssignForm(FlaskForm):
     due_on = DateField("Due on", validators=[Optional()])
 
 
+MINIMUM_ROWS = 6
+
+
+class MinimumForm(Form):
+    """One category minimum of the mandate (a row of the mandate form)."""
+
+    category = StringField(
+        "Category", validators=[Optional(), FitsColumn(MandateMinimum.category, required=False)]
+    )
+    hours = DecimalField(
+        "Minimum hours",
+        places=1,
+        validators=[Optional(), NumberRange(0.5, 1000, "Use 0.5 to 1000 hours.")],
+    )
+
+
 class MandateForm(FlaskForm):
     hours = DecimalField(
         "Hours required per cycle",
@@ -67,15 +86,35 @@ class MandateForm(FlaskForm):
     cycle_start = DateField(
         "A cycle starts on", validators=[InputRequired("Enter the date a cycle starts, e.g. 1 January.")]
     )
-    category = StringField(
-        "Category with a minimum (optional)",
-        validators=[Optional(), FitsColumn(Mandate.category, required=False)],
-    )
-    category_hours = DecimalField(
-        "Minimum hours in that category",
-        places=1,
-        validators=[Optional(), NumberRange(0.5, 1000, "Use 0.5 to 1000 hours.")],
-    )
+    minimums = FieldList(FormField(MinimumForm), min_entries=MINIMUM_ROWS, max_entries=MINIMUM_ROWS)
+
+    def validate_minimums(self, field) -> None:
+        """Each row is a category with its hours, or blank; a category appears once."""
+        seen: set[str] = set()
+        for row in field:
+            name = (row.category.data or "").strip()
+            if bool(name) != (row.hours.data is not None):
+                row.hours.errors.append("Give both a category and its minimum hours, or neither.")
+            elif name and name.casefold() in seen:
+                row.category.errors.append(f"“{name}” is listed twice; give each category once.")
+            seen.add(name.casefold())
+            if (
+                self.hours.data is not None
+                and row.hours.data is not None
+                and row.hours.data > self.hours.data
+            ):
+                row.hours.errors.append(
+                    "A category minimum cannot be more than the hours required per cycle."
+                )
+        if any(row.errors for row in field):
+            raise ValidationError("Check the category minimums.")
+
+    def chosen_minimums(self) -> list[tuple[str, float]]:
+        return [
+            (row.category.data.strip(), float(row.hours.data))
+            for row in self.minimums
+            if (row.category.data or "").strip()
+        ]
 
 
 class BoardActionForm(FlaskForm):

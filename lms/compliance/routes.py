@@ -295,22 +295,20 @@ def mandate(agency_id: int):
     form = MandateForm(obj=current) if request.method == "GET" and current else MandateForm()
     if request.method == "GET" and current:
         form.cycle_months.data = str(current.cycle_months)
+        for row, minimum in zip(form.minimums, current.minimums, strict=False):
+            row.category.data, row.hours.data = minimum.category, minimum.hours
     if form.validate_on_submit():
-        if bool(form.category.data) != bool(form.category_hours.data):
-            form.category_hours.errors.append("Give both a category and its minimum hours, or neither.")
-        else:
-            compliance.save_mandate(
-                current_user,
-                agency,
-                hours=float(form.hours.data),
-                cycle_months=int(form.cycle_months.data),
-                cycle_start=form.cycle_start.data,
-                category=form.category.data or None,
-                category_hours=float(form.category_hours.data) if form.category_hours.data else None,
-            )
-            db.session.commit()
-            flash("The mandate is saved; hours are now counted against it.", "success")
-            return redirect(url_for("compliance.overview", agency_id=agency.id))
+        compliance.save_mandate(
+            current_user,
+            agency,
+            hours=float(form.hours.data),
+            cycle_months=int(form.cycle_months.data),
+            cycle_start=form.cycle_start.data,
+            minimums=form.chosen_minimums(),
+        )
+        db.session.commit()
+        flash("The mandate is saved; hours are now counted against it.", "success")
+        return redirect(url_for("compliance.overview", agency_id=agency.id))
     status = 400 if request.method == "POST" else 200
     return render_template("compliance/mandate.html", agency=agency, form=form), status
 

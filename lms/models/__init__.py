@@ -30,6 +30,7 @@ from lms.models.integrations import (
 from lms.models.operations import PeriodicRun
 from lms.models.people import Agency, Role, RoleGrant, SignInThrottle, Unit, User, UserSession
 from lms.models.scenarios import Attempt, AttemptDecision, AttemptGrade, ScenarioRecord, ScenarioVersion
+from lms.models.training import DELIVERY_METHODS, MandateMinimum, SessionAttendance, TrainingSession
 
 __all__ = [
     "ActiveTime",
@@ -59,15 +60,19 @@ __all__ = [
     "LtiLaunchState",
     "LtiRegistration",
     "LtiUserLink",
+    "DELIVERY_METHODS",
     "Mandate",
+    "MandateMinimum",
     "OutboxMessage",
     "Role",
     "PeriodicRun",
     "RosterImport",
     "RoleGrant",
     "ScenarioRecord",
+    "SessionAttendance",
     "ScenarioVersion",
     "SignInThrottle",
+    "TrainingSession",
     "Unit",
     "User",
     "UserSession",

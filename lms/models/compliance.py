@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from lms.extensions import db
 from lms.models.courses import Course
 from lms.models.people import Unit, User
+from lms.models.training import MandateMinimum
 from lms.models.types import UTCDateTime, utcnow
 
 
@@ -44,7 +45,7 @@ class AssignmentRule(db.Model):
 
 class Mandate(db.Model):
     """An agency's state in-service requirement, e.g. 40 hours a year, or 24 hours per two
-    years of which at least 4 in one category."""
+    years of which at least 2 in strategic communications and 4 in use of force (`minimums`)."""
 
     __tablename__ = "mandates"
 
@@ -53,8 +54,10 @@ class Mandate(db.Model):
     hours: Mapped[float] = mapped_column(Float)
     cycle_months: Mapped[int] = mapped_column(Integer, default=12)
     cycle_start: Mapped[date] = mapped_column(Date)  # the first day of some cycle
-    category: Mapped[str | None] = mapped_column(String(100))
-    category_hours: Mapped[float | None] = mapped_column(Float)
+
+    minimums: Mapped[list[MandateMinimum]] = relationship(
+        cascade="all, delete-orphan", order_by="MandateMinimum.category", lazy="selectin"
+    )
 
 
 class OutboxMessage(db.Model):

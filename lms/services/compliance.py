@@ -19,7 +19,6 @@ from lms.models import (
     Agency,
     Assignment,
     Certificate,
-    Completion,
     Course,
     Mandate,
     Role,
@@ -251,23 +250,14 @@ def overview(agency: Agency, filters: Filters, today: date | None = None) -> Ove
     mandate = db.session.scalar(select(Mandate).where(Mandate.agency_id == agency.id))
     cycle = current_cycle(mandate, today) if mandate else None
     if mandate:
-        in_category = case(
-            (Completion.category == (mandate.category or ""), Completion.credit_hours), else_=0
-        )
-        for user_id, hours, category_hours in _rows(
-            select(Completion.user_id, func.sum(Completion.credit_hours), func.sum(in_category))
-            .where(
-                Completion.agency_id == agency.id,
-                Completion.completed_at >= start_of(cycle[0]),
-                Completion.completed_at < start_of(cycle[1]),
-            )
-            .group_by(Completion.user_id)
-        ):
-            if user_id not in unit_of or (hours or 0) < mandate.hours:
-                continue
-            if mandate.category and mandate.category_hours and (category_hours or 0) < mandate.category_hours:
-                continue
-            per_unit[unit_of[user_id]].mandate_met += 1
+        # Course completions and classroom/external sessions together, against the total and
+        # every category minimum (services/standards.py).
+        from lms.services import standards
+
+        credit = standards.credit_by_person(agency.id, cycle[0], cycle[1])
+        for user_id, hours in credit.items():
+            if user_id in unit_of and standards.standing(mandate, hours).met:
+                per_unit[unit_of[user_id]].mandate_met += 1
 
     # Roll the direct counts up the tree: each unit shows itself plus everything below it.
     children = defaultdict(list)
@@ -391,11 +381,13 @@ def officers_in(
     mandate = db.session.scalar(select(Mandate).where(Mandate.agency_id == agency.id))
     hours: dict[int, float] = {}
     if ids:
+        from lms.services import standards
+
         since = current_cycle(mandate, today)[0] if mandate else today - timedelta(days=365)
-        hours = dict(db.session.execute(
-            select(Completion.user_id, func.sum(Completion.credit_hours))
-            .where(Completion.user_id.in_(ids), Completion.completed_at >= start_of(since)).group_by(Completion.user_id)
-        ).all())  # fmt: skip
+        hours = {
+            user_id: sum(by_category.values())
+            for user_id, by_category in standards.credit_by_person(agency.id, since, user_ids=ids).items()
+        }
     return [
         OfficerStatus(p, *counts[p.id], float(hours.get(p.id) or 0), overdue_titles[p.id]) for p in people
     ], total
@@ -408,44 +400,51 @@ def save_mandate(
     hours: float,
     cycle_months: int,
     cycle_start: date,
-    category: str | None,
-    category_hours: float | None,
+    minimums: list[tuple[str, float]] | None = None,
 ) -> Mandate:
-    """Set the agency's in-service requirement (audit-logged with before and after)."""
+    """Set the agency's in-service requirement: total hours per cycle and any category minimums
+    (category, hours), e.g. 24 hours per 24 months with 4 in "Use of force" (audit-logged with
+    before and after)."""
+    from lms.models import MandateMinimum
     from lms.services import audit
 
+    minimums = minimums or []
     mandate = db.session.scalar(select(Mandate).where(Mandate.agency_id == agency.id))
     before = None
     if mandate is None:
         mandate = Mandate(agency_id=agency.id)
         db.session.add(mandate)
     else:
-        before = {
-            "hours": mandate.hours,
-            "cycle_months": mandate.cycle_months,
-            "cycle_start": mandate.cycle_start.isoformat(),
-            "category": mandate.category,
-            "category_hours": mandate.category_hours,
-        }
+        before = _mandate_facts(mandate)
     mandate.hours, mandate.cycle_months, mandate.cycle_start = hours, cycle_months, cycle_start
-    mandate.category, mandate.category_hours = category, category_hours
+    mandate.minimums.clear()
+    db.session.flush()  # the old rows go before new ones may reuse their categories
+    mandate.minimums.extend(
+        MandateMinimum(agency_id=agency.id, category=category, hours=minimum)
+        for category, minimum in minimums
+    )
     db.session.flush()
+    after = _mandate_facts(mandate)
     audit.record(
         actor,
         "mandate.saved",
         mandate,
-        summary=f"{hours:g} hours per {cycle_months} months",
+        summary=f"{hours:g} hours per {cycle_months} months"
+        + "".join(f", at least {minimum:g} in {category}" for category, minimum in minimums),
         before=before,
-        after={
-            "hours": hours,
-            "cycle_months": cycle_months,
-            "cycle_start": cycle_start.isoformat(),
-            "category": category,
-            "category_hours": category_hours,
-        },
+        after=after,
         agency_id=agency.id,
     )
     return mandate
+
+
+def _mandate_facts(mandate: Mandate) -> dict:
+    return {
+        "hours": mandate.hours,
+        "cycle_months": mandate.cycle_months,
+        "cycle_start": mandate.cycle_start.isoformat(),
+        "minimums": {m.category: m.hours for m in mandate.minimums},
+    }
 
 
 def team_status(supervisor: User, reports: list[User], today: date | None = None) -> list[OfficerStatus]:
@@ -472,6 +471,8 @@ class OfficerRecord:
     hours: float
     cycle: tuple[date, date] | None
     mandate: Mandate | None
+    standing: object = None  # standards.Standing: hours by category against the mandate
+    sessions: list = field(default_factory=list)  # (TrainingSession, SessionAttendance), newest first
 
 
 def officer_record(person: User, today: date | None = None) -> OfficerRecord:
@@ -481,12 +482,11 @@ def officer_record(person: User, today: date | None = None) -> OfficerRecord:
     today = today or date.today()
     mandate = db.session.scalar(select(Mandate).where(Mandate.agency_id == person.agency_id))
     cycle = current_cycle(mandate, today) if mandate else None
+    from lms.services import standards, training_records
+
     since = cycle[0] if cycle else today - timedelta(days=365)
-    hours = db.session.scalar(
-        select(func.coalesce(func.sum(Completion.credit_hours), 0.0)).where(
-            Completion.user_id == person.id, Completion.completed_at >= start_of(since)
-        )
-    )
+    credit = standards.credit_by_person(person.agency_id, since, user_ids=[person.id]).get(person.id, {})
+    hours = sum(credit.values())
     attempts = list(db.session.scalars(
         select(Attempt).where(Attempt.user_id == person.id).order_by(Attempt.started_at.desc()).limit(50)
     ))  # fmt: skip
@@ -497,4 +497,6 @@ def officer_record(person: User, today: date | None = None) -> OfficerRecord:
         hours=float(hours or 0),
         cycle=cycle,
         mandate=mandate,
+        standing=standards.standing(mandate, credit),
+        sessions=training_records.sessions_for(person),
     )

@@ -291,8 +291,7 @@ def _seed_compliance() -> None:
         hours=2,
         cycle_months=12,
         cycle_start=date(today.year, 1, 1),
-        category="Community policing",
-        category_hours=2,
+        minimums=[("Community policing", 2)],
     )
     refresher = catalog.course_by_slug("prevention-refresher", None)
     rules.create_rule(coordinator, agency, rules.RuleSpec(
@@ -322,4 +321,23 @@ def _seed_compliance() -> None:
         if completion is not None:
             completion.completed_at = assignment.completed_at = utcnow() - timedelta(days=index * 9)
     db.session.flush()
+    # A classroom session, so the training records and hours by category have something to show.
+    from lms.services import training_records
+
+    badges = [
+        badge
+        for badge in db.session.scalars(
+            select(User.badge_number).where(
+                User.agency_id == agency.id, User.email.like("officer0%@riverside.test")
+            )
+        )
+        if badge
+    ]
+    if badges:
+        training_records.record_session(coordinator, agency, training_records.SessionSpec(
+            title="Crisis intervention refresher", starts_on=today - timedelta(days=20),
+            ends_on=today - timedelta(days=20), hours=2, category="Crisis intervention",
+            instructor="Sgt. Dana Brooks", location="Riverside training room",
+            badges=" ".join(badges),
+        ))  # fmt: skip
     reminders.send_reminders(today, reminders.MailSettings(server=None))

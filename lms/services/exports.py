@@ -8,7 +8,7 @@ import io
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from sqlalchemy import func, select
@@ -19,7 +19,6 @@ from lms.models import (
     Agency,
     Assignment,
     Certificate,
-    Completion,
     Course,
     CourseVersion,
     Mandate,
@@ -28,9 +27,8 @@ from lms.models import (
     Unit,
     User,
 )
-from lms.services import catalog
+from lms.services import catalog, standards
 from lms.services.cells import csv_row, xlsx_row
-from lms.services.compliance import current_cycle, start_of
 
 BATCH = 2000
 
@@ -49,6 +47,7 @@ REPORTS = {
         Report("overdue", "Overdue training", ("badge", "name", "email", "rank", "unit", "supervisor", "course", "due on", "days overdue")),
         Report("certifications", "Certifications with expiry", ("badge", "name", "unit", "course", "certificate code", "issued on", "expires on", "status")),
         Report("mandate-hours", "Mandate hours per officer for the cycle", ("badge", "name", "rank", "unit", "cycle start", "cycle end", "hours", "required", "category hours", "category required", "met")),
+        Report("state-records", "Completed training for the state records system", standards.STATE_RECORD_HEADER),
         Report("time-on-task", "Active time on task per officer and item", ("badge", "name", "unit", "course", "status", "credit hours", "course active minutes", "item", "kind", "item active minutes")),
         Report("excused", "Excused training, with reasons", ("badge", "name", "unit", "course", "due on", "status", "excused on", "excused by", "reason")),
     )
@@ -128,23 +127,8 @@ def rows(report: str, agency: Agency, today: date | None = None) -> Iterator[tup
             )
     elif report == "mandate-hours":
         mandate = db.session.scalar(select(Mandate).where(Mandate.agency_id == agency.id))
-        start, end = (
-            current_cycle(mandate, today)
-            if mandate
-            else (today - timedelta(days=365), today + timedelta(days=1))
-        )
-        category = mandate.category if mandate else None
-        hours = dict(db.session.execute(
-            select(Completion.user_id, func.sum(Completion.credit_hours))
-            .where(Completion.agency_id == agency.id, Completion.completed_at >= start_of(start), Completion.completed_at < start_of(end))
-            .group_by(Completion.user_id)
-        ).all())  # fmt: skip
-        in_category = dict(db.session.execute(
-            select(Completion.user_id, func.sum(Completion.credit_hours))
-            .where(Completion.agency_id == agency.id, Completion.category == (category or ""),
-                   Completion.completed_at >= start_of(start), Completion.completed_at < start_of(end))
-            .group_by(Completion.user_id)
-        ).all()) if category else {}  # fmt: skip
+        start, end = standards.cycle_for(mandate, today)
+        credit = standards.credit_by_person(agency.id, start, end)
         stmt = (
             select(User.id, User.badge_number, User.name, User.rank, User.unit_id)
             .where(User.agency_id == agency.id, User.active.is_(True),
@@ -152,12 +136,7 @@ def rows(report: str, agency: Agency, today: date | None = None) -> Iterator[tup
             .order_by(User.name).execution_options(yield_per=BATCH)
         )  # fmt: skip
         for user_id, badge, name, rank, unit_id in db.session.execute(stmt):
-            got, got_cat = float(hours.get(user_id) or 0), float(in_category.get(user_id) or 0)
-            met = (
-                mandate is not None
-                and got >= mandate.hours
-                and (not (mandate.category and mandate.category_hours) or got_cat >= mandate.category_hours)
-            )
+            mine = standards.standing(mandate, credit.get(user_id))
             yield (
                 badge,
                 name,
@@ -165,12 +144,14 @@ def rows(report: str, agency: Agency, today: date | None = None) -> Iterator[tup
                 units.get(unit_id, ""),
                 start.isoformat(),
                 end.isoformat(),
-                f"{got:g}",
+                f"{mine.total:g}",
                 f"{mandate.hours:g}" if mandate else "",
-                f"{got_cat:g}" if category else "",
-                f"{mandate.category_hours:g}" if mandate and mandate.category_hours else "",
-                ("yes" if met else "no") if mandate else "no mandate set",
+                "; ".join(f"{m.category}: {m.hours:g}" for m in mine.minimums),
+                "; ".join(f"{m.category}: {m.required:g}" for m in mine.minimums),
+                ("yes" if mine.met else "no") if mandate else "no mandate set",
             )
+    elif report == "state-records":
+        yield from standards.state_record_rows(agency)
     elif report == "time-on-task":
         yield from _time_on_task_rows(agency, units)
     elif report == "excused":

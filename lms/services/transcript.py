@@ -1,5 +1,6 @@
 """An officer's transcript: every completion, certificate and credit hour, with the active time
-on task behind each course (``time_on_task``), so the hours can be evidenced."""
+on task behind each course (``time_on_task``), so the hours can be evidenced; and the classroom
+and external sessions they were credited for (``training_records``)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from datetime import date
 from sqlalchemy import select
 
 from lms.extensions import db
-from lms.models import Certificate, Completion, CourseVersion, User
+from lms.models import Certificate, Completion, CourseVersion, SessionAttendance, TrainingSession, User
 from lms.services import certificates, time_on_task
 from lms.services.cells import csv_row
 
@@ -32,15 +33,36 @@ class TranscriptRow:
 
 
 @dataclass(frozen=True)
+class SessionRow:
+    """A classroom or external session the person was credited for (voided ones are left out)."""
+
+    title: str
+    category: str
+    credit_hours: float
+    starts_on: date
+    ends_on: date
+    provider: str
+
+
+@dataclass(frozen=True)
 class Transcript:
     user: User
     rows: list[TranscriptRow]
     certificates: list[Certificate]
     course_times: list[time_on_task.CourseTime] = field(default_factory=list)  # per assignment, per item
+    sessions: list[SessionRow] = field(default_factory=list)
 
     @property
     def total_hours(self) -> float:
+        return sum(row.credit_hours for row in self.rows) + self.session_hours
+
+    @property
+    def course_hours(self) -> float:
         return sum(row.credit_hours for row in self.rows)
+
+    @property
+    def session_hours(self) -> float:
+        return sum(row.credit_hours for row in self.sessions)
 
     @property
     def total_active_minutes(self) -> float:
@@ -81,7 +103,30 @@ def transcript_for(user: User, today: date | None = None, *, course_times: bool 
         rows=rows,
         certificates=certs,
         course_times=time_on_task.course_times_for(user) if course_times else [],
+        sessions=_session_rows(user),
     )
+
+
+def _session_rows(user: User) -> list[SessionRow]:
+    """The person's credited classroom and external sessions, newest first (one query)."""
+    found = db.session.execute(
+        select(SessionAttendance, TrainingSession)
+        .join(TrainingSession, TrainingSession.id == SessionAttendance.session_id)
+        .where(SessionAttendance.user_id == user.id, SessionAttendance.voided_at.is_(None))
+        .order_by(TrainingSession.ends_on.desc(), TrainingSession.id.desc())
+    ).all()
+    agency_name = user.agency.name if user.agency else ""
+    return [
+        SessionRow(
+            title=session.title,
+            category=attendance.category,
+            credit_hours=attendance.hours,
+            starts_on=session.starts_on,
+            ends_on=session.ends_on,
+            provider=session.provider or agency_name,
+        )
+        for attendance, session in found
+    ]
 
 
 CSV_COLUMNS = (
@@ -116,6 +161,13 @@ def transcript_csv(transcript: Transcript) -> str:
                     cert.expires_on.isoformat() if cert and cert.expires_on else "",
                     f"{row.active_minutes:.1f}",
                 )
+            )
+        )
+    for session in transcript.sessions:  # no certificate, no time on task: it happened elsewhere
+        writer.writerow(
+            csv_row(
+                (session.ends_on.isoformat(), session.title, session.category, f"{session.credit_hours:g}")
+                + ("",) * 5
             )
         )
     return out.getvalue()

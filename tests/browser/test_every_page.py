@@ -54,6 +54,7 @@ SKIPPED = {  # endpoint -> why the sweep does not open it as a page
     "lti.context_page": "shown only inside an LTI launch",
     "lti.deep_link": "shown only inside an LTI deep-linking launch",
     "compliance.export": "file download (CSV)",
+    "training.sign_in_sheet": "file download (the uploaded sign-in sheet)",
     "author.export_course": "file download (YAML)",
     "author.facilitator_guide": "file download (PDF)",
     "author.tabletop": "file download (PDF)",

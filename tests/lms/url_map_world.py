@@ -73,6 +73,30 @@ def _rule(agency, course_id) -> int:
     return rule.id
 
 
+def _training_session(agency, coordinator, target) -> int:
+    """Agency A's classroom session for the target officer, with a sign-in sheet."""
+    from datetime import date, timedelta
+
+    from lms.extensions import db
+    from lms.services import training_records
+
+    session = training_records.record_session(
+        coordinator,
+        agency,
+        training_records.SessionSpec(
+            title="Alpha Sentinel de-escalation day",
+            starts_on=date.today() - timedelta(days=3),
+            ends_on=date.today() - timedelta(days=3),
+            hours=4,
+            category="Use of force",
+            badges=target.badge_number,
+            sheet=("alpha-sign-in.csv", b"badge,name\nALPHA-7731,Zephyrine Alphaworth\n"),
+        ),
+    )
+    db.session.commit()
+    return session.id
+
+
 def _roster_import(agency, uploaded_by) -> int:
     from lms.extensions import db
     from lms.services import roster_import
@@ -149,6 +173,7 @@ def build_world(make_agency, make_user) -> World:
         "fmt": "csv",
     }
     objects["rule_id"] = _rule(agency_a, objects["course_id"])
+    objects["session_id"] = _training_session(agency_a, people["A.coordinator"], target)
     objects.update(_authoring_objects(people["A.instructor"]))
     integration_objects, api_token = _integrations(agency_a, people["A.coordinator"], target)
     objects.update(integration_objects)

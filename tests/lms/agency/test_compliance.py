@@ -219,8 +219,6 @@ def test_mandate_hours_are_counted_in_the_cycle(db, coordinator, agency, departm
         hours=1,
         cycle_months=12,
         cycle_start=date(date.today().year, 1, 1),
-        category=None,
-        category_hours=None,
     )
     view = compliance.overview(agency, compliance.Filters())
     assert view.totals.mandate_met == 1
@@ -387,7 +385,12 @@ def test_mandate_form_checks_its_fields(client, sign_in, coordinator, agency):
     sign_in(coordinator)
     response = client.post(
         f"/agencies/{agency.id}/mandate",
-        data={"hours": "40", "cycle_months": "12", "cycle_start": "2026-01-01", "category": "Firearms"},
+        data={
+            "hours": "40",
+            "cycle_months": "12",
+            "cycle_start": "2026-01-01",
+            "minimums-0-category": "Firearms",
+        },
     )
     assert response.status_code == 400
     assert "Give both a category" in response.get_data(as_text=True)
