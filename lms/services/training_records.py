@@ -193,7 +193,7 @@ def _apply(
     session.title = (spec.title or "").strip() or course.title
     session.description = (spec.description or "").strip()
     session.starts_on, session.ends_on, session.hours = spec.starts_on, spec.ends_on, float(spec.hours)
-    session.category = (spec.category or "").strip()
+    session.category = (spec.category or "").strip() or _course_category(course)
     session.delivery = spec.delivery
     session.provider = (spec.provider or "").strip()
     session.instructor = (spec.instructor or "").strip()
@@ -216,6 +216,14 @@ def _apply(
             session.category,
             session.ends_on,
         )
+
+
+def _course_category(course: Course | None) -> str:
+    """A session of a course is in the course's category unless the coordinator says otherwise."""
+    from lms.services import catalog
+
+    version = catalog.published_version(course) if course else None
+    return version.category if version else ""
 
 
 def record_session(actor: User, agency: Agency, spec: SessionSpec) -> TrainingSession:

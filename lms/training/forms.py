@@ -34,7 +34,7 @@ class SessionForm(FlaskForm):
     category = StringField(
         "Category",
         validators=[Optional(), FitsColumn(TrainingSession.category, required=False)],
-        description="The state's category, as in the mandate, e.g. “Use of force”.",
+        description="The state's category, as in the mandate, e.g. “Use of force”. Defaults to the course's.",
     )
     delivery = SelectField("Delivery", choices=list(DELIVERY_METHODS.items()))
     provider = StringField(

@@ -194,6 +194,15 @@ def test_attendees_picked_by_unit_include_its_sub_units_and_typed_badges(
     assert {a.user_id for a in session.attendances} == {in_north.id, in_squad.id, elsewhere.id}
 
 
+def test_a_session_of_a_course_takes_its_title_and_category_unless_given(
+    db, coordinator, agency, officer, course
+):
+    session = record(
+        coordinator, agency, badges=officer.badge_number, course_id=course.id, title="", category=""
+    )
+    assert (session.title, session.category) == ("Test Partnership Course", "Community policing")
+
+
 def test_unknown_badges_are_named_and_nothing_is_saved(db, coordinator, agency, two_officers):
     with pytest.raises(TrainingRecordError, match=r"badge numbers 9998, 9999\. .*nothing was saved") as error:
         record(coordinator, agency, badges="1001, 9999\n1002 9998")
