@@ -1,5 +1,6 @@
 """The data model. Import models from here so Alembic and the app see all of them."""
 
+from lms.models.accounts import AccountLink, LinkPurpose
 from lms.models.activity import ActiveTime
 from lms.models.audit import AuditEvent
 from lms.models.authoring import BackgroundJob, CalibrationPart, CalibrationRun
@@ -31,6 +32,7 @@ from lms.models.people import Agency, Role, RoleGrant, SignInThrottle, Unit, Use
 from lms.models.scenarios import Attempt, AttemptDecision, AttemptGrade, ScenarioRecord, ScenarioVersion
 
 __all__ = [
+    "AccountLink",
     "ActiveTime",
     "Agency",
     "ApiToken",
@@ -57,6 +59,7 @@ __all__ = [
     "LtiLaunchState",
     "LtiRegistration",
     "LtiUserLink",
+    "LinkPurpose",
     "Mandate",
     "OutboxMessage",
     "Role",
