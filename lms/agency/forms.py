@@ -60,7 +60,9 @@ class RosterUploadForm(FlaskForm):
         "What to do with people who are not in the file",
         choices=list(MODES.items()),
         default=ADD_UPDATE,
-        validators=[Optional()],  # a form posted without it imports in the default mode
+        # A form posted without it (or with a blank) imports in the default mode.
+        filters=[lambda value: value.strip() if isinstance(value, str) else value],
+        validators=[Optional()],
     )
     submit = SubmitField("Check the file")
 

@@ -288,3 +288,10 @@ def test_the_command_line_needs_confirm_for_a_mass_deactivation(app, db, departm
     applied = app.test_cli_runner().invoke(args=[*base, "--confirm", "42"])
     assert applied.exit_code == 0, applied.output
     assert active_count(db, agency) == 4
+
+
+@pytest.mark.parametrize("blank", ["", " ", "\xa0", "\r\n"])
+def test_a_blank_mode_imports_in_the_default_mode(db, client, sign_in, coordinator, agency, blank):
+    sign_in(coordinator)
+    upload(client, agency, NEW_HIRES, blank or None)
+    assert db.session.scalars(select(RosterImport)).one().mode == roster_import.ADD_UPDATE
