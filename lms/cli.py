@@ -30,7 +30,20 @@ def init_app(app: Flask) -> None:
     @click.option(
         "--apply", "apply_now", is_flag=True, help="Apply the changes (all or nothing) after the check."
     )
-    def roster_import_command(path: str, agency_slug: str, apply_now: bool) -> None:
+    @click.option(
+        "--full-sync",
+        is_flag=True,
+        help="Deactivate the people missing from the file (by default they are left as they are).",
+    )
+    @click.option(
+        "--confirm",
+        "confirmation",
+        help="Needed when the import deactivates more than 10% of the active people: "
+        "the number of people it deactivates, or the agency's name.",
+    )
+    def roster_import_command(
+        path: str, agency_slug: str, apply_now: bool, full_sync: bool, confirmation: str | None
+    ) -> None:
         """Check a roster CSV against an agency (a dry run), and with --apply, import it."""
         from pathlib import Path
 
@@ -43,20 +56,30 @@ def init_app(app: Flask) -> None:
         if agency is None:
             raise click.ClickException(f'no agency with slug "{agency_slug}"')
         try:
-            record, plan = roster_import.check(None, agency, Path(path).name, Path(path).read_bytes())
+            record, plan = roster_import.check(
+                None,
+                agency,
+                Path(path).name,
+                Path(path).read_bytes(),
+                roster_import.FULL_SYNC if full_sync else roster_import.ADD_UPDATE,
+            )
         except roster_import.RosterFileError as error:
             raise click.ClickException(str(error)) from error
         summary = plan.summary()
         click.echo(", ".join(f"{key} {value}" for key, value in summary.items()))
         for change in plan.create[:20] + plan.update[:20] + plan.deactivate[:20]:
-            click.echo(f"  {change.badge_number:<10} {change.name:<30} {change.fields}")
+            click.echo(f"  {change.badge_number:<10} {change.name:<30} {'; '.join(change.words)}")
         for problem in plan.problems:
             click.echo(f"  problem: {problem}", err=True)
         if plan.problems:
             db.session.commit()  # keep the checked upload for the record
             raise click.ClickException(f"{len(plan.problems)} problem(s): nothing was imported")
         if apply_now:
-            roster_import.apply(None, record)
+            try:
+                roster_import.apply(None, record, confirmation)
+            except roster_import.ConfirmationNeeded as error:
+                db.session.commit()  # keep the checked upload for the record
+                raise click.ClickException(f"{error} (use --confirm)") from error
             click.echo("applied")
         else:
             click.echo("dry run: nothing was changed (add --apply to import)")

@@ -1,10 +1,11 @@
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
-from wtforms import BooleanField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms import BooleanField, RadioField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import Length, Optional
 
 from lms.input import VisibleText
 from lms.models import Role
+from lms.services.roster_import import ADD_UPDATE, MODES
 
 
 class RosterFilterForm(FlaskForm):
@@ -55,8 +56,33 @@ class RosterUploadForm(FlaskForm):
         ],
         description="Columns: badge_number, name, email (required); rank, unit, supervisor_badge, hire_date, status.",
     )
+    mode = RadioField(
+        "What to do with people who are not in the file",
+        choices=list(MODES.items()),
+        default=ADD_UPDATE,
+        # A form posted without it (or with a blank) imports in the default mode.
+        filters=[lambda value: value.strip() if isinstance(value, str) else value],
+        validators=[Optional()],
+    )
     submit = SubmitField("Check the file")
 
 
 class ConfirmForm(FlaskForm):
     submit = SubmitField("Apply")
+
+
+class ApplyImportForm(FlaskForm):
+    """Apply a checked import; `confirmation` is needed only when it deactivates many people
+    (the service decides, so a form posted without the box is refused the same way)."""
+
+    confirmation = StringField(
+        "Type the number of people to deactivate, or the agency's name, to confirm",
+        validators=[Optional(), Length(max=200, message="Type at most 200 characters.")],
+    )
+    submit = SubmitField("Apply")
+
+
+class InviteForm(FlaskForm):
+    """A button that sends invitations: nothing to fill in but the CSRF token."""
+
+    submit = SubmitField("Invite")

@@ -1,14 +1,21 @@
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
 from lms.access import agency_or_404, roles_required, scoped_or_404
 from lms.agency import bp
-from lms.agency.forms import ConfirmForm, RolesForm, RosterFilterForm, RosterUploadForm, StatusForm
+from lms.agency.forms import (
+    ApplyImportForm,
+    InviteForm,
+    RolesForm,
+    RosterFilterForm,
+    RosterUploadForm,
+    StatusForm,
+)
 from lms.extensions import db
 from lms.input import page_arg, parse_id
 from lms.models import Agency, AuditEvent, Role, RosterImport, User
-from lms.services import accounts, compliance, roster, roster_import
+from lms.services import accounts, compliance, invitations, reminders, roster, roster_import
 from lms.services.scoping import scoped
 
 STAFF = (Role.COORDINATOR,)
@@ -56,7 +63,14 @@ def people(agency_id: int):
         status=form.status.data or "active",
         page=page_arg(),
     )
-    return render_template("agency/people.html", agency=agency, form=form, result=result)
+    return render_template(
+        "agency/people.html",
+        agency=agency,
+        form=form,
+        result=result,
+        invite_form=InviteForm(),
+        never_signed_in=len(invitations.never_signed_in(agency)),
+    )
 
 
 @bp.route("/people/<int:user_id>")
@@ -77,7 +91,76 @@ def person(user_id: int):
         status_form=StatusForm(),
         history=history,
         record=compliance.officer_record(person),
+        invite_form=InviteForm(),
+        not_invitable=invitations.why_not_invitable(person),
     )
+
+
+def _mail_settings() -> reminders.MailSettings:
+    return reminders.MailSettings.from_config(current_app.config)
+
+
+def _invited_words(invited: invitations.Invited) -> str:
+    sent = len(invited.sent)
+    text = f"{sent} invitation{'s' if sent != 1 else ''} sent"
+    if invited.skipped:
+        text += (
+            " (not invited: " + ", ".join(f"{n} {why}" for why, n in sorted(invited.skipped.items())) + ")"
+        )
+    where = "by email" if current_app.config.get("MAIL_SERVER") else "to the outbox under Reminders"
+    return f"{text}, {where}." if sent else f"{text}."
+
+
+@bp.route("/people/<int:user_id>/invite", methods=["POST"])
+@roles_required(*STAFF)
+def person_invite(user_id: int):
+    person = scoped_or_404(User, user_id)
+    if not InviteForm().validate_on_submit():
+        abort(400)
+    try:
+        queued = invitations.invite(current_user, person)
+    except accounts.AccountError as error:
+        flash(str(error), "error")
+        return redirect(url_for("agency.person", user_id=person.id))
+    invitations.send([queued], _mail_settings())
+    db.session.commit()
+    where = "by email" if current_app.config.get("MAIL_SERVER") else "to the outbox under Reminders"
+    flash(
+        f"Invitation sent to {person.name} ({person.email}), {where}. The link works for 7 days.", "success"
+    )
+    return redirect(url_for("agency.person", user_id=person.id))
+
+
+@bp.route("/agencies/<int:agency_id>/people/invite", methods=["POST"])
+@roles_required(*STAFF)
+def invite_never_signed_in(agency_id: int):
+    agency = agency_or_404(agency_id)
+    if not InviteForm().validate_on_submit():
+        abort(400)
+    invited, queued = invitations.invite_many(current_user, invitations.never_signed_in(agency))
+    invitations.send(queued, _mail_settings())
+    db.session.commit()
+    flash(_invited_words(invited), "success")
+    return redirect(url_for("agency.people", agency_id=agency.id))
+
+
+@bp.route("/agencies/<int:agency_id>/roster/imports/<int:import_id>/invite", methods=["POST"])
+@roles_required(*STAFF)
+def roster_import_invite(agency_id: int, import_id: int):
+    agency = agency_or_404(agency_id)
+    record = scoped_or_404(RosterImport, import_id, agency=agency)
+    if not InviteForm().validate_on_submit():
+        abort(400)
+    if record.status != "applied":
+        flash(
+            "This import has not been applied yet: apply it first, then invite the people it adds.", "error"
+        )
+        return redirect(url_for("agency.roster_import_plan", agency_id=agency.id, import_id=record.id))
+    invited, queued = invitations.invite_many(current_user, invitations.added_by_import(record))
+    invitations.send(queued, _mail_settings())
+    db.session.commit()
+    flash(_invited_words(invited), "success")
+    return redirect(url_for("agency.roster_import_plan", agency_id=agency.id, import_id=record.id))
 
 
 @bp.route("/people/<int:user_id>/roles", methods=["POST"])
@@ -150,7 +233,11 @@ def roster_upload(agency_id: int):
         upload = form.roster.data
         try:
             record, _ = roster_import.check(
-                current_user, agency, upload.filename or "roster.csv", upload.read()
+                current_user,
+                agency,
+                upload.filename or "roster.csv",
+                upload.read(),
+                form.mode.data or roster_import.ADD_UPDATE,
             )
         except roster_import.RosterFileError as problem:
             error = str(problem)
@@ -165,7 +252,37 @@ def roster_upload(agency_id: int):
     ).all()
     status = 400 if (error or form.errors) else 200
     return render_template(
-        "agency/roster_upload.html", agency=agency, form=form, error=error, recent=recent
+        "agency/roster_upload.html",
+        agency=agency,
+        form=form,
+        error=error,
+        recent=recent,
+        summary_words=roster_import.summary_words,
+    ), status
+
+
+def _plan_page(agency, record, form, status=200):
+    try:
+        plan = (
+            roster_import.plan(current_user, agency, record.content, record.mode)
+            if record.status == "checked"
+            else None
+        )
+    except roster_import.RosterFileError as problem:
+        flash(str(problem), "error")
+        return redirect(url_for("agency.roster_upload", agency_id=agency.id))
+    added = invitations.added_by_import(record) if record.status == "applied" else []
+    return render_template(
+        "agency/roster_plan.html",
+        agency=agency,
+        record=record,
+        plan=plan,
+        form=form,
+        invite_form=InviteForm(),
+        added=added,
+        to_invite=[person for person in added if invitations.why_not_invitable(person) is None],
+        modes=roster_import.MODES,
+        summary_words=roster_import.summary_words,
     ), status
 
 
@@ -174,16 +291,7 @@ def roster_upload(agency_id: int):
 def roster_import_plan(agency_id: int, import_id: int):
     agency = agency_or_404(agency_id)
     record = scoped_or_404(RosterImport, import_id, agency=agency)
-    try:
-        plan = (
-            roster_import.plan(current_user, agency, record.content) if record.status == "checked" else None
-        )
-    except roster_import.RosterFileError as problem:
-        flash(str(problem), "error")
-        return redirect(url_for("agency.roster_upload", agency_id=agency.id))
-    return render_template(
-        "agency/roster_plan.html", agency=agency, record=record, plan=plan, form=ConfirmForm()
-    )
+    return _plan_page(agency, record, ApplyImportForm())
 
 
 @bp.route("/agencies/<int:agency_id>/roster/imports/<int:import_id>/apply", methods=["POST"])
@@ -191,10 +299,15 @@ def roster_import_plan(agency_id: int, import_id: int):
 def roster_import_apply(agency_id: int, import_id: int):
     agency = agency_or_404(agency_id)
     record = scoped_or_404(RosterImport, import_id, agency=agency)
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
+    form = ApplyImportForm()
+    if not form.validate_on_submit():
+        return _plan_page(agency, record, form, 400)
     try:
-        result = roster_import.apply(current_user, record)
+        result = roster_import.apply(current_user, record, form.confirmation.data)
+    except roster_import.ConfirmationNeeded as problem:
+        db.session.rollback()
+        form.confirmation.errors.append(str(problem))
+        return _plan_page(agency, record, form, 400)
     except (ValueError, roster_import.RosterFileError) as problem:
         db.session.rollback()
         flash(str(problem), "error")
@@ -206,4 +319,6 @@ def roster_import_apply(agency_id: int, import_id: int):
         f"{summary['unchanged']} unchanged.",
         "success",
     )
+    if record.added_user_ids:  # the next step for new people: invite them
+        return redirect(url_for("agency.roster_import_plan", agency_id=agency.id, import_id=record.id))
     return redirect(url_for("agency.people", agency_id=agency.id))

@@ -42,5 +42,41 @@ class ChangePasswordForm(FlaskForm):
     submit = SubmitField("Change password")
 
 
+class ForgotPasswordForm(FlaskForm):
+    email = EmailField(
+        "Email",
+        validators=[
+            DataRequired("Enter your email address."),
+            Regexp(r"^[^@\s]+@[^@\s]+$", message="Enter a valid email address, like name@agency.gov."),
+            Length(max=254, message="An email address has at most 254 characters."),
+        ],
+        description="The address you sign in with, usually your work email.",
+    )
+    submit = SubmitField("Send me a link")
+
+
+class SetPasswordForm(FlaskForm):
+    """Choosing a password from an invitation or a reset link."""
+
+    new_password = PasswordField(
+        "New password",
+        validators=[
+            DataRequired("Enter a new password."),
+            Length(
+                min=MIN_PASSWORD_LENGTH, max=1024, message=f"Use at least {MIN_PASSWORD_LENGTH} characters."
+            ),
+        ],
+        description=f"At least {MIN_PASSWORD_LENGTH} characters. A short sentence is easy to remember.",
+    )
+    confirm_password = PasswordField(
+        "Repeat the new password",
+        validators=[
+            DataRequired("Repeat the new password."),
+            EqualTo("new_password", "The two passwords do not match."),
+        ],
+    )
+    submit = SubmitField("Set my password and sign in")
+
+
 class SignOutEverywhereForm(FlaskForm):
     submit = SubmitField("Sign out everywhere")

@@ -5,9 +5,16 @@ from flask_login import current_user
 
 from lms.access import public, sign_in, sign_out
 from lms.auth import bp
-from lms.auth.forms import ChangePasswordForm, SignInForm, SignOutEverywhereForm
+from lms.auth.forms import (
+    ChangePasswordForm,
+    ForgotPasswordForm,
+    SetPasswordForm,
+    SignInForm,
+    SignOutEverywhereForm,
+)
 from lms.extensions import db
-from lms.services import accounts, sessions
+from lms.models import LinkPurpose
+from lms.services import accounts, invitations, reminders, sessions
 
 
 def _safe_next(target: str | None) -> str:
@@ -135,3 +142,72 @@ def sign_out_everywhere():
     db.session.commit()
     flash("You have signed out everywhere, on this device too.", "info")
     return redirect(url_for("auth.login"))
+
+
+@bp.route("/forgot-password", methods=["GET", "POST"])
+@public
+def forgot_password():
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        _warn_if_proxy_untrusted()
+        queued = invitations.request_reset(
+            form.email.data,
+            address=request.remote_addr,
+            policy=accounts.SignInPolicy.from_config(current_app.config),
+        )
+        invitations.send([queued] if queued else [], reminders.MailSettings.from_config(current_app.config))
+        db.session.commit()
+        # The same page whether or not the address has an account.
+        return render_template("auth/forgot_password.html", form=form, sent=True)
+    return render_template("auth/forgot_password.html", form=form, sent=False), 400 if form.errors else 200
+
+
+# A link that cannot be used: unknown, used / expired / newer one sent, account deactivated.
+_LINK_STATUS = {"unknown": 404, "used": 410, "expired": 410, "ended": 410, "inactive": 403}
+
+
+def _set_password(token: str, purpose: LinkPurpose):
+    try:
+        link = invitations.open_link(token, purpose)
+    except invitations.LinkProblem as problem:
+        return render_template(
+            "auth/link_problem.html", problem=problem, purpose=purpose.value
+        ), _LINK_STATUS[problem.reason]
+    form = SetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            person = invitations.redeem(token, purpose, form.new_password.data)
+        except invitations.LinkProblem as problem:
+            db.session.rollback()
+            return render_template(
+                "auth/link_problem.html", problem=problem, purpose=purpose.value
+            ), _LINK_STATUS[problem.reason]
+        except accounts.AccountError as error:
+            form.new_password.errors.append(str(error))
+        else:
+            if current_user.is_authenticated:
+                sign_out("switched-account")
+            sign_in(person, via="password")
+            db.session.commit()
+            flash(
+                "Welcome to Ripple: your password is set and you are signed in."
+                if purpose is LinkPurpose.INVITE
+                else "Your password has been reset and you are signed in. Your other sessions were signed out.",
+                "success",
+            )
+            return redirect(url_for("main.index"))
+    return render_template(
+        "auth/set_password.html", form=form, person=link.user, purpose=purpose.value, link=link
+    ), 400 if form.errors else 200
+
+
+@bp.route("/welcome/<token>", methods=["GET", "POST"])
+@public
+def accept_invitation(token: str):
+    return _set_password(token, LinkPurpose.INVITE)
+
+
+@bp.route("/reset/<token>", methods=["GET", "POST"])
+@public
+def reset_password(token: str):
+    return _set_password(token, LinkPurpose.RESET)

@@ -1,5 +1,6 @@
 """The data model. Import models from here so Alembic and the app see all of them."""
 
+from lms.models.accounts import AccountLink, LinkPurpose
 from lms.models.activity import ActiveTime
 from lms.models.audit import AuditEvent
 from lms.models.authoring import BackgroundJob, CalibrationPart, CalibrationRun
@@ -33,6 +34,7 @@ from lms.models.scenarios import Attempt, AttemptDecision, AttemptGrade, Scenari
 from lms.models.training import DELIVERY_METHODS, MandateMinimum, SessionAttendance, TrainingSession
 
 __all__ = [
+    "AccountLink",
     "ActiveTime",
     "Agency",
     "ApiToken",
@@ -61,6 +63,7 @@ __all__ = [
     "LtiRegistration",
     "LtiUserLink",
     "DELIVERY_METHODS",
+    "LinkPurpose",
     "Mandate",
     "MandateMinimum",
     "OutboxMessage",

@@ -27,6 +27,11 @@ class RosterImport(db.Model):
     # checked | applied | rejected
     status: Mapped[str] = mapped_column(String(16), default="checked")
     summary: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # add_update (the default: people missing from the file are left alone) | full_sync
+    # (people missing from the file are deactivated).
+    mode: Mapped[str] = mapped_column(String(16), default="add_update", server_default="add_update")
+    # The ids of the people this import added, once applied: "invite everyone new".
+    added_user_ids: Mapped[list[int] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     applied_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

@@ -215,6 +215,14 @@ def _count(scope: str, value: str, now: datetime, policy: SignInPolicy, *, limit
     raise RuntimeError(f"could not count a {scope} sign-in failure")
 
 
+def over_limit(scope: str, value: str, limit: int, policy: SignInPolicy | None = None) -> bool:
+    """Count one request for (scope, value) in a window of `policy.lock_minutes`, atomically
+    (the sign-in counters' window), and say whether it is past `limit` in that window. For
+    requests that are limited without being failures, such as password-reset emails."""
+    policy = policy or SignInPolicy()
+    return _count(scope, value, utcnow(), policy) > limit
+
+
 def _pause(scope: str, value: str, until: datetime) -> None:
     """Pause (scope, value) until `until`, never shortening a longer pause already set."""
     t = SignInThrottle

@@ -155,8 +155,13 @@ def collect(today: date) -> list[OutboxMessage]:
     return queued
 
 
-def deliver(messages: list[OutboxMessage], settings: MailSettings) -> None:
-    """Email the messages when SMTP is configured; otherwise they stay in the outbox."""
+def deliver(
+    messages: list[OutboxMessage], settings: MailSettings, *, bodies: dict[int, str] | None = None
+) -> None:
+    """Email the messages when SMTP is configured; otherwise they stay in the outbox.
+
+    `bodies` (message id -> text) replaces a stored body in the email: a single-use link is
+    emailed but not kept (lms/services/invitations.py)."""
     if not settings.server:
         for message in messages:
             message.delivery, message.sent_at = "outbox", utcnow()
@@ -169,7 +174,7 @@ def deliver(messages: list[OutboxMessage], settings: MailSettings) -> None:
         for message in messages:
             email = EmailMessage()
             email["From"], email["To"], email["Subject"] = settings.sender, message.to_email, message.subject
-            email.set_content(message.body)
+            email.set_content((bodies or {}).get(message.id, message.body))
             try:
                 smtp.send_message(email)
             except smtplib.SMTPException:

@@ -1,10 +1,21 @@
-"""Roster import from CSV: a dry run that shows every change and every bad row, then an
-all-or-nothing apply. Re-importing the same file changes nothing. People missing from the
-file are deactivated, never deleted, so their training records stay.
+"""Roster import from CSV: a dry run that shows every change and every bad row, in plain
+words, then an all-or-nothing apply. Re-importing the same file changes nothing.
+
+Two modes, chosen on upload and kept on the RosterImport: "add and update only" (the
+default) adds the people in the file and updates those already known, and leaves everyone
+else as they are; "full sync" also deactivates the people missing from the file (never
+deletes them, so their training records stay). A file of four new hires in the default mode
+therefore never touches the other officers.
+
+A plan that would deactivate more than DEACTIVATION_GUARD (10%) of the agency's active
+people, however it gets there (full sync, or rows marked inactive), is applied only with a
+typed confirmation: the number of people it deactivates, or the agency's name. The check is
+made again on apply, server-side, so a form posted without it changes nothing.
 
 The file has a header row. Required columns: badge_number, name, email. Optional: rank,
-unit (a unit code of the agency), supervisor_badge, hire_date (YYYY-MM-DD), status
-(active or inactive). Column names are matched without regard to case or spaces.
+unit (a unit of the agency, by code or by name, without regard to case or spacing),
+supervisor_badge, hire_date (YYYY-MM-DD), status (active or inactive). Column names are
+matched without regard to case or spaces.
 """
 
 from __future__ import annotations
@@ -18,6 +29,7 @@ from datetime import date, datetime
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import func, select
 
+from lms.dates import day
 from lms.extensions import db
 from lms.input import control_character, text_problem
 from lms.models import Agency, Role, RoleGrant, RosterImport, Unit, User
@@ -48,10 +60,29 @@ STORED_IN = {
     "supervisor_badge": User.badge_number,
 }
 MAX_ROWS = 50_000
+ADD_UPDATE, FULL_SYNC = "add_update", "full_sync"
+MODES = {
+    ADD_UPDATE: "Add and update only: people not in the file are left as they are",
+    FULL_SYNC: "Full sync: people not in the file are deactivated",
+}
+# A plan deactivating more than this share of the active people needs a typed confirmation.
+DEACTIVATION_GUARD = 0.10
+FIELD_LABELS = {
+    "name": "Name",
+    "email": "Email",
+    "rank": "Rank",
+    "unit": "Unit",
+    "supervisor_badge": "Supervisor",
+    "hire_date": "Hire date",
+}
 
 
 class RosterFileError(ValueError):
     """The file as a whole cannot be read (not CSV, not UTF-8, no header ...)."""
+
+
+class ConfirmationNeeded(ValueError):
+    """The plan deactivates many people and the typed confirmation is missing or wrong."""
 
 
 @dataclass
@@ -82,6 +113,7 @@ class Change:
     badge_number: str
     name: str
     fields: dict[str, list] = field(default_factory=dict)  # field -> [before, after]
+    words: list[str] = field(default_factory=list)  # the change in plain words, for people
 
 
 @dataclass
@@ -93,6 +125,9 @@ class RosterPlan:
     deactivate: list[Change] = field(default_factory=list)
     problems: list[RowProblem] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    mode: str = ADD_UPDATE
+    active_people: int = 0  # the agency's active people before the import
+    left_alone: int = 0  # people not in the file whom add-and-update leaves as they are
 
     @property
     def ok(self) -> bool:
@@ -102,8 +137,38 @@ class RosterPlan:
     def changes(self) -> int:
         return len(self.create) + len(self.update) + len(self.deactivate)
 
+    @property
+    def deactivating(self) -> int:
+        """Everyone the plan deactivates: missing from a full sync, or marked inactive."""
+        marked = sum(1 for change in self.update if change.fields.get("active") == [True, False])
+        return len(self.deactivate) + marked
+
+    @property
+    def needs_confirmation(self) -> bool:
+        return self.deactivating > 0 and self.deactivating > DEACTIVATION_GUARD * self.active_people
+
+    def confirmed_by(self, typed: str | None, agency: Agency) -> bool:
+        """Whether `typed` is the number of people deactivated or the agency's name."""
+        if not self.needs_confirmation:
+            return True
+        typed = _squeeze(typed or "")
+        return bool(typed) and typed in (str(self.deactivating), _squeeze(agency.name))
+
+    def action_words(self) -> str:
+        """What applying does, for the button: "Add 4 people and deactivate 41"."""
+        parts = []
+        if self.create:
+            parts.append(f"add {_people(len(self.create))}")
+        if self.update:
+            parts.append(f"update {_people(len(self.update))}")
+        if self.deactivate:
+            parts.append(f"deactivate {_people(len(self.deactivate))} not in the file")
+        text = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+        return text[:1].upper() + text[1:]
+
     def summary(self) -> dict:
         return {
+            "mode": self.mode,
             "rows": self.rows,
             "create": len(self.create),
             "update": len(self.update),
@@ -114,6 +179,85 @@ class RosterPlan:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+def _people(n: int) -> str:
+    return f"{n} {'person' if n == 1 else 'people'}"
+
+
+def _squeeze(text: str) -> str:
+    """Text compared without regard to case or spacing: " north  precinct" is "North Precinct"."""
+    return " ".join(text.split()).casefold()
+
+
+def summary_words(summary: dict) -> str:
+    """A stored import summary in plain words: "4 added, 1 updated, 41 deactivated, ..."."""
+    parts = [
+        f"{summary.get('create', 0)} added",
+        f"{summary.get('update', 0)} updated",
+        f"{summary.get('deactivate', 0)} deactivated",
+        f"{summary.get('unchanged', 0)} unchanged",
+    ]
+    if summary.get("problems"):
+        parts.append(f"{summary['problems']} with problems")
+    mode = "full sync" if summary.get("mode") == FULL_SYNC else "add and update only"
+    return f"{', '.join(parts)} ({mode})"
+
+
+class _Units:
+    """The agency's units, found by code or by name without regard to case or spacing."""
+
+    def __init__(self, agency: Agency):
+        self.all = list(db.session.scalars(select(Unit).where(Unit.agency_id == agency.id)))
+        self.by_id = {unit.id: unit for unit in self.all}
+        self.by_code = {_squeeze(unit.code): unit for unit in self.all}
+        self.by_name: dict[str, list[Unit]] = {}
+        for unit in self.all:
+            self.by_name.setdefault(_squeeze(unit.name), []).append(unit)
+
+    def find(self, text: str) -> tuple[Unit | None, str | None]:
+        """The unit `text` names, or None and what is wrong."""
+        key = _squeeze(text)
+        if key in self.by_code:
+            return self.by_code[key], None
+        named = self.by_name.get(key, [])
+        if len(named) == 1:
+            return named[0], None
+        if named:
+            candidates = ", ".join(f"{u.name} (code {u.code})" for u in sorted(named, key=lambda u: u.code))
+            return None, f'"{text}" is the name of {len(named)} units: {candidates}; give the code instead'
+        known = ", ".join(f"{u.code} ({u.name})" for u in sorted(self.all, key=lambda u: u.code))
+        return None, f'unknown unit "{text}"; this agency has: {known or "no units yet"}'
+
+    def name(self, unit_id: int | None) -> str | None:
+        return self.by_id[unit_id].name if unit_id in self.by_id else None
+
+
+def _words(fields: dict[str, list], supervisor_names: dict[str, str], *, new: bool) -> list[str]:
+    """A change in plain words: "Rank: Officer → Sergeant", "Reactivate"."""
+
+    def shown(name: str, value) -> str:
+        if value is None:
+            return "none"
+        if name == "supervisor_badge":
+            holder = supervisor_names.get(value)
+            return f"{holder} (badge {value})" if holder else f"badge {value}"
+        if name == "hire_date":
+            return day(date.fromisoformat(value))
+        return str(value)
+
+    words = []
+    for name, (before, after) in fields.items():
+        if name == "active":
+            if new:
+                words.append("Added as deactivated" if not after else "")
+            else:
+                words.append("Reactivate" if after else "Deactivate (marked inactive in the file)")
+        elif new:
+            words.append(f"{FIELD_LABELS[name]}: {shown(name, after)}")
+        else:
+            words.append(f"{FIELD_LABELS[name]}: {shown(name, before)} → {shown(name, after)}")
+    return [w for w in words if w]
 
 
 def _header_name(raw: str) -> str:
@@ -250,26 +394,31 @@ def decode(raw: bytes) -> str:
     return text
 
 
-def plan(actor: User | None, agency: Agency, content: str) -> RosterPlan:
-    """Work out what importing `content` into `agency` would change. Writes nothing."""
+def plan(actor: User | None, agency: Agency, content: str, mode: str = ADD_UPDATE) -> RosterPlan:
+    """Work out what importing `content` into `agency` in `mode` would change. Writes nothing."""
+    if mode not in MODES:
+        raise ValueError(f"unknown roster import mode {mode!r}")
     rows, problems = read_rows(content)
-    result = RosterPlan(rows=len(rows) + len({p.line for p in problems}), problems=problems)
-    units = {u.code: u.id for u in db.session.scalars(select(Unit).where(Unit.agency_id == agency.id))}
-    unit_codes = {v: k for k, v in units.items()}
+    result = RosterPlan(rows=len(rows) + len({p.line for p in problems}), problems=problems, mode=mode)
+    units = _Units(agency)
     people = {
         u.badge_number: u
         for u in db.session.scalars(select(User).where(User.agency_id == agency.id))
         if u.badge_number
     }
+    result.active_people = db.session.scalar(
+        select(func.count()).select_from(User).where(User.agency_id == agency.id, User.active.is_(True))
+    )
     by_email = {u.email.lower(): u for u in people.values()}
     file_badges = {row.badge_number for row in rows}
     taken = _emails_of_other_accounts([row.email for row in rows], agency.id)
+    row_units: dict[int, int | None] = {}  # line -> unit id
     for row in rows:
-        if row.unit_code and row.unit_code not in units:
-            known = ", ".join(sorted(units)) or "none yet"
-            result.problems.append(
-                RowProblem(row.line, "unit", f'unknown unit "{row.unit_code}"; this agency has: {known}')
-            )
+        if row.unit_code:
+            unit, problem = units.find(row.unit_code)
+            if problem:
+                result.problems.append(RowProblem(row.line, "unit", problem))
+            row_units[row.line] = unit.id if unit else None
         if (
             row.supervisor_badge
             and row.supervisor_badge not in file_badges
@@ -300,44 +449,54 @@ def plan(actor: User | None, agency: Agency, content: str) -> RosterPlan:
             )
     result.problems.sort(key=lambda p: p.line)
     supervisors = {u.id: u.badge_number for u in people.values()}
+    # Supervisors by badge, for the plain words: the file's names win (they are what will be).
+    names = {badge: person.name for badge, person in people.items()} | {r.badge_number: r.name for r in rows}
     for row in rows:
         target = {
             "name": row.name,
             "email": row.email,
             "rank": row.rank,
-            "unit": row.unit_code,
+            "unit": units.name(row_units.get(row.line)),
             "supervisor_badge": row.supervisor_badge,
             "hire_date": row.hire_date.isoformat() if row.hire_date else None,
             "active": row.active,
         }
         person = people.get(row.badge_number)
         if person is None:
-            result.create.append(
-                Change(row.badge_number, row.name, {k: [None, v] for k, v in target.items() if v is not None})
-            )
+            fields = {k: [None, v] for k, v in target.items() if v is not None}
+            result.create.append(Change(row.badge_number, row.name, fields, _words(fields, names, new=True)))
             continue
         current = {
             "name": person.name,
             "email": person.email.lower(),
             "rank": person.rank,
-            "unit": unit_codes.get(person.unit_id),
+            "unit": units.name(person.unit_id),
             "supervisor_badge": supervisors.get(person.supervisor_id),
             "hire_date": person.hire_date.isoformat() if person.hire_date else None,
             "active": person.active,
         }
+        if row_units.get(row.line) != person.unit_id and target["unit"] == current["unit"]:
+            # Two units of the same name: the plan says which by code.
+            target["unit"] = f"{target['unit']} ({units.by_id[row_units[row.line]].code})"
         diff = {k: [current[k], v] for k, v in target.items() if current[k] != v}
         if diff:
-            result.update.append(Change(row.badge_number, row.name, diff))
+            result.update.append(Change(row.badge_number, row.name, diff, _words(diff, names, new=False)))
         else:
             result.unchanged += 1
     for badge, person in sorted(people.items()):
-        if badge not in file_badges and person.active and person.has_role(Role.OFFICER):
-            if actor is not None and person.id == actor.id:
-                result.warnings.append(
-                    f"You ({person.name}, badge {badge}) are not in the file; your account stays active."
-                )
-                continue
-            result.deactivate.append(Change(badge, person.name, {"active": [True, False]}))
+        if badge in file_badges or not person.active or not person.has_role(Role.OFFICER):
+            continue
+        if mode == ADD_UPDATE:
+            result.left_alone += 1
+            continue
+        if actor is not None and person.id == actor.id:
+            result.warnings.append(
+                f"You ({person.name}, badge {badge}) are not in the file; your account stays active."
+            )
+            continue
+        result.deactivate.append(
+            Change(badge, person.name, {"active": [True, False]}, ["Deactivate: not in the file"])
+        )
     return result
 
 
@@ -362,10 +521,12 @@ def _emails_of_other_accounts(emails: list[str], agency_id: int) -> dict[str, st
     return taken
 
 
-def check(actor: User | None, agency: Agency, filename: str, raw: bytes) -> tuple[RosterImport, RosterPlan]:
-    """The dry run: keep the upload and its plan, change nothing else."""
+def check(
+    actor: User | None, agency: Agency, filename: str, raw: bytes, mode: str = ADD_UPDATE
+) -> tuple[RosterImport, RosterPlan]:
+    """The dry run: keep the upload, its mode and its plan, change nothing else."""
     content = decode(raw)
-    result = plan(actor, agency, content)
+    result = plan(actor, agency, content, mode)
     record = RosterImport(
         agency_id=agency.id,
         uploaded_by_id=actor.id if actor else None,
@@ -374,6 +535,7 @@ def check(actor: User | None, agency: Agency, filename: str, raw: bytes) -> tupl
         content=content,
         sha256=hashlib.sha256(raw).hexdigest(),
         status="checked",
+        mode=mode,
         summary=result.summary(),
     )
     db.session.add(record)
@@ -381,17 +543,26 @@ def check(actor: User | None, agency: Agency, filename: str, raw: bytes) -> tupl
     return record, result
 
 
-def apply(actor: User | None, record: RosterImport) -> RosterPlan:
-    """Apply a checked import, all or nothing. The plan is worked out again first, so a
-    roster changed since the dry run is applied as it now stands."""
+def apply(actor: User | None, record: RosterImport, confirmation: str | None = None) -> RosterPlan:
+    """Apply a checked import in its mode, all or nothing. The plan is worked out again first,
+    so a roster changed since the dry run is applied as it now stands; a plan that deactivates
+    more than DEACTIVATION_GUARD of the active people needs `confirmation` (the number of
+    people it deactivates, or the agency's name), else ConfirmationNeeded and nothing changes."""
     if record.status == "applied":
         raise ValueError("This import was already applied.")
     agency = db.session.get(Agency, record.agency_id)
-    result = plan(actor, agency, record.content)
+    result = plan(actor, agency, record.content, record.mode)
     if not result.ok:
         raise ValueError(f"The file has {len(result.problems)} problem(s); fix them and upload it again.")
+    if not result.confirmed_by(confirmation, agency):
+        raise ConfirmationNeeded(
+            f"This import would deactivate {_people(result.deactivating)} of {result.active_people} "
+            f"active. To apply it, type {result.deactivating} or the agency's name ({agency.name}) "
+            "in the confirmation box."
+        )
     rows, _ = read_rows(record.content)
-    units = {u.code: u.id for u in db.session.scalars(select(Unit).where(Unit.agency_id == agency.id))}
+    units = _Units(agency)
+    added: list[User] = []
     people = {
         u.badge_number: u
         for u in db.session.scalars(select(User).where(User.agency_id == agency.id))
@@ -404,10 +575,11 @@ def apply(actor: User | None, record: RosterImport) -> RosterPlan:
             person.role_grants = [RoleGrant(role=Role.OFFICER.value)]
             db.session.add(person)
             people[row.badge_number] = person
+            added.append(person)
         if person.email.lower() != row.email:
             person.email = row.email
         person.name, person.rank = row.name, row.rank
-        person.unit_id = units.get(row.unit_code) if row.unit_code else None
+        person.unit_id = units.find(row.unit_code)[0].id if row.unit_code else None
         person.hire_date, person.active = row.hire_date, row.active
     db.session.flush()
     for row in rows:
@@ -419,6 +591,7 @@ def apply(actor: User | None, record: RosterImport) -> RosterPlan:
     record.status = "applied"
     record.applied_at = utcnow()
     record.summary = result.summary()
+    record.added_user_ids = [person.id for person in added]
     db.session.flush()
     audit.record(
         actor,

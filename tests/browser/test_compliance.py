@@ -28,11 +28,11 @@ def test_coordinator_imports_a_roster_after_a_dry_run(
     page.get_by_role("link", name="Upload a corrected file").click()
     page.get_by_label("Roster file (CSV)").set_input_files(str(good))
     page.get_by_role("button", name="Check the file").click()
-    expect(page.get_by_text("People to add (2)")).to_be_visible()
+    expect(page.get_by_text("New: add 2 people")).to_be_visible()
     assert axe_violations() == []
-    page.get_by_role("button", name="Apply these").click()
+    page.get_by_role("button", name="Add 2 people").click()
     expect(page.get_by_text("Roster imported: 2 added")).to_be_visible()
-    expect(page.get_by_role("link", name="Sam Chen")).to_be_visible()
+    expect(page.get_by_role("button", name="Invite the 2 people new from this import")).to_be_visible()
 
 
 def test_coordinator_reads_the_dashboard_and_drills_into_a_unit(

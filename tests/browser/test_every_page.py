@@ -97,8 +97,24 @@ def world(make_agency, make_user):
     finished = db.session.get(Attempt, world.objects["attempt_id"])
     # The world's attempt is finished (its page redirects to the debrief): one in play as well.
     world.extra["attempt_in_play"] = attempts.start_direct(world.target, finished.scenario_version).id
+    # The world's link is a password reset (which cannot invite): an invitation as well.
+    world.extra["invitation_token"] = _invitation_token(world, make_user)
     db.session.commit()
     return world
+
+
+def _invitation_token(world, make_user) -> str:
+    from lms.extensions import db
+    from lms.services import invitations
+
+    invitee = make_user(world.agency_a, name="Ines Invitee")
+    invitee.password_hash = None
+    db.session.flush()
+    tokens: list[str] = []
+    invitations.invite(
+        world.people["A.coordinator"], invitee, lambda purpose, token: tokens.append(token) or token
+    )
+    return tokens[0]
 
 
 def _pages(app, sign_in, world) -> tuple[dict, list[str]]:
@@ -111,6 +127,8 @@ def _pages(app, sign_in, world) -> tuple[dict, list[str]]:
         objects = dict(world.objects)
         if rule.endpoint == "play.attempt":
             objects["attempt_id"] = world.extra["attempt_in_play"]
+        if rule.endpoint == "auth.accept_invitation":
+            objects["token"] = world.extra["invitation_token"]
         address = url(rule, objects) + QUERIES.get(rule.endpoint, "")
         for role, label in ROLES.items():
             test_client = app.test_client()

@@ -88,9 +88,11 @@ def _roster_import_drops(db, person, coordinator):
     from lms.services import roster_import
 
     csv = f"badge_number,name,email\nZ-1,Someone Else,someone.else@example.test\n{coordinator.badge_number},{coordinator.name},{coordinator.email}\n"
-    record, result = roster_import.check(coordinator, coordinator.agency, "roster.csv", csv.encode())
+    record, result = roster_import.check(
+        coordinator, coordinator.agency, "roster.csv", csv.encode(), roster_import.FULL_SYNC
+    )
     assert [change.badge_number for change in result.deactivate] == [person.badge_number]
-    roster_import.apply(coordinator, record)
+    roster_import.apply(coordinator, record, confirmation=str(result.deactivating))
 
 
 def _roster_import_marks_inactive(db, person, coordinator):
@@ -103,7 +105,7 @@ def _roster_import_marks_inactive(db, person, coordinator):
     )
     record, result = roster_import.check(coordinator, coordinator.agency, "roster.csv", csv.encode())
     assert result.ok, result.problems
-    roster_import.apply(coordinator, record)
+    roster_import.apply(coordinator, record, confirmation=str(result.deactivating))
 
 
 def _api_deactivates(db, person, coordinator):

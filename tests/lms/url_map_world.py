@@ -109,6 +109,20 @@ def _roster_import(agency, uploaded_by) -> int:
     return record.id
 
 
+def _reset_link_token(target) -> str:
+    """A live password-reset link of agency A's officer (the invitation page answers it as not
+    valid: a reset link cannot invite)."""
+    from lms.extensions import db
+    from lms.services import invitations
+
+    tokens: list[str] = []
+    invitations.request_reset(
+        target.email, address="192.0.2.1", link_for=lambda purpose, token: tokens.append(token) or token
+    )
+    db.session.commit()
+    return tokens[0]
+
+
 def _integrations(agency, coordinator, target) -> tuple[dict, str]:
     """Agency A's LTI registration and API token (every scope), for the integrations URLs."""
     from lms.extensions import db
@@ -171,6 +185,7 @@ def build_world(make_agency, make_user) -> World:
         **learning_objects(target),  # assignment_id, item_slug, course_id, certificate_id, code
         "report": "overdue",
         "fmt": "csv",
+        "token": _reset_link_token(target),
     }
     objects["rule_id"] = _rule(agency_a, objects["course_id"])
     objects["session_id"] = _training_session(agency_a, people["A.coordinator"], target)

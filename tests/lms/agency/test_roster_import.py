@@ -30,8 +30,8 @@ GOOD = roster(
 )
 
 
-def check(coordinator, agency, raw):
-    return roster_import.check(coordinator, agency, "roster.csv", raw)
+def check(coordinator, agency, raw, mode=roster_import.ADD_UPDATE):
+    return roster_import.check(coordinator, agency, "roster.csv", raw, mode)
 
 
 def test_dry_run_shows_what_would_be_created_and_changes_nothing(db, coordinator, units):
@@ -67,17 +67,19 @@ def test_reimporting_the_same_file_changes_nothing(db, coordinator, units):
     assert again.unchanged == 2
 
 
-def test_people_missing_from_the_file_are_deactivated_not_deleted(db, coordinator, officer, units):
-    record, plan = check(coordinator, units, GOOD)
+def test_in_full_sync_people_missing_from_the_file_are_deactivated_not_deleted(
+    db, coordinator, officer, units
+):
+    record, plan = check(coordinator, units, GOOD, roster_import.FULL_SYNC)
     assert [c.badge_number for c in plan.deactivate] == [officer.badge_number]
-    roster_import.apply(coordinator, record)
+    roster_import.apply(coordinator, record, confirmation="1")
     db.session.commit()
     db.session.refresh(officer)
     assert officer.active is False
 
 
 def test_the_coordinator_is_never_deactivated_by_their_own_import(db, coordinator, units):
-    _, plan = check(coordinator, units, GOOD)
+    _, plan = check(coordinator, units, GOOD, roster_import.FULL_SYNC)
     assert coordinator.badge_number not in [c.badge_number for c in plan.deactivate]
     assert any("your account stays active" in w for w in plan.warnings)
 
@@ -90,9 +92,9 @@ def test_changes_are_listed_field_by_field(db, coordinator, units):
         "2001,Dana Brooks,dana@riverside.test,Lieutenant,NORTH,,2015-06-01,active",
         "2002,Sam Chen,sam@riverside.test,Officer,NORTH,2001,2022-01-10,inactive",
     ))  # fmt: skip
-    assert {c.badge_number: c.fields for c in plan.update} == {
-        "2001": {"rank": ["Sergeant", "Lieutenant"]},
-        "2002": {"active": [True, False]},
+    assert {c.badge_number: c.words for c in plan.update} == {
+        "2001": ["Rank: Sergeant → Lieutenant"],
+        "2002": ["Deactivate (marked inactive in the file)"],
     }
 
 
@@ -101,7 +103,7 @@ def test_changes_are_listed_field_by_field(db, coordinator, units):
     [
         ("2003,,x@riverside.test,,,,,", "name", "is empty"),
         ("2003,Ann Lee,not-an-email,,,,,", "email", "not a valid email"),
-        ("2003,Ann Lee,ann@riverside.test,,SOUTH,,,", "unit", 'unknown unit "SOUTH"'),
+        ("2003,Ann Lee,ann@riverside.test,,SOUTH,,,", "unit", 'unknown unit "SOUTH"; this agency has: HQ'),
         ("2003,Ann Lee,ann@riverside.test,,,,31/02/2020,", "hire_date", "is not a date"),
         ("2003,Ann Lee,ann@riverside.test,,,,,retired", "status", "must be active or inactive"),
         ("2003,Ann Lee,ann@riverside.test,,,9999,,", "supervisor_badge", 'no one has badge "9999"'),
@@ -170,7 +172,7 @@ def test_upload_page_checks_then_applies(client, sign_in, coordinator, units, db
     )
     assert response.status_code == 302
     page = client.get(response.headers["Location"]).get_data(as_text=True)
-    assert "Dana Brooks" in page and "Apply these" in page
+    assert "Dana Brooks" in page and "Add 2 people</button>" in page
     record = db.session.scalars(select(RosterImport)).one()
     applied = client.post(f"/agencies/{units.id}/roster/imports/{record.id}/apply", follow_redirects=True)
     assert "Roster imported: 2 added" in applied.get_data(as_text=True)
