@@ -155,6 +155,39 @@ def collect(today: date) -> list[OutboxMessage]:
     return queued
 
 
+def _grade_words(grade) -> str:
+    return f"{grade.score:g} ({'passed' if grade.passed else 'not passed'})"
+
+
+def grade_changed(
+    attempt, previous, grade, *, course_title=None, withdrawn=None, certificate=None, certificate_choice=None
+) -> OutboxMessage | None:
+    """Tell the officer an instructor changed their grade, and what it changed in their records.
+    Queued in the outbox like every reminder (shown in Messages, emailed when mail is set up)."""
+    user = attempt.user
+    title = attempt.scenario_version.title
+    body = (
+        _greeting(user) + f"An instructor changed the grade of your attempt {attempt.number} at “{title}” "
+        f"from {_grade_words(previous)} to {_grade_words(grade)}.\nReason: {grade.reason}\n"
+    )
+    if withdrawn is not None:
+        body += f"\nYour completion of “{course_title}” is withdrawn and the course is open again in My training.\n"
+        if certificate is not None and certificate_choice == "revoke":
+            body += f"Your certificate {certificate.code} is revoked: {certificate.revoked_reason}\n"
+        elif certificate is not None:
+            body += f"Your certificate {certificate.code} is kept and stays valid.\n"
+    elif grade.passed and not previous.passed and course_title:
+        body += f"\nThe scenario now counts as passed in “{course_title}”.\n"
+    return _queue(
+        user,
+        "grade_changed",
+        f"grade:{grade.id}",
+        f"Your grade was changed: {title}",
+        body,
+        {"attempt": attempt.id, "grade": grade.id},
+    )
+
+
 def deliver(messages: list[OutboxMessage], settings: MailSettings) -> None:
     """Email the messages when SMTP is configured; otherwise they stay in the outbox."""
     if not settings.server:
