@@ -17,6 +17,7 @@ from html import escape
 
 from sqlalchemy import select
 
+from lms import dates
 from lms.extensions import db
 from lms.input import text_problem, visible_text
 from lms.models import Assignment, Certificate, Completion, CourseVersion, User
@@ -411,9 +412,9 @@ def render_pdf(info: CertificateFacts, verify_url: str) -> bytes:
 
     pdf.setFont("Helvetica", 11)
     left = 80
-    pdf.drawString(left, 150, f"Issued: {info.issued_on:%d %B %Y}")
+    pdf.drawString(left, 150, f"Issued: {dates.day(info.issued_on)}")
     pdf.drawString(
-        left, 132, f"Expires: {info.expires_on:%d %B %Y}" if info.expires_on else "Does not expire"
+        left, 132, f"Expires: {dates.day(info.expires_on)}" if info.expires_on else "Does not expire"
     )
     pdf.drawString(left, 114, f"Verification code: {info.code}")
     pdf.setFont("Helvetica", 9)

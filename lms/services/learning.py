@@ -34,6 +34,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
+from lms import dates
 from lms.course_format import ITEM_KINDS, CourseSpec, ItemSpec, ModuleSpec, QuestionSpec, score_check
 from lms.extensions import db
 from lms.models import (
@@ -111,7 +112,7 @@ def assign_course(
         "assignment.created",
         assignment,
         summary=f"{course.title} assigned to {user.name} ({source})"
-        + (f", due {due_on.isoformat()}" if due_on else ""),
+        + (f", due {dates.day(due_on)}" if due_on else ""),
     )
     return assignment
 
