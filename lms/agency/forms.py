@@ -1,8 +1,9 @@
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import BooleanField, RadioField, SelectField, StringField, SubmitField, TextAreaField
-from wtforms.validators import Length, Optional
+from wtforms.validators import InputRequired, Length, Optional
 
+from lms.dates import COMMON_ZONES, DATE_STYLES
 from lms.input import VisibleText
 from lms.models import Role
 from lms.services.roster_import import ADD_UPDATE, MODES
@@ -86,3 +87,32 @@ class InviteForm(FlaskForm):
     """A button that sends invitations: nothing to fill in but the CSRF token."""
 
     submit = SubmitField("Invite")
+
+
+ZONE_NAMES = {
+    "America/New_York": "Eastern time (New York)",
+    "America/Chicago": "Central time (Chicago)",
+    "America/Denver": "Mountain time (Denver)",
+    "America/Phoenix": "Mountain time without daylight saving (Phoenix)",
+    "America/Los_Angeles": "Pacific time (Los Angeles)",
+    "America/Anchorage": "Alaska time (Anchorage)",
+    "Pacific/Honolulu": "Hawaii time (Honolulu)",
+    "America/Puerto_Rico": "Atlantic time (Puerto Rico)",
+    "Europe/London": "UK time (London)",
+    "UTC": "UTC",
+}
+
+
+class DateSettingsForm(FlaskForm):
+    date_style = SelectField(
+        "How dates are written",
+        choices=[(style, example) for style, example in DATE_STYLES.items()],
+        validators=[InputRequired("Choose how dates are written.")],
+    )
+    time_zone = SelectField(
+        "Time zone",
+        description="Times across Ripple are shown in this zone, with its name (for example EST).",
+        choices=[(zone, ZONE_NAMES.get(zone, zone)) for zone in COMMON_ZONES],
+        validators=[InputRequired("Choose a time zone.")],
+    )
+    submit = SubmitField("Save settings")

@@ -6,6 +6,7 @@ from lms.access import agency_or_404, roles_required, scoped_or_404
 from lms.agency import bp
 from lms.agency.forms import (
     ApplyImportForm,
+    DateSettingsForm,
     InviteForm,
     RolesForm,
     RosterFilterForm,
@@ -15,7 +16,8 @@ from lms.agency.forms import (
 from lms.extensions import db
 from lms.input import page_arg, parse_id
 from lms.models import Agency, AuditEvent, Role, RosterImport, User
-from lms.services import accounts, compliance, invitations, reminders, roster, roster_import
+from lms.models.types import utcnow
+from lms.services import accounts, agency_settings, compliance, invitations, reminders, roster, roster_import
 from lms.services.scoping import scoped
 
 STAFF = (Role.COORDINATOR,)
@@ -322,3 +324,26 @@ def roster_import_apply(agency_id: int, import_id: int):
     if record.added_user_ids:  # the next step for new people: invite them
         return redirect(url_for("agency.roster_import_plan", agency_id=agency.id, import_id=record.id))
     return redirect(url_for("agency.people", agency_id=agency.id))
+
+
+@bp.route("/agencies/<int:agency_id>/settings", methods=["GET", "POST"])
+@roles_required(*STAFF)
+def settings(agency_id: int):
+    agency = agency_or_404(agency_id)
+    form = DateSettingsForm(obj=agency)
+    if not form.validate_on_submit():
+        status = 400 if form.is_submitted() else 200
+        return render_template(
+            "agency/settings.html", agency=agency, form=form, error=None, now=utcnow()
+        ), status
+    try:
+        agency_settings.update_dates(
+            current_user, agency, date_style=form.date_style.data, time_zone=form.time_zone.data
+        )
+    except agency_settings.SettingsError as error:
+        return render_template(
+            "agency/settings.html", agency=agency, form=form, error=str(error), now=utcnow()
+        ), 400
+    db.session.commit()
+    flash("Settings saved: dates and times now read this way for everyone in the agency.", "success")
+    return redirect(url_for("agency.settings", agency_id=agency.id))

@@ -11,8 +11,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Date, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import JSON, Date, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, event
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship, with_loader_criteria
 
 from lms.extensions import db
 from lms.models.people import User
@@ -147,7 +147,12 @@ class CheckAttempt(db.Model):
 
 
 class Completion(db.Model):
-    """A course completed: recorded once, with its date and the attempts it rests on."""
+    """A course completed: recorded once, with its date and the attempts it rests on.
+
+    When a grade it rests on is overridden to a fail, the completion is withdrawn, not deleted
+    (its certificate and the audit log still point at it): a withdrawn completion is left out
+    of every ORM query (lms.services.withdrawn) so its hours no longer count anywhere.
+    """
 
     __tablename__ = "completions"
 
@@ -161,6 +166,8 @@ class Completion(db.Model):
     category: Mapped[str] = mapped_column(String(100), default="")
     evidence: Mapped[dict[str, Any]] = mapped_column(JSON)
     completed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    withdrawn_reason: Mapped[str | None] = mapped_column(Text)
 
     course: Mapped[Course] = relationship()
 
@@ -190,3 +197,25 @@ class Certificate(db.Model):
 
     user: Mapped[User] = relationship(foreign_keys=[user_id])
     course: Mapped[Course] = relationship()
+
+
+# --- withdrawn completions ---------------------------------------------------------------
+# A withdrawn completion must stop counting everywhere at once (hours, compliance, exports,
+# transcripts, the API), including queries written later by people who never heard of
+# withdrawal; so it is left out of every ORM SELECT here, once, rather than in each query.
+# The few places that must still see it (the certificate it earned, re-completing the same
+# assignment) ask with `.execution_options(include_withdrawn=True)`.
+INCLUDE_WITHDRAWN = "include_withdrawn"
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _leave_out_withdrawn_completions(state) -> None:
+    if (
+        state.is_select
+        and not state.is_column_load
+        and not state.is_relationship_load
+        and not state.execution_options.get(INCLUDE_WITHDRAWN, False)
+    ):
+        state.statement = state.statement.options(
+            with_loader_criteria(Completion, Completion.withdrawn_at.is_(None), include_aliases=True)
+        )

@@ -40,6 +40,12 @@ class Agency(db.Model):
     state: Mapped[str | None] = mapped_column(String(64))
     host_academy_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # How the agency's people read dates ("en-US": Dec 2, 2026; "en-GB": 2 Dec 2026) and the
+    # zone its clocks keep (see lms.dates).
+    date_style: Mapped[str] = mapped_column(String(16), default="en-US", server_default="en-US")
+    time_zone: Mapped[str] = mapped_column(
+        String(64), default="America/New_York", server_default="America/New_York"
+    )
 
     units: Mapped[list[Unit]] = relationship(back_populates="agency", order_by="Unit.name")
 

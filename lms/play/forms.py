@@ -1,6 +1,14 @@
 from flask_wtf import FlaskForm
-from wtforms import DecimalField, RadioField, SelectMultipleField, TextAreaField, widgets
-from wtforms.validators import InputRequired, Length, NumberRange
+from wtforms import (
+    DecimalField,
+    IntegerField,
+    RadioField,
+    SelectMultipleField,
+    SubmitField,
+    TextAreaField,
+    widgets,
+)
+from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 import scenarios as engine
 from lms.input import VisibleText
@@ -47,3 +55,18 @@ class OverrideForm(FlaskForm):
             Length(max=1000),
         ],
     )
+    # Second step (after "Review change"): the grade that was reviewed, and what happens to a
+    # certificate the change would leave without its completion.
+    reviewed_grade = IntegerField("Grade reviewed", validators=[Optional()])
+    certificate = RadioField(
+        "The certificate",
+        choices=[("revoke", "Revoke it"), ("keep", "Keep it")],
+        validators=[Optional()],
+    )
+    certificate_reason = TextAreaField(
+        "Reason for the certificate decision",
+        description="If you revoke it, this is shown on the public verification page.",
+        validators=[Optional(), Length(max=500)],
+    )
+    review = SubmitField("Review change")
+    confirm = SubmitField("Confirm")

@@ -137,18 +137,23 @@ def decide(attempt_id: int, index: int):
     return render_template("play/play.html", play=play, form=form, **situation.room(play)), 400
 
 
+def _debrief(found, override_form=None, preview=None, status: int = 200):
+    can_override = current_user.has_role(Role.INSTRUCTOR, Role.ADMIN) and found.user_id != current_user.id
+    return render_template(
+        "play/debrief.html",
+        d=debrief.build(found, reveal=attempts.reveals_answers(current_user, found)),
+        override_form=(override_form or OverrideForm(formdata=None)) if can_override else None,
+        preview=preview,
+        steps=next_steps.for_attempt(current_user, found),
+    ), status
+
+
 @bp.route("/attempts/<int:attempt_id>/debrief", endpoint="debrief")
 def debrief_page(attempt_id: int):
     found = _attempt_or_404(attempt_id)
     if found.status != "completed":
         return redirect(url_for("play.attempt", attempt_id=found.id))
-    can_override = current_user.has_role(Role.INSTRUCTOR, Role.ADMIN) and found.user_id != current_user.id
-    return render_template(
-        "play/debrief.html",
-        d=debrief.build(found, reveal=attempts.reveals_answers(current_user, found)),
-        override_form=OverrideForm() if can_override else None,
-        steps=next_steps.for_attempt(current_user, found),
-    )
+    return _debrief(found)
 
 
 def _what_if_rate_limit() -> str:
@@ -212,23 +217,46 @@ def what_if(attempt_id: int):
     ), (400 if error else 200)
 
 
+def _preview_if_valid(found, form):
+    """The review to show again beside a problem in the confirm step (none if the grade
+    itself is what is wrong)."""
+    try:
+        return attempts.preview_override(
+            current_user, found, score=float(form.score.data), reason=form.reason.data
+        )
+    except attempts.PlayError:
+        return None
+
+
 @bp.route("/attempts/<int:attempt_id>/grade", methods=["POST"])
 @roles_required(Role.INSTRUCTOR)
 def override(attempt_id: int):
+    """Two steps: "Review change" shows what the new grade changes; "Confirm" records it."""
     found = _attempt_or_404(attempt_id)
+    if found.status != "completed":
+        return redirect(url_for("play.attempt", attempt_id=found.id))
     form = OverrideForm()
     if not form.validate_on_submit():
-        for field in form:
-            for message in field.errors:
-                flash(f"{field.label.text}: {message}", "error")
-        return redirect(url_for("play.debrief", attempt_id=found.id, _anchor="override"))
+        return _debrief(found, form, status=400)
     try:
-        attempts.override_grade(current_user, found, score=float(form.score.data), reason=form.reason.data)
+        if not form.confirm.data:
+            preview = attempts.preview_override(
+                current_user, found, score=float(form.score.data), reason=form.reason.data
+            )
+            return _debrief(found, form, preview)
+        attempts.override_grade(
+            current_user, found, score=float(form.score.data), reason=form.reason.data,
+            certificate=form.certificate.data, certificate_reason=form.certificate_reason.data,
+            reviewed_grade_id=form.reviewed_grade.data,
+        )  # fmt: skip
     except attempts.PlayError as error:
-        flash(str(error), "error")
-        return redirect(url_for("play.debrief", attempt_id=found.id, _anchor="override"))
+        form.form_errors.append(str(error))
+        return _debrief(found, form, _preview_if_valid(found, form), status=400)
     db.session.commit()
-    flash("The new grade is recorded; the original stays in the history.", "success")
+    flash(
+        "The new grade is recorded; the original stays in the history. The officer has a message about it.",
+        "success",
+    )
     return redirect(url_for("play.debrief", attempt_id=found.id))
 
 

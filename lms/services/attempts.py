@@ -12,6 +12,7 @@ import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from flask import current_app
 from sqlalchemy import func, select
@@ -389,11 +390,34 @@ def _credit(attempt: Attempt, grade: AttemptGrade) -> None:
         )
 
 
-def override_grade(actor: User, attempt: Attempt, *, score: float, reason: str) -> AttemptGrade:
-    """An instructor's grade for a finished attempt, with a required reason.
+@dataclass(frozen=True)
+class OverridePreview:
+    """What a new grade would change, shown to the instructor before it is recorded."""
 
-    The original grade stays in the history; the change is in the audit log.
-    """
+    attempt: Attempt
+    previous: AttemptGrade
+    score: float
+    passed: bool
+    pass_mark: float
+    item_title: str | None
+    course_title: str | None
+    # the course completion that would be withdrawn (pass → fail), and its certificate
+    completion: Any = None
+    certificate: Any = None
+
+    @property
+    def flips(self) -> bool:
+        return self.previous.passed != self.passed
+
+    @property
+    def fails_now(self) -> bool:
+        return self.previous.passed and not self.passed
+
+
+CERTIFICATE_CHOICES = ("revoke", "keep")
+
+
+def _check_override(actor: User, attempt: Attempt, score: float, reason: str) -> str:
     if not (actor.has_role(Role.INSTRUCTOR) or actor.is_platform_admin):
         raise PlayError("Only instructors can override a grade.")
     if attempt.user_id == actor.id:
@@ -405,14 +429,90 @@ def override_grade(actor: User, attempt: Attempt, *, score: float, reason: str) 
         raise PlayError("Give a reason for the new grade; it is kept with the grade and in the audit log.")
     if not 0 <= score <= 100:
         raise PlayError("The score must be between 0 and 100.")
+    return reason
+
+
+def _item_pass_rests_on(attempt: Attempt):
+    """The item completion this attempt's pass earned, if the course records it."""
+    from lms.models import ItemCompletion
+
+    if attempt.assignment_id is None:
+        return None
+    row = db.session.scalar(
+        select(ItemCompletion).where(
+            ItemCompletion.assignment_id == attempt.assignment_id,
+            ItemCompletion.item_slug == attempt.item_slug,
+        )
+    )
+    return row if row is not None and (row.evidence or {}).get("attempt") == attempt.id else None
+
+
+def preview_override(actor: User, attempt: Attempt, *, score: float, reason: str) -> OverridePreview:
+    """What overriding the grade to `score` would change; checks it as `override_grade` does
+    and writes nothing."""
+    from lms.services import certificates, learning
+
+    _check_override(actor, attempt, score, reason)
     previous = attempt.grade
     pass_mark = previous.breakdown.get("pass_mark", 0)
+    score = round(score, 2)
+    passed = score >= pass_mark
+    item_title = course_title = None
+    completion = certificate = None
+    if attempt.assignment_id is not None:
+        assignment = db.session.get(Assignment, attempt.assignment_id)
+        course_title = assignment.course_version.title
+        item_title = learning.item_of(assignment, attempt.item_slug)[1].title
+        if previous.passed and not passed and _item_pass_rests_on(attempt) is not None:
+            completion = learning.completion_of(assignment)
+            certificate = certificates.standing_for(completion) if completion is not None else None
+    return OverridePreview(
+        attempt, previous, score, passed, pass_mark, item_title, course_title, completion, certificate
+    )
+
+
+def override_grade(
+    actor: User,
+    attempt: Attempt,
+    *,
+    score: float,
+    reason: str,
+    certificate: str | None = None,
+    certificate_reason: str | None = None,
+    reviewed_grade_id: int | None = None,
+) -> AttemptGrade:
+    """An instructor's grade for a finished attempt, with a required reason.
+
+    The original grade stays in the history; the change is in the audit log. The records
+    follow the new grade: a pass turned fail withdraws the item's pass and the course
+    completion (reopening the assignment) and, as the instructor chose, revokes the
+    certificate (`certificate="revoke"`, with `certificate_reason` shown on the verification
+    page) or keeps it (`"keep"`, the reason recorded); a fail turned pass records the item
+    and completes the course as any pass does. The officer gets a message either way.
+    `reviewed_grade_id`: the grade the instructor reviewed; if it has changed since, nothing
+    is recorded.
+    """
+    from lms.services import certificates, learning, reminders
+
+    preview = preview_override(actor, attempt, score=score, reason=reason)
+    reason = visible_text(reason)
+    if reviewed_grade_id is not None and reviewed_grade_id != preview.previous.id:
+        raise PlayError("The grade changed after you reviewed it; review the change again.")
+    standing = preview.certificate
+    if standing is not None:
+        if certificate not in CERTIFICATE_CHOICES:
+            raise PlayError(f"Choose whether certificate {standing.code} is revoked or kept.")
+        try:
+            certificate_reason = certificates.clean_reason(certificate_reason)
+        except certificates.CertificateError as error:
+            raise PlayError(f"Certificate {standing.code}: {error}") from None
+    previous = preview.previous
     grade = AttemptGrade(
         attempt=attempt,
         agency_id=attempt.agency_id,
         kind="override",
-        score=round(score, 2),
-        passed=score >= pass_mark,
+        score=preview.score,
+        passed=preview.passed,
         breakdown={**previous.breakdown, "overrides": previous.id},
         reason=reason,
         graded_by_id=actor.id,
@@ -427,8 +527,26 @@ def override_grade(actor: User, attempt: Attempt, *, score: float, reason: str) 
         before={"score": previous.score, "passed": previous.passed, "grade": previous.id},
         after={"score": grade.score, "passed": grade.passed, "grade": grade.id},
     )
-    outcomes.attempt_graded(attempt, grade)  # the new grade goes to the LRS and the gradebook too
-    _credit(attempt, grade)
+    # Every flip is re-sent: the LRS gets passed/failed and each gradebook the new score.
+    outcomes.attempt_graded(attempt, grade)
+    withdrawn = None
+    item_pass = _item_pass_rests_on(attempt)
+    if preview.fails_now and item_pass is not None:
+        assignment = db.session.get(Assignment, attempt.assignment_id)
+        withdrawn = learning.withdraw_item_pass(actor, assignment, attempt.item_slug, reason=reason)
+        if standing is not None and certificate == "revoke":
+            certificates.revoke(actor, standing, certificate_reason)
+        elif standing is not None:
+            certificates.keep(actor, standing, certificate_reason)
+    elif item_pass is not None and grade.passed:
+        item_pass.score = grade.score  # still passed: the record shows the current score
+        item_pass.evidence = {**(item_pass.evidence or {}), "grade": grade.id}
+    else:
+        _credit(attempt, grade)
+    reminders.grade_changed(
+        attempt, previous, grade, course_title=preview.course_title, withdrawn=withdrawn,
+        certificate=standing, certificate_choice=certificate,
+    )  # fmt: skip
     return grade
 
 

@@ -17,7 +17,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from datetime import UTC, date, datetime
 from typing import Any
+
+
+class Percent(float):
+    """A share (0.5 is 50%): a percent-formatted number in XLSX, "50.0%" in CSV."""
+
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _NOT_IN_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
@@ -34,6 +40,12 @@ def csv_cell(value: Any) -> Any:
     """
     if value is None:
         return ""
+    if isinstance(value, Percent):
+        return f"{value:.1%}"
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, date | datetime):
+        return value.isoformat()  # machines read CSV: ISO 8601
     if isinstance(value, str) and starts_like_formula(value):
         return "'" + value
     return value
@@ -43,13 +55,27 @@ def csv_row(values: Iterable[Any]) -> list[Any]:
     return [csv_cell(value) for value in values]
 
 
-def xlsx_row(sheet, values: Iterable[Any]) -> list[Any]:
-    """`values` as cells of a write-only openpyxl `sheet`: every text a string cell."""
+def xlsx_row(sheet, values: Iterable[Any], *, date_format: str = "mmm d, yyyy") -> list[Any]:
+    """`values` as cells of a write-only openpyxl `sheet`: every text a string cell, dates
+    real date cells shown with `date_format`, shares as percentages, numbers as numbers."""
     from openpyxl.cell import WriteOnlyCell
 
     row = []
     for value in values:
-        if isinstance(value, str):
+        if isinstance(value, datetime):
+            # Excel has no time zones: the UTC wall time, said so in the format
+            cell = WriteOnlyCell(sheet, value=value.astimezone(UTC).replace(tzinfo=None))
+            cell.number_format = f'{date_format} h:mm AM/PM "UTC"'
+            row.append(cell)
+        elif isinstance(value, date):
+            cell = WriteOnlyCell(sheet, value=value)
+            cell.number_format = date_format
+            row.append(cell)
+        elif isinstance(value, Percent):
+            cell = WriteOnlyCell(sheet, value=float(value))
+            cell.number_format = "0.0%"
+            row.append(cell)
+        elif isinstance(value, str):
             cell = WriteOnlyCell(sheet, value=_NOT_IN_XML.sub("", value))
             cell.data_type = "s"  # openpyxl would otherwise store "=..." as a formula
             if starts_like_formula(value):

@@ -17,6 +17,7 @@ from html import escape
 
 from sqlalchemy import select
 
+from lms import dates
 from lms.extensions import db
 from lms.input import text_problem, visible_text
 from lms.models import Assignment, Certificate, Completion, CourseVersion, User
@@ -91,7 +92,10 @@ def not_renewed():
 
 
 def _version_of(certificate: Certificate) -> CourseVersion:
-    completion = db.session.get(Completion, certificate.completion_id)
+    # (a certificate kept after its completion was withdrawn still names its course version)
+    completion = db.session.get(
+        Completion, certificate.completion_id, execution_options={"include_withdrawn": True}
+    )
     return db.session.get(CourseVersion, completion.course_version_id)
 
 
@@ -151,6 +155,30 @@ def issue_for_completion(actor: User | None, completion: Completion) -> Certific
     return certificate
 
 
+def standing_for(completion: Completion) -> Certificate | None:
+    """The completion's certificate that is not revoked (the newest, after reissues), if any."""
+    return db.session.scalar(
+        select(Certificate)
+        .where(Certificate.completion_id == completion.id, Certificate.revoked_at.is_(None))
+        .order_by(Certificate.id.desc())
+        .limit(1)
+    )
+
+
+def keep(actor: User, certificate: Certificate, reason: str) -> Certificate:
+    """Keep a certificate although the completion it was issued for was withdrawn: the
+    decision and its reason are recorded in the audit log; the certificate stays valid."""
+    reason = clean_reason(reason)
+    audit.record(
+        actor,
+        "certificate.kept",
+        certificate,
+        summary=f"Certificate {certificate.code} of {certificate.recipient_name} kept: {reason}",
+        after={"kept_reason": reason},
+    )
+    return certificate
+
+
 def find_by_code(code: str) -> Certificate | None:
     """The certificate with this verification code (public lookup: no agency scoping)."""
     if not isinstance(code, str) or not CODE_PATTERN.match(code):
@@ -158,7 +186,7 @@ def find_by_code(code: str) -> Certificate | None:
     return db.session.scalar(select(Certificate).where(Certificate.code == code))
 
 
-def _clean_reason(reason: str | None) -> str:
+def clean_reason(reason: str | None) -> str:
     reason = visible_text(reason)
     if not reason:
         raise CertificateError("Reason: give a reason; it is shown on the verification page.")
@@ -169,7 +197,7 @@ def _clean_reason(reason: str | None) -> str:
 
 def revoke(actor: User, certificate: Certificate, reason: str) -> Certificate:
     """Revoke a certificate with a reason (audit-logged). A revoked certificate stays revoked."""
-    reason = _clean_reason(reason)
+    reason = clean_reason(reason)
     if certificate.revoked_at is not None:
         raise CertificateError("This certificate is already revoked.")
     certificate.revoked_at = utcnow()
@@ -189,7 +217,7 @@ def revoke(actor: User, certificate: Certificate, reason: str) -> Certificate:
 def reissue(actor: User, certificate: Certificate, *, recipient_name: str, reason: str) -> Certificate:
     """Replace a certificate after a correction: the old one is revoked (history kept) and a new
     one with a new code, naming the one it replaces, keeps the dates of the original."""
-    reason = _clean_reason(reason)
+    reason = clean_reason(reason)
     name = (recipient_name or "").strip()
     if not name:
         raise CertificateError("Name on the certificate: enter the name to print.")
@@ -421,9 +449,9 @@ def render_pdf(info: CertificateFacts, verify_url: str) -> bytes:
 
     pdf.setFont("Helvetica", 11)
     left = 80
-    pdf.drawString(left, 150, f"Issued: {info.issued_on:%d %B %Y}")
+    pdf.drawString(left, 150, f"Issued: {dates.day(info.issued_on)}")
     pdf.drawString(
-        left, 132, f"Expires: {info.expires_on:%d %B %Y}" if info.expires_on else "Does not expire"
+        left, 132, f"Expires: {dates.day(info.expires_on)}" if info.expires_on else "Does not expire"
     )
     pdf.drawString(left, 114, f"Verification code: {info.code}")
     pdf.setFont("Helvetica", 9)

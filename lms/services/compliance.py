@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import joinedload
 
+from lms import dates
 from lms.extensions import db
 from lms.models import (
     Agency,
@@ -289,7 +290,7 @@ def overview(agency: Agency, filters: Filters, today: date | None = None) -> Ove
         UnitRow(u, depth, rolled[u.id] if u is not None else per_unit[None], bool(u and children[u.id]))
         for u, depth in listed
     ]
-    ahead = [m.strftime("%Y-%m") for m in month_starts[:12]]
+    ahead = [dates.month(m) for m in month_starts[:12]]  # chart labels people read: "Dec 2026"
     courses = list(db.session.scalars(
         select(Course).where((Course.agency_id == agency.id) | Course.agency_id.is_(None)).order_by(Course.title)
     ))  # fmt: skip

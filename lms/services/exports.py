@@ -28,7 +28,7 @@ from lms.models import (
     User,
 )
 from lms.services import catalog, standards
-from lms.services.cells import csv_row, xlsx_row
+from lms.services.cells import Percent, csv_row, xlsx_row
 
 BATCH = 2000
 
@@ -80,7 +80,7 @@ def rows(report: str, agency: Agency, today: date | None = None) -> Iterator[tup
                 done or 0,
                 open_ or 0,
                 overdue or 0,
-                f"{(done or 0) / total:.1%}" if total else "",
+                Percent((done or 0) / total) if total else None,
             )
     elif report == "overdue":
         supervisor = db.aliased(User)
@@ -101,7 +101,7 @@ def rows(report: str, agency: Agency, today: date | None = None) -> Iterator[tup
                 units.get(unit_id, ""),
                 sup or "",
                 course,
-                due.isoformat(),
+                due,
                 (today - due).days,
             )
     elif report == "certifications":
@@ -121,8 +121,8 @@ def rows(report: str, agency: Agency, today: date | None = None) -> Iterator[tup
                 units.get(unit_id, ""),
                 course,
                 code,
-                issued.isoformat(),
-                expires.isoformat() if expires else "never",
+                issued,
+                expires,  # empty: the certificate does not expire
                 status,
             )
     elif report == "mandate-hours":
@@ -142,10 +142,10 @@ def rows(report: str, agency: Agency, today: date | None = None) -> Iterator[tup
                 name,
                 rank,
                 units.get(unit_id, ""),
-                start.isoformat(),
-                end.isoformat(),
-                f"{mine.total:g}",
-                f"{mandate.hours:g}" if mandate else "",
+                start,
+                end,
+                float(mine.total),
+                float(mandate.hours) if mandate else None,
                 "; ".join(f"{m.category}: {m.hours:g}" for m in mine.minimums),
                 "; ".join(f"{m.category}: {m.required:g}" for m in mine.minimums),
                 ("yes" if mine.met else "no") if mandate else "no mandate set",
@@ -171,9 +171,9 @@ def rows(report: str, agency: Agency, today: date | None = None) -> Iterator[tup
                 name,
                 units.get(unit_id, ""),
                 course,
-                due.isoformat() if due else "",
+                due,
                 "Excused",
-                excused_at.date().isoformat() if excused_at else "",
+                excused_at.date() if excused_at else None,
                 by_name or "",
                 reason or "",
             )
@@ -214,11 +214,11 @@ def _time_on_task_rows(agency: Agency, units: dict[int, str]) -> Iterator[tuple]
             units.get(unit_id, ""),
             version.title,
             status,
-            f"{version.credit_hours:g}",
-            f"{totals[assignment_id] / 60:.1f}",
+            float(version.credit_hours),
+            round(totals[assignment_id] / 60, 1),
             item.title if item else slug,
             item.kind if item else "",
-            f"{int(seconds or 0) / 60:.1f}",
+            round(int(seconds or 0) / 60, 1),
         )
 
 
@@ -236,16 +236,65 @@ def stream_csv(report: str, agency: Agency) -> Iterator[str]:
     yield buffer.getvalue()
 
 
+XLSX_DATE_FORMATS = {"en-US": "mmm d, yyyy", "en-GB": "d mmm yyyy"}
+WIDTH_SAMPLE = 500  # rows read ahead to fit the columns; the rest stream through unmeasured
+MIN_WIDTH, MAX_WIDTH = 8, 60
+
+
+def _shown_width(value: Any) -> int:
+    if value is None:
+        return 0
+    if isinstance(value, date):
+        return 12  # "Dec 12, 2026"
+    if isinstance(value, float):
+        return len(f"{value:g}") + (1 if isinstance(value, Percent) else 0)
+    return max((len(line) for line in str(value).splitlines()), default=0)
+
+
+def column_widths(header: tuple[str, ...], sample: list[tuple]) -> list[int]:
+    """Widths fitted to the header and the first rows, within bounds (a long title wraps
+    nothing; it is cut off at MAX_WIDTH characters on screen, not in the cell)."""
+    widest = [len(name) for name in header]
+    for row in sample:
+        for index, value in enumerate(row):
+            widest[index] = max(widest[index], _shown_width(value))
+    return [min(max(width + 2, MIN_WIDTH), MAX_WIDTH) for width in widest]
+
+
 def xlsx_file(report: str, agency: Agency):
     """An XLSX workbook in a temporary file (write-only mode: rows are not kept in memory).
-    Text is always a string cell, never a formula."""
-    from openpyxl import Workbook
 
+    Dates are date cells in the agency's style, hours and counts are numbers, the header is
+    bold, frozen and filtered, and the columns fit their content (measured on the first
+    WIDTH_SAMPLE rows, read ahead before any row is written, as write-only mode requires).
+    Text is always a string cell, never a formula."""
+    from itertools import chain, islice
+
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
+    header = REPORTS[report].header
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(REPORTS[report].title[:31])
-    sheet.append(list(REPORTS[report].header))
-    for row in rows(report, agency):
-        sheet.append(xlsx_row(sheet, row))
+    found = rows(report, agency)
+    sample = list(islice(found, WIDTH_SAMPLE))
+    for index, width in enumerate(column_widths(header, sample), start=1):
+        sheet.column_dimensions[get_column_letter(index)].width = width
+    sheet.freeze_panes = "A2"
+    bold = Font(bold=True)
+    heading = []
+    for name in header:
+        cell = WriteOnlyCell(sheet, value=name)
+        cell.font = bold
+        heading.append(cell)
+    sheet.append(heading)
+    date_format = XLSX_DATE_FORMATS.get(agency.date_style, XLSX_DATE_FORMATS["en-US"])
+    count = 0
+    for count, row in enumerate(chain(sample, found), start=1):  # noqa: B007 (the count is used below)
+        sheet.append(xlsx_row(sheet, row, date_format=date_format))
+    sheet.auto_filter.ref = f"A1:{get_column_letter(len(header))}{count + 1}"
     handle = tempfile.TemporaryFile()  # noqa: SIM115 (send_file closes it after the response)
     workbook.save(handle)
     handle.seek(0)

@@ -34,6 +34,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
+from lms import dates
 from lms.course_format import ITEM_KINDS, CourseSpec, ItemSpec, ModuleSpec, QuestionSpec, score_check
 from lms.extensions import db
 from lms.models import (
@@ -111,7 +112,7 @@ def assign_course(
         "assignment.created",
         assignment,
         summary=f"{course.title} assigned to {user.name} ({source})"
-        + (f", due {due_on.isoformat()}" if due_on else ""),
+        + (f", due {dates.day(due_on)}" if due_on else ""),
     )
     return assignment
 
@@ -418,6 +419,93 @@ def record_item_passed(
     return _complete_if_done(actor, assignment)
 
 
+def withdraw_item_pass(
+    actor: User, assignment: Assignment, item_slug: str, *, reason: str
+) -> Completion | None:
+    """An item's pass no longer stands (the grade it rested on was overridden to a fail).
+
+    The item is no longer done; if the course was complete, its completion is withdrawn (kept,
+    marked with the reason, left out of hours and every report) and the assignment reopened.
+    Certificates are the caller's decision. Returns the withdrawn completion, if any.
+    """
+    row = db.session.scalar(
+        select(ItemCompletion).where(
+            ItemCompletion.assignment_id == assignment.id, ItemCompletion.item_slug == item_slug
+        )
+    )
+    if row is None:
+        return None
+    _, item = item_of(assignment, item_slug)
+    before = {
+        "item": item_slug,
+        "score": row.score,
+        "evidence": row.evidence,
+        "completed_at": str(row.completed_at),
+    }
+    db.session.delete(row)
+    db.session.flush()
+    audit.record(
+        actor,
+        "item.pass_withdrawn",
+        assignment,
+        summary=f"“{item.title}” is no longer passed for {assignment.user.name}: {reason}",
+        before=before,
+    )
+    completion = completion_of(assignment)
+    if completion is None:
+        return None
+    completion.withdrawn_at = utcnow()
+    completion.withdrawn_reason = reason
+    assignment.status = "assigned"
+    assignment.completed_at = None
+    db.session.flush()
+    audit.record(
+        actor,
+        "course.completion_withdrawn",
+        completion,
+        summary=f"{assignment.user.name}'s completion of {assignment.course_version.title} withdrawn: {reason}",
+        before={"credit_hours": completion.credit_hours, "completed_at": str(completion.completed_at)},
+        after={"withdrawn_reason": reason},
+    )
+    outcomes.course_withdrawn(completion)
+    return completion
+
+
+def _withdrawn_completion(assignment: Assignment) -> Completion | None:
+    return db.session.scalar(
+        select(Completion)
+        .where(Completion.assignment_id == assignment.id, Completion.withdrawn_at.is_not(None))
+        .execution_options(include_withdrawn=True)
+    )
+
+
+def _reinstate(
+    actor: User | None, assignment: Assignment, completion: Completion, rests_on: list
+) -> Completion:
+    """The course is complete again after a withdrawal: the same completion row (one per
+    assignment) counts again, resting on today's evidence; a certificate is issued as for any
+    completion unless the one it had was kept."""
+    from lms.services import certificates
+
+    completion.withdrawn_at = None
+    completion.withdrawn_reason = None
+    completion.completed_at = utcnow()
+    completion.evidence = {**completion.evidence, "items": rests_on}
+    assignment.status = "completed"
+    assignment.completed_at = completion.completed_at
+    db.session.flush()
+    audit.record(
+        actor,
+        "course.completion_reinstated",
+        completion,
+        summary=f"{assignment.user.name} completed {assignment.course_version.title} again",
+    )
+    if certificates.standing_for(completion) is None:
+        certificates.issue_for_completion(actor, completion)
+    outcomes.course_completed(completion)
+    return completion
+
+
 def _complete_if_done(actor: User | None, assignment: Assignment) -> Completion | None:
     existing = completion_of(assignment)
     if existing is not None:
@@ -438,6 +526,9 @@ def _complete_if_done(actor: User | None, assignment: Assignment) -> Completion 
         }
         for item in required
     ]
+    withdrawn = _withdrawn_completion(assignment)
+    if withdrawn is not None:
+        return _reinstate(actor, assignment, withdrawn, rests_on)
     completion = Completion(
         agency_id=assignment.agency_id,
         user_id=assignment.user_id,

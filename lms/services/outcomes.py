@@ -143,6 +143,17 @@ def course_completed(completion: Completion) -> None:
         queue_score(launch, user, 100.0, completion_id=completion.id, comment="Course completed")
 
 
+def course_withdrawn(completion: Completion) -> None:
+    """A course completion was withdrawn: every gradebook that was sent "Course completed"
+    hears the course is no longer complete (score 0), so the platforms agree with Ripple."""
+    user = db.session.get(User, completion.user_id)
+    launches = db.session.scalars(
+        select(LtiLaunch).where(LtiLaunch.assignment_id == completion.assignment_id)
+    )
+    for launch in _one_per_link(launches):
+        queue_score(launch, user, 0.0, completion_id=completion.id, comment="Course completion withdrawn")
+
+
 def launched(launch: LtiLaunch) -> None:
     obj = xapi.activity(
         "course",

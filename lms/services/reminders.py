@@ -16,8 +16,9 @@ from email.message import EmailMessage
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
+from lms import dates
 from lms.extensions import db
-from lms.models import Assignment, Certificate, OutboxMessage, User
+from lms.models import Agency, Assignment, Certificate, OutboxMessage, User
 from lms.models.types import utcnow
 
 ESCALATE_AFTER_DAYS = 7
@@ -62,6 +63,12 @@ def _queue(user: User, kind: str, key: str, subject: str, body: str, details: di
     return message
 
 
+def _day(user: User, value: date) -> str:
+    """A date in the person's agency's style (one agency lookup per agency: the session keeps it)."""
+    agency = db.session.get(Agency, user.agency_id) if user.agency_id else None
+    return dates.day(value, where=dates.settings_of(agency))
+
+
 def _greeting(user: User) -> str:
     return f"Hello {user.name},\n\n"
 
@@ -88,7 +95,7 @@ def collect(today: date) -> list[OutboxMessage]:
                 "due_14",
                 f"due14:{a.id}",
                 f"Due in 14 days: {title}",
-                _greeting(user) + f"Your training “{title}” is due on {a.due_on:%d %B %Y}.\n",
+                _greeting(user) + f"Your training “{title}” is due on {_day(user, a.due_on)}.\n",
                 {"assignment": a.id},
             )
         elif days == 0:
@@ -108,7 +115,7 @@ def collect(today: date) -> list[OutboxMessage]:
                 f"overdue:{a.id}:{(late - 1) // 7}",
                 f"Overdue: {title}",
                 _greeting(user)
-                + f"Your training “{title}” was due on {a.due_on:%d %B %Y} ({late} days ago).\n",
+                + f"Your training “{title}” was due on {_day(user, a.due_on)} ({late} days ago).\n",
                 {"assignment": a.id, "days_overdue": late},
             )
             if late >= ESCALATE_AFTER_DAYS and user.supervisor is not None and user.supervisor.active:
@@ -119,7 +126,7 @@ def collect(today: date) -> list[OutboxMessage]:
                     f"escalate:{a.id}",
                     f"{user.name} is overdue: {title}",
                     _greeting(boss) + f"{user.name}'s training “{title}” has been overdue for {late} days "
-                    f"(due {a.due_on:%d %B %Y}). Please follow up.\n",
+                    f"(due {_day(boss, a.due_on)}). Please follow up.\n",
                     {"assignment": a.id, "officer": user.id},
                 )
                 if e:
@@ -145,7 +152,7 @@ def collect(today: date) -> list[OutboxMessage]:
             key,
             f"Certificate expires in {days} days: {c.course_title}",
             _greeting(c.user)
-            + f"Your certificate for “{c.course_title}” expires on {c.expires_on:%d %B %Y}. "
+            + f"Your certificate for “{c.course_title}” expires on {_day(c.user, c.expires_on)}. "
             "Your renewal course will be assigned when the renewal window opens.\n",
             {"certificate": c.id},
         )
@@ -153,6 +160,39 @@ def collect(today: date) -> list[OutboxMessage]:
             queued.append(m)
     db.session.flush()
     return queued
+
+
+def _grade_words(grade) -> str:
+    return f"{grade.score:g} ({'passed' if grade.passed else 'not passed'})"
+
+
+def grade_changed(
+    attempt, previous, grade, *, course_title=None, withdrawn=None, certificate=None, certificate_choice=None
+) -> OutboxMessage | None:
+    """Tell the officer an instructor changed their grade, and what it changed in their records.
+    Queued in the outbox like every reminder (shown in Messages, emailed when mail is set up)."""
+    user = attempt.user
+    title = attempt.scenario_version.title
+    body = (
+        _greeting(user) + f"An instructor changed the grade of your attempt {attempt.number} at “{title}” "
+        f"from {_grade_words(previous)} to {_grade_words(grade)}.\nReason: {grade.reason}\n"
+    )
+    if withdrawn is not None:
+        body += f"\nYour completion of “{course_title}” is withdrawn and the course is open again in My training.\n"
+        if certificate is not None and certificate_choice == "revoke":
+            body += f"Your certificate {certificate.code} is revoked: {certificate.revoked_reason}\n"
+        elif certificate is not None:
+            body += f"Your certificate {certificate.code} is kept and stays valid.\n"
+    elif grade.passed and not previous.passed and course_title:
+        body += f"\nThe scenario now counts as passed in “{course_title}”.\n"
+    return _queue(
+        user,
+        "grade_changed",
+        f"grade:{grade.id}",
+        f"Your grade was changed: {title}",
+        body,
+        {"attempt": attempt.id, "grade": grade.id},
+    )
 
 
 def deliver(

@@ -305,8 +305,8 @@ def state_record_rows(agency: Agency) -> list[tuple]:
         start = (started or assigned or completed).date()
         found.append((
             (name, user_id, completed.date()),
-            (badge or "", name, title, summary, min(start, completed.date()).isoformat(),
-             completed.date().isoformat(), category, f"{hours:g}",
+            (badge or "", name, title, summary, min(start, completed.date()),
+             completed.date(), category, float(hours),
              agency.name if owner else ONLINE_PROVIDER, "online"),
         ))  # fmt: skip
     for user_id, badge, name, session in db.session.execute(
@@ -317,8 +317,8 @@ def state_record_rows(agency: Agency) -> list[tuple]:
     ):
         found.append((
             (name, user_id, session.ends_on),
-            (badge or "", name, session.title, session.description, session.starts_on.isoformat(),
-             session.ends_on.isoformat(), session.category, f"{session.hours:g}",
+            (badge or "", name, session.title, session.description, session.starts_on,
+             session.ends_on, session.category, float(session.hours),
              session.provider or agency.name, session.delivery),
         ))  # fmt: skip
     found.sort(key=lambda pair: (pair[0][0].casefold(), pair[0][1], pair[0][2]))

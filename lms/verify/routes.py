@@ -11,6 +11,7 @@ from datetime import date
 from flask import Response, abort, current_app, jsonify, redirect, render_template, request, url_for
 from sqlalchemy import select
 
+from lms import dates
 from lms.access import public
 from lms.extensions import db
 from lms.models import Agency, Completion, Course, CourseVersion, User
@@ -48,6 +49,7 @@ def certificate(code: str):
     if cert is None:
         return render_template("verify/not_found.html", code=code[:80]), 404
     agency = db.session.get(Agency, cert.agency_id)
+    dates.use(agency)  # the issuing agency's way of writing dates, for everyone who checks
     replacement = None
     if cert.revoked_at is not None:
         replacement = next((c for c in certificates.history(cert) if c.replaces_id == cert.id), None)

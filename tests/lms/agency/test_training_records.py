@@ -162,7 +162,7 @@ def test_the_mandate_hours_export_counts_sessions_and_names_each_minimum(db, coo
     mandate(coordinator, agency)
     record(coordinator, agency, badges=officer.badge_number)
     (row,) = [r for r in exports.rows("mandate-hours", agency) if r[0] == officer.badge_number]
-    assert row[6:] == ("4", "24", "Strategic communications: 0; Use of force: 4",
+    assert row[6:] == (4.0, 24.0, "Strategic communications: 0; Use of force: 4",
                        "Strategic communications: 2; Use of force: 4", "no")  # fmt: skip
 
 

@@ -108,7 +108,9 @@ def test_instructor_reviews_and_overrides_with_a_reason(
     url = f"/play/attempts/{officers_finished_attempt.id}/grade"
     missing = client.post(url, data={"score": "90", "reason": ""}, follow_redirects=True)
     assert "Give a reason" in missing.get_data(as_text=True)
-    client.post(url, data={"score": "90", "reason": "Called the interrupter by phone"})
+    review = client.post(url, data={"score": "90", "reason": "Called the interrupter by phone"})
+    assert "Review the change" in review.get_data(as_text=True)
+    client.post(url, data={"score": "90", "reason": "Called the interrupter by phone", "confirm": "Confirm"})
     page = client.get(f"/play/attempts/{officers_finished_attempt.id}/debrief").get_data(as_text=True)
     assert "Called the interrupter by phone" in page
     assert "Grade history" in page
