@@ -443,3 +443,23 @@ def test_the_unit_table_runs_a_fixed_number_of_queries(app, db, coordinator, age
     more = [make_user(agency, unit_id=squad[0].id) for _ in range(40)]
     record(coordinator, agency, badges=" ".join(p.badge_number for p in more), category="Firearms")
     assert queries() == small
+
+
+def test_a_withdrawn_course_completion_stops_counting_hours_and_in_the_state_export(
+    db, coordinator, agency, officer, course
+):
+    """A pass overridden to a fail withdraws the course completion: its hours leave the mandate
+    figures and the state records export, while a session's credit stays."""
+    from lms.services import learning
+
+    mandate(coordinator, agency, hours=4, minimums=())
+    assignment = enrol(officer, course)
+    pass_course(officer, assignment)
+    record(coordinator, agency, badges=officer.badge_number, hours=1, category="Use of force")
+    assert standards.officer_standing(officer).standing.total == pytest.approx(5)
+
+    learning.withdraw_item_pass(coordinator, assignment, "basics-check", reason="Grade overridden")
+    db.session.flush()
+    assert standards.officer_standing(officer).standing.total == pytest.approx(1)
+    titles = [row[2] for row in standards.state_record_rows(agency)]
+    assert titles == ["Use of force update"]
