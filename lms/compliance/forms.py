@@ -1,6 +1,9 @@
+import calendar
+
 from flask_wtf import FlaskForm
 from wtforms import DateField, DecimalField, IntegerField, SelectField, SelectMultipleField, StringField
 from wtforms.validators import DataRequired, InputRequired, NumberRange, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from lms.input import FitsColumn
 from lms.models import AssignmentRule, Mandate
@@ -69,4 +72,31 @@ class MandateForm(FlaskForm):
         "Minimum hours in that category",
         places=1,
         validators=[Optional(), NumberRange(0.5, 1000, "Use 0.5 to 1000 hours.")],
+    )
+
+
+class SubscriptionForm(FlaskForm):
+    """A scheduled report: which, how often, on which day, to whom (choices set by the route)."""
+
+    report = SelectField("Report", coerce=str, validators=[DataRequired("Choose a report.")])
+    frequency = SelectField(
+        "How often", choices=[("weekly", "Weekly"), ("monthly", "Monthly")], validators=[DataRequired()]
+    )
+    weekday = SelectField(
+        "Day of the week (weekly reports)",
+        choices=[(str(i), name) for i, name in enumerate(calendar.day_name)],
+        default="0",
+    )
+    month_day = SelectField(
+        "Day of the month (monthly reports)",
+        choices=[(str(i), str(i)) for i in range(1, 32)],
+        default="1",
+        description="Days 29 to 31 are sent on the last day of shorter months.",
+    )
+    recipients = SelectMultipleField(
+        "Send it to",
+        coerce=str,
+        validators=[DataRequired("Choose at least one person to send it to.")],
+        option_widget=CheckboxInput(),
+        widget=ListWidget(prefix_label=False),
     )

@@ -28,6 +28,7 @@ from lms.models.integrations import (
 )
 from lms.models.operations import PeriodicRun
 from lms.models.people import Agency, Role, RoleGrant, SignInThrottle, Unit, User, UserSession
+from lms.models.reports import ReportSubscription
 from lms.models.scenarios import Attempt, AttemptDecision, AttemptGrade, ScenarioRecord, ScenarioVersion
 
 __all__ = [
@@ -61,6 +62,7 @@ __all__ = [
     "OutboxMessage",
     "Role",
     "PeriodicRun",
+    "ReportSubscription",
     "RosterImport",
     "RoleGrant",
     "ScenarioRecord",

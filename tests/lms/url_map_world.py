@@ -73,6 +73,20 @@ def _rule(agency, course_id) -> int:
     return rule.id
 
 
+def _subscription(agency, coordinator) -> int:
+    """Agency A's coordinator's weekly scheduled report."""
+    from lms.extensions import db
+    from lms.services import scheduled_reports
+
+    subscription = scheduled_reports.subscribe(
+        coordinator,
+        agency,
+        scheduled_reports.SubscriptionSpec("summary", "weekly", 0, [coordinator.id]),
+    )
+    db.session.commit()
+    return subscription.id
+
+
 def _roster_import(agency, uploaded_by) -> int:
     from lms.extensions import db
     from lms.services import roster_import
@@ -149,6 +163,7 @@ def build_world(make_agency, make_user) -> World:
         "fmt": "csv",
     }
     objects["rule_id"] = _rule(agency_a, objects["course_id"])
+    objects["subscription_id"] = _subscription(agency_a, people["A.coordinator"])
     objects.update(_authoring_objects(people["A.instructor"]))
     integration_objects, api_token = _integrations(agency_a, people["A.coordinator"], target)
     objects.update(integration_objects)
