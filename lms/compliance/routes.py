@@ -417,7 +417,7 @@ def subscriptions(agency_id: int):
             db.session.commit()
             flash(
                 f"Subscribed: {scheduled_reports.report_titles()[subscription.report]}, "
-                f"{scheduled_reports.schedule_text(subscription).lower()}.",
+                f"{scheduled_reports.schedule_text(subscription, in_sentence=True)}.",
                 "success",
             )
             return redirect(url_for("compliance.subscriptions", agency_id=agency.id))

@@ -68,12 +68,15 @@ def staff_of(agency: Agency) -> list[User]:
     )
 
 
-def schedule_text(subscription: ReportSubscription) -> str:
-    """ "Weekly on Monday", "Monthly on day 31 (or the month's last day)"."""
+def schedule_text(subscription: ReportSubscription, *, in_sentence: bool = False) -> str:
+    """ "Weekly on Monday", "Monthly on day 31 (or the month's last day)"; in a sentence
+    "weekly on Monday" (only the first letter changes: weekdays keep their capital)."""
     if subscription.frequency == "weekly":
-        return f"Weekly on {WEEKDAYS[subscription.day]}"
-    tail = " (or the month's last day)" if subscription.day > 28 else ""
-    return f"Monthly on day {subscription.day}{tail}"
+        text = f"Weekly on {WEEKDAYS[subscription.day]}"
+    else:
+        tail = " (or the month's last day)" if subscription.day > 28 else ""
+        text = f"Monthly on day {subscription.day}{tail}"
+    return text[0].lower() + text[1:] if in_sentence else text
 
 
 def _check(agency: Agency, spec: SubscriptionSpec) -> list[int]:
@@ -122,7 +125,7 @@ def subscribe(
         actor,
         "report_subscription.created",
         subscription,
-        summary=f"{report_titles()[spec.report]}, {schedule_text(subscription).lower()}, "
+        summary=f"{report_titles()[spec.report]}, {schedule_text(subscription, in_sentence=True)}, "
         f"to {quantity(len(recipients), 'person', 'people')}",
         after=_state(subscription),
     )
@@ -257,7 +260,7 @@ def _body(
         lines += ["", "Compliance summary:"]
     lines += [f"- {line}" for line in summary]
     link = _link("compliance.subscriptions", agency_id=agency.id)
-    lines += ["", f"You get this because of a {schedule_text(subscription).lower()} scheduled report."]
+    lines += ["", f"You get this scheduled report {schedule_text(subscription, in_sentence=True)}."]
     lines.append(f"Change or stop it: {link}" if link else "Change or stop it under Scheduled reports.")
     return f"{title}: {agency.name}, {day_text(scheduled)}", "\n".join(lines) + "\n", details
 
