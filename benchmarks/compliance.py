@@ -159,7 +159,7 @@ def main() -> None:
     from benchmarks._app import bench_app
     from lms.extensions import db
     from lms.models import Assignment, Role, RoleGrant, User
-    from lms.services import compliance
+    from lms.services import compliance, trends
 
     url = os.environ.get("BENCH_DATABASE_URL")
     app = bench_app(url)
@@ -187,6 +187,7 @@ def main() -> None:
         )
         baseline = _median_ms(lambda: db.session.scalar(select(func.count()).select_from(Assignment)))
         service = _median_ms(lambda: compliance.overview(agency, compliance.Filters(), today=today))
+        trend_service = _median_ms(lambda: trends.trends(agency, compliance.Filters(), today=today))
         db.session.remove()
     client = app.test_client()
     with client.session_transaction() as session:
@@ -199,10 +200,15 @@ def main() -> None:
         "today board": f"/agencies/{agency_id}/today",
         "today board, overdue list": f"/agencies/{agency_id}/today?list=overdue",
         "today board, expiring 90": f"/agencies/{agency_id}/today?list=expiring_90",
+        "trends page (12 months)": f"/agencies/{agency_id}/compliance/trends",
     }
     print(f"baseline SELECT count(*) over assignments: median {baseline:.1f} ms")
     print(
         f"{'overview service (no HTTP)':<28} median {service:7.1f} ms  ({service / baseline:5.1f}x baseline)"
+    )
+    print(
+        f"{'trends service (no HTTP)':<28} median {trend_service:7.1f} ms  "
+        f"({trend_service / baseline:5.1f}x baseline)"
     )
     for name, path in pages.items():
         status = client.get(path).status_code

@@ -10,6 +10,8 @@
 | assignment-rules     | daily          | assign rule courses to joiners and movers                   |
 | certificate-renewals | daily          | assign renewal courses when a renewal window opens          |
 | reminders            | daily          | due-soon, overdue, escalation and expiry messages           |
+| scheduled-reports    | daily          | subscribed reports whose weekly or monthly day has come     |
+| team-digests         | daily          | supervisors' weekly digest (once a week, when there is news) |
 
 Daily jobs run at SCHEDULE_DAILY_AT (UTC, "06:00" unless set). `run_due()` runs whatever is
 due; it is called every 30 s by Celery beat (`ripple.tick`, with a broker) or by a thread in
@@ -126,6 +128,20 @@ def _reminders(now: datetime) -> str:
     return f"{len(reminders.send_reminders(now.date(), settings))} message(s)"
 
 
+def _scheduled_reports(now: datetime) -> str:
+    from lms.services import reminders, scheduled_reports
+
+    settings = reminders.MailSettings.from_config(current_app.config)
+    return f"{len(scheduled_reports.send_due(now.date(), settings))} report message(s)"
+
+
+def _team_digests(now: datetime) -> str:
+    from lms.services import reminders, team_digest
+
+    settings = reminders.MailSettings.from_config(current_app.config)
+    return f"{len(team_digest.send_digests(now.date(), settings))} digest(s)"
+
+
 # In order: a day's rules and renewals come before the reminders about them.
 JOBS: tuple[Periodic, ...] = (
     Periodic("grade-sweep", _grade_sweep, every=timedelta(seconds=TICK_SECONDS)),
@@ -136,6 +152,8 @@ JOBS: tuple[Periodic, ...] = (
     Periodic("assignment-rules", _assignment_rules, daily=True),
     Periodic("certificate-renewals", _certificate_renewals, daily=True),
     Periodic("reminders", _reminders, daily=True),
+    Periodic("scheduled-reports", _scheduled_reports, daily=True),
+    Periodic("team-digests", _team_digests, daily=True),
 )
 
 

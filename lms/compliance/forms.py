@@ -1,3 +1,5 @@
+import calendar
+
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -13,6 +15,7 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from lms.input import FitsColumn
 from lms.models import AssignmentRule, MandateMinimum
@@ -149,4 +152,31 @@ class AssignFilterForm(FlaskForm):
     rank = SelectField("Rank", coerce=str, validators=[Optional()])
     q = StringField(
         "Name or badge number", validators=[Optional(), Length(max=100, message="Use up to 100 characters.")]
+    )
+
+
+class SubscriptionForm(FlaskForm):
+    """A scheduled report: which, how often, on which day, to whom (choices set by the route)."""
+
+    report = SelectField("Report", coerce=str, validators=[DataRequired("Choose a report.")])
+    frequency = SelectField(
+        "How often", choices=[("weekly", "Weekly"), ("monthly", "Monthly")], validators=[DataRequired()]
+    )
+    weekday = SelectField(
+        "Day of the week (weekly reports)",
+        choices=[(str(i), name) for i, name in enumerate(calendar.day_name)],
+        default="0",
+    )
+    month_day = SelectField(
+        "Day of the month (monthly reports)",
+        choices=[(str(i), str(i)) for i in range(1, 32)],
+        default="1",
+        description="Days 29 to 31 are sent on the last day of shorter months.",
+    )
+    recipients = SelectMultipleField(
+        "Send it to",
+        coerce=str,
+        validators=[DataRequired("Choose at least one person to send it to.")],
+        option_widget=CheckboxInput(),
+        widget=ListWidget(prefix_label=False),
     )

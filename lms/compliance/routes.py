@@ -28,12 +28,22 @@ from lms.compliance.forms import (
     FilterForm,
     MandateForm,
     RuleForm,
+    SubscriptionForm,
 )
 from lms.downloads import attachment
 from lms.extensions import db
 from lms.input import BadInput, page_arg, parse_id
-from lms.models import Agency, AssignmentRule, Course, Mandate, OutboxMessage, Role, User
-from lms.services import compliance, exports, reminders, roster, rules, today
+from lms.models import (
+    Agency,
+    AssignmentRule,
+    Course,
+    Mandate,
+    OutboxMessage,
+    ReportSubscription,
+    Role,
+    User,
+)
+from lms.services import compliance, exports, reminders, roster, rules, scheduled_reports, today, trends
 from lms.services.scoping import scoped
 
 STAFF = (Role.COORDINATOR,)
@@ -467,3 +477,138 @@ def dict_with(args: dict, **changes) -> dict:
 @bp.app_template_filter("dict_without")
 def dict_without(args: dict, *names: str) -> dict:
     return {k: v for k, v in args.items() if k not in names and k != "page"}
+
+
+# --- trends and scheduled reports (helper "trends") ------------------------------------------
+
+
+@bp.route("/agencies/<int:agency_id>/compliance/trends")
+@roles_required(*STAFF)
+def trends_page(agency_id: int):
+    agency = agency_or_404(agency_id)
+    form, filters = _filters(agency)
+    if filters is None:
+        return render_template("compliance/trends.html", agency=agency, form=form, view=None), 400
+    view = trends.trends(agency, filters)
+    return render_template(
+        "compliance/trends.html", agency=agency, form=form, view=view, charts=trend_charts(view)
+    )
+
+
+def trend_charts(view: trends.Trends) -> list:
+    """The four monthly charts of the trends page (each drawn with its table of numbers)."""
+    months = view.months
+    return [
+        bar_chart(
+            "Assignments completed",
+            "Assignments completed in each month.",
+            [(m.label, m.completed, str(m.completed)) for m in months],
+            horizontal=False,
+        ),
+        bar_chart(
+            "Completion of what was due",
+            "Share of the assignments due in each month that were completed by its end.",
+            [
+                (
+                    m.label,
+                    m.completion_rate or 0,
+                    "none due" if m.completion_rate is None else f"{m.completion_rate:.0%}",
+                )
+                for m in months
+            ],
+            horizontal=False,
+            top=1.0,
+        ),
+        bar_chart(
+            "Overdue at month end",
+            "Assignments overdue at the end of each month (this month: today).",
+            [(m.label, m.overdue, str(m.overdue)) for m in months],
+            horizontal=False,
+        ),
+        bar_chart(
+            "Certificates expired",
+            "Certificates that expired in each month.",
+            [(m.label, m.expired, str(m.expired)) for m in months],
+            horizontal=False,
+        ),
+    ]
+
+
+@bp.route("/agencies/<int:agency_id>/reports/subscriptions", methods=["GET", "POST"])
+@roles_required(*STAFF)
+def subscriptions(agency_id: int):
+    agency = agency_or_404(agency_id)
+    staff = scheduled_reports.staff_of(agency)
+    form = SubscriptionForm()
+    form.report.choices = list(scheduled_reports.report_titles().items())
+    form.recipients.choices = [(str(p.id), f"{p.name} ({p.email})") for p in staff]
+    if request.method == "GET" and any(p.id == current_user.id for p in staff):
+        form.recipients.data = [str(current_user.id)]
+    status = 200
+    if form.validate_on_submit():
+        weekly = form.frequency.data == "weekly"
+        spec = scheduled_reports.SubscriptionSpec(
+            report=form.report.data,
+            frequency=form.frequency.data,
+            day=int(form.weekday.data if weekly else form.month_day.data),
+            recipient_ids=[int(value) for value in form.recipients.data],
+        )
+        try:
+            subscription = scheduled_reports.subscribe(current_user, agency, spec)
+        except scheduled_reports.SubscriptionError as error:
+            form[error.field if error.field in form else "report"].errors.append(str(error))
+            status = 400
+        else:
+            db.session.commit()
+            flash(
+                f"Subscribed: {scheduled_reports.report_titles()[subscription.report]}, "
+                f"{scheduled_reports.schedule_text(subscription, in_sentence=True)}.",
+                "success",
+            )
+            return redirect(url_for("compliance.subscriptions", agency_id=agency.id))
+    elif request.method == "POST":
+        status = 400
+    names = {p.id: p.name for p in staff}
+    return render_template(
+        "compliance/subscriptions.html",
+        agency=agency,
+        form=form,
+        subscriptions=scheduled_reports.subscriptions_of(agency),
+        titles=scheduled_reports.report_titles(),
+        schedule_text=scheduled_reports.schedule_text,
+        names=names,
+    ), status
+
+
+@bp.route("/agencies/<int:agency_id>/reports/subscriptions/<int:subscription_id>/pause", methods=["POST"])
+@roles_required(*STAFF)
+def pause_subscription(agency_id: int, subscription_id: int):
+    return _pause_or_resume(agency_id, subscription_id, paused=True)
+
+
+@bp.route("/agencies/<int:agency_id>/reports/subscriptions/<int:subscription_id>/resume", methods=["POST"])
+@roles_required(*STAFF)
+def resume_subscription(agency_id: int, subscription_id: int):
+    return _pause_or_resume(agency_id, subscription_id, paused=False)
+
+
+def _pause_or_resume(agency_id: int, subscription_id: int, *, paused: bool):
+    agency = agency_or_404(agency_id)
+    subscription = scoped_or_404(ReportSubscription, subscription_id, agency=agency)
+    scheduled_reports.set_paused(current_user, subscription, paused=paused)
+    db.session.commit()
+    title = scheduled_reports.report_titles().get(subscription.report, subscription.report)
+    flash(f"{title}: {'paused' if paused else 'sending again'}.", "success")
+    return redirect(url_for("compliance.subscriptions", agency_id=agency.id))
+
+
+@bp.route("/agencies/<int:agency_id>/reports/subscriptions/<int:subscription_id>/delete", methods=["POST"])
+@roles_required(*STAFF)
+def unsubscribe(agency_id: int, subscription_id: int):
+    agency = agency_or_404(agency_id)
+    subscription = scoped_or_404(ReportSubscription, subscription_id, agency=agency)
+    title = scheduled_reports.report_titles().get(subscription.report, subscription.report)
+    scheduled_reports.unsubscribe(current_user, subscription)
+    db.session.commit()
+    flash(f"Unsubscribed: {title} is no longer sent.", "success")
+    return redirect(url_for("compliance.subscriptions", agency_id=agency.id))

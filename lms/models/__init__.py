@@ -30,6 +30,7 @@ from lms.models.integrations import (
 )
 from lms.models.operations import PeriodicRun
 from lms.models.people import Agency, Role, RoleGrant, SignInThrottle, Unit, User, UserSession
+from lms.models.reports import ReportSubscription
 from lms.models.scenarios import Attempt, AttemptDecision, AttemptGrade, ScenarioRecord, ScenarioVersion
 from lms.models.training import DELIVERY_METHODS, MandateMinimum, SessionAttendance, TrainingSession
 
@@ -69,6 +70,7 @@ __all__ = [
     "OutboxMessage",
     "Role",
     "PeriodicRun",
+    "ReportSubscription",
     "RosterImport",
     "RoleGrant",
     "ScenarioRecord",

@@ -97,6 +97,20 @@ def _training_session(agency, coordinator, target) -> int:
     return session.id
 
 
+def _subscription(agency, coordinator) -> int:
+    """Agency A's coordinator's weekly scheduled report."""
+    from lms.extensions import db
+    from lms.services import scheduled_reports
+
+    subscription = scheduled_reports.subscribe(
+        coordinator,
+        agency,
+        scheduled_reports.SubscriptionSpec("summary", "weekly", 0, [coordinator.id]),
+    )
+    db.session.commit()
+    return subscription.id
+
+
 def _roster_import(agency, uploaded_by) -> int:
     from lms.extensions import db
     from lms.services import roster_import
@@ -189,6 +203,7 @@ def build_world(make_agency, make_user) -> World:
     }
     objects["rule_id"] = _rule(agency_a, objects["course_id"])
     objects["session_id"] = _training_session(agency_a, people["A.coordinator"], target)
+    objects["subscription_id"] = _subscription(agency_a, people["A.coordinator"])
     objects.update(_authoring_objects(people["A.instructor"]))
     integration_objects, api_token = _integrations(agency_a, people["A.coordinator"], target)
     objects.update(integration_objects)
