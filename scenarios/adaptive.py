@@ -232,3 +232,93 @@ def grade(
     result = grade_runs(scenario, decisions, dist, refs)
     result.stopped = found.reason
     return result, dist
+
+
+def prefix_grade(
+    scenario: Scenario,
+    decisions: Sequence[Sequence[str]],
+    per_run: dict[str, Sequence[float]],
+    runs: int,
+    seed: int,
+    refs: References | None = None,
+) -> Grade:
+    """The grade of a distribution's first ``runs`` runs: what a ``runs``-run grade on the same
+    seed gives (its means are worked out as ``engine.summarise`` does)."""
+    from .grading import grade as grade_runs
+    from .results import Distribution, MetricSummary
+
+    arrays = {m: np.asarray(v, dtype=float)[:runs] for m, v in per_run.items()}
+    metrics = {m: MetricSummary(float(a.mean()), 0.0, 0.0, 0.0, (0.0, 0.0), 0.0) for m, a in arrays.items()}
+    dist = Distribution(
+        runs,
+        int(seed),
+        [list(d) for d in decisions],
+        metrics,
+        [],
+        {},
+        {m: a.tolist() for m, a in arrays.items()},
+    )
+    return grade_runs(scenario, decisions, dist, refs)
+
+
+@dataclass
+class Agreement:
+    """One path's adaptive grade beside its grade over many more runs of the same seed family."""
+
+    name: str
+    stop: Check
+    adaptive: Grade
+    full: Grade
+
+    @property
+    def agrees(self) -> bool:
+        return self.adaptive.passed == self.full.passed
+
+
+def agreement(
+    scenario: Scenario,
+    name: str,
+    decisions: Sequence[Sequence[str]],
+    seed: int,
+    full: int = 2000,
+    refs: References | None = None,
+    cache: str | os.PathLike | None = None,
+) -> Agreement:
+    """Compare the adaptive verdict with a ``full``-run verdict: ``full`` runs are simulated once
+    and the rule is applied to their prefix (the adaptive grade's own runs, the family being a
+    prefix). With ``cache``, a folder, the runs' metric values are kept there between sessions,
+    keyed by the scenario's fingerprint, ``name``, the seed and ``full``."""
+    import hashlib
+    from pathlib import Path
+
+    from .engine import monte_carlo as fixed_runs
+    from .grading import critical_errors, references, rubric_score
+
+    refs = refs or references(scenario)
+    key = hashlib.sha256(f"{scenario.fingerprint}|{name}|{seed}|{full}".encode()).hexdigest()[:20]
+    file = Path(cache) / f"{scenario.slug}-{key}.npz" if cache else None
+    if file is not None and file.exists():
+        with np.load(file) as kept:
+            values = {m: kept[m] for m in kept.files}
+    else:
+        dist = fixed_runs(scenario, decisions, full, seed)
+        values = {m: np.asarray(v, dtype=float) for m, v in dist.per_run.items()}
+        if file is not None:
+            file.parent.mkdir(parents=True, exist_ok=True)
+            np.savez(file, **values)
+    critical = bool(critical_errors(scenario, decisions))
+    stop = stopping_run(scenario, values, refs, rubric_score(scenario, decisions), critical)
+    return Agreement(
+        name,
+        stop,
+        prefix_grade(scenario, decisions, values, stop.runs, seed, refs),
+        prefix_grade(scenario, decisions, values, full, seed, refs),
+    )
+
+
+def calibration_paths(scenario: Scenario) -> dict[str, list[list[str]]]:
+    """The paths a library scenario's calibration names (tests/scenarios/calibration/<slug>.json):
+    expert, baseline and each contrast path."""
+    paths = {"expert": scenario.expert_path, "baseline": scenario.baseline_path}
+    paths.update({name: path for name, (_, path) in scenario.contrast_paths.items()})
+    return paths

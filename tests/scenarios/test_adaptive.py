@@ -159,3 +159,15 @@ def test_the_stop_rule(tiny, monkeypatch, runs, score, se, critical, reason):
     per_run = {m: np.zeros(runs) for m in tiny.grading.outcomes}
     found = adaptive.check(tiny, per_run, references(tiny), 0.0, critical, AdaptiveRule())
     assert (found.reason, found.stop) == (reason, bool(reason))
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_the_agreement_shortcut_grades_what_the_adaptive_grade_grades(small, seed, tmp_path):
+    result, _ = adaptive.grade(small, small.baseline_path, seed)
+    for cache in (None, tmp_path, tmp_path):  # simulated, then kept, then read back
+        found = adaptive.agreement(small, "baseline", small.baseline_path, seed, full=60, cache=cache)
+        assert {**found.adaptive.to_dict(), "stopped": result.stopped} == result.to_dict()
+        assert (
+            found.full.to_dict()
+            == grade(small, small.baseline_path, monte_carlo(small, small.baseline_path, 60, seed)).to_dict()
+        )
