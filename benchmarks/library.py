@@ -32,7 +32,7 @@ def main() -> None:
         refs = scenarios.references(s)
         t_refs = time.perf_counter() - start
         start = time.perf_counter()
-        scenarios.grade_attempt(s, s.expert_path, seed=7)
+        scenarios.grade_attempt(s, s.expert_path, seed=7, runs=s.grading.runs)
         t_grade = time.perf_counter() - start
         print(
             f"{s.slug} v{s.version}: references ({refs.runs} runs x 2 paths) {t_refs:.2f} s, once per version;"

@@ -99,7 +99,8 @@ class Config:
     RATELIMIT_SWALLOW_ERRORS = True
     # The contact address in the Open Badges issuer profile of every agency.
     BADGE_ISSUER_EMAIL = os.environ.get("BADGE_ISSUER_EMAIL", "certificates@ripple.test")
-    # Monte Carlo sizes; unset means each scenario's own `grading.runs` (the calibrated value).
+    # Monte Carlo sizes. Grading: unset means the adaptive rule (scenarios/adaptive.py: as many runs
+    # as the verdict needs); a number grades every attempt over exactly that many runs (tests, drills).
     SCENARIO_GRADING_RUNS = (
         int(os.environ["SCENARIO_GRADING_RUNS"]) if os.environ.get("SCENARIO_GRADING_RUNS") else None
     )

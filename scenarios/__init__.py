@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from . import adaptive
 from .catalogue import OBJECTIVES, PARTNER_TYPES
 from .decisions import DecisionError, format_choose, parse_choose, validate_decisions
 from .engine import (
@@ -39,6 +40,7 @@ from .results import Distribution, Event, MetricSummary, Observation, Run, Serie
 from .schema import (
     METRICS,
     Action,
+    AdaptiveRule,
     Clock,
     Community,
     DecisionPoint,
@@ -73,7 +75,7 @@ def list_library() -> list[Path]:
 
 __all__ = [
     "ACTIONS", "METRICS", "METRIC_DOCS", "OBJECTIVES", "PARTNER_TYPES",
-    "Action", "ChoiceFeedback", "CriticalError", "References", "outcome_pass_rate", "pass_rates", "references", "Clock", "Community", "DecisionError", "DecisionPoint", "Facilitator", "FacilitatorMinutes",
+    "Action", "AdaptiveRule", "adaptive", "ChoiceFeedback", "CriticalError", "References", "outcome_pass_rate", "pass_rates", "references", "Clock", "Community", "DecisionError", "DecisionPoint", "Facilitator", "FacilitatorMinutes",
     "Distribution", "DocumentError", "Event", "EventBudgetExceeded", "Grade", "Grading",
     "Group", "Incident",
     "Issue", "MetricScore", "MetricSummary", "Observation", "Option", "Partner", "Police",

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from . import adaptive
 from .catalogue import CAPABILITIES, OBJECTIVES, PARTNER_TYPES, PartnerType
 from .decisions import DecisionError, format_choose, parse_choose
 from .engine import EventBudgetExceeded, monte_carlo, run_seeds
@@ -111,6 +112,14 @@ def _finite(x: float) -> float | None:
     return x if x == x and abs(x) != float("inf") else None
 
 
+def _stopped_words(g: Grade) -> str:
+    if g.stopped == "settled":
+        return " (adaptive: stopped once the score and the verdict were settled)"
+    if g.stopped == "cap":
+        return " (adaptive: the most runs allowed, the score being close to the pass mark)"
+    return ""
+
+
 def _run_report(s: Scenario, decisions, args, dist, g: Grade, refs: References, each: list[Grade]) -> dict:
     graded = _graded(s, g)
     seeds = run_seeds(args.seed, dist.runs)
@@ -135,8 +144,11 @@ def _run_report(s: Scenario, decisions, args, dist, g: Grade, refs: References, 
         "runs": dist.runs,
         "seed": args.seed,
         "pass_mark": g.pass_mark,
+        # "settled" or "cap" when the adaptive rule chose the runs (no --runs), else "fixed"
+        "stopped": g.stopped or "fixed",
         "grade": {
             "score": g.score,
+            "interval": list(g.interval) if g.interval else None,
             "outcome_score": g.outcome_score,
             "rubric_score": g.rubric_score,
             "passed": g.passed,
@@ -186,10 +198,13 @@ def _run_report(s: Scenario, decisions, args, dist, g: Grade, refs: References, 
 def cmd_run(args) -> int:
     s = _load(args.file)
     decisions = _decisions(s, args.choose)
-    progress = _Progress(s.slug, args.runs >= 50 and not args.quiet)
-    dist = monte_carlo(s, decisions, args.runs, args.seed, workers=args.workers, progress=progress)
+    progress = _Progress(s.slug, (args.runs or s.grading.adaptive.cap) >= 50 and not args.quiet)
     refs = references(s)
-    g = grade(s, decisions, dist, refs)
+    if args.runs is None:  # as Ripple grades: the adaptive rule decides how many runs
+        g, dist = adaptive.grade(s, decisions, args.seed, refs, workers=args.workers, progress=progress)
+    else:
+        dist = monte_carlo(s, decisions, args.runs, args.seed, workers=args.workers, progress=progress)
+        g = grade(s, decisions, dist, refs)
     each = grade_each_run(s, decisions, dist, refs)
     rate = sum(x.passed for x in each) / dist.runs
     outcome_rate = sum(x.outcome_passed for x in each) / dist.runs
@@ -201,7 +216,8 @@ def cmd_run(args) -> int:
     name = _path_name(s, decisions)
     print(f"{s.title} ({s.slug} v{s.version})")
     print(
-        f"path {format_choose(s, decisions)}{f' ({name})' if name else ''}, {args.runs} runs, seed {args.seed}"
+        f"path {format_choose(s, decisions)}{f' ({name})' if name else ''}, {dist.runs} runs"
+        f"{_stopped_words(g)}, seed {args.seed}"
     )
     print()
     print("\n".join(_metric_table(dist)))
@@ -219,8 +235,10 @@ def cmd_run(args) -> int:
     print(f"outcome {g.outcome_score:6.1f}  weighted")
     verdict = "PASS" if g.passed else "FAIL"
     outcome_verdict = "PASS" if g.outcome_passed else "FAIL"
+    interval = f" (95% interval {g.interval[0]:.1f}-{g.interval[1]:.1f})" if g.interval else ""
     print(
-        f"score   {g.score:6.1f}  pass mark {g.pass_mark:g}: {verdict}, on the outcome alone: {outcome_verdict}"
+        f"score   {g.score:6.1f}{interval}  pass mark {g.pass_mark:g}: {verdict}, "
+        f"on the outcome alone: {outcome_verdict}"
     )
     print(f"runs passing one by one: {rate:.0%}; on the outcome alone: {outcome_rate:.0%}")
     if g.critical_errors:
@@ -444,7 +462,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--choose",
         help='decisions like "1a,2c,3b+d", or expert / baseline / a late or contrast path name (default: expert)',
     )
-    r.add_argument("--runs", type=int, default=200)
+    r.add_argument(
+        "--runs",
+        type=int,
+        default=None,
+        help="exactly N runs (default: as Ripple grades, the adaptive rule of the scenario's grading.adaptive)",
+    )
     r.add_argument("--seed", type=int, default=1)
     r.add_argument("--workers", type=int, default=None)
     r.add_argument("--plot", metavar="OUT.png")
@@ -477,7 +500,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if (
-        getattr(args, "runs", 1) < 1
+        (getattr(args, "runs", None) or 1) < 1
+        or getattr(args, "runs", None) == 0
         or (getattr(args, "workers", None) or 1) < 1
         or getattr(args, "sample", 1) < 1
     ):

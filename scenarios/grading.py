@@ -32,6 +32,8 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+import numpy as np
+
 from .decisions import DecisionError, validate_decisions
 from .results import Distribution, MetricSummary
 from .schema import Scenario
@@ -118,6 +120,11 @@ class Grade:
     outcome_passed: bool = False
     critical_errors: list[CriticalError] = field(default_factory=list)
     reference_runs: int = 0
+    # The score's 95% interval over its runs (delta method, scenarios/adaptive.py); None for
+    # one run. ``stopped``: how an adaptive grade ended: "settled" (the rule was met) or
+    # "cap" (the most runs allowed, the score being close to the pass mark); "" for a fixed count.
+    interval: tuple[float, float] | None = None
+    stopped: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -132,6 +139,13 @@ def rubric_max(scenario: Scenario) -> float:
         else:
             total += sum(p for p in pts[: point.max_choices] if p > 0)
     return total
+
+
+def rubric_score(scenario: Scenario, decisions: Sequence[Sequence[str]]) -> float:
+    """100 x the chosen options' points over the best achievable, clamped to 0..100."""
+    points = sum(scenario.decisions[i].option(o).points for i, chosen in enumerate(decisions) for o in chosen)
+    best = rubric_max(scenario)
+    return 100.0 * min(1.0, max(0.0, points / best)) if best > 0 else 100.0
 
 
 def scored(metric: str, baseline: float, expert: float) -> bool:
@@ -235,25 +249,38 @@ def grade(
     total_w = g.rubric_weight + g.outcome_weight
     score = (g.rubric_weight * rubric + g.outcome_weight * outcome) / total_w
     errors = critical_errors(scenario, decisions)
+    interval = None
+    if distribution.runs > 1 and all(name in distribution.per_run for name in g.outcomes):
+        from .adaptive import Z95, score_and_se
+
+        per_run = {name: np.asarray(distribution.per_run[name], dtype=float) for name in g.outcomes}
+        half = Z95 * score_and_se(scenario, per_run, refs, rubric)[1]
+        interval = (round(score - half, 4), round(score + half, 4))
     return Grade(
         score=round(score, 4), passed=score >= g.pass_mark and not errors, pass_mark=g.pass_mark,
         rubric_score=round(rubric, 4), rubric_points=points, rubric_max=best,
         outcome_score=round(outcome, 4), rubric_weight=g.rubric_weight,
         outcome_weight=g.outcome_weight, metrics=scores, choices=choices,
         runs=distribution.runs, outcome_passed=outcome >= g.pass_mark and not errors,
-        critical_errors=errors, reference_runs=refs.runs,
+        critical_errors=errors, reference_runs=refs.runs, interval=interval,
     )  # fmt: skip
 
 
 def grade_attempt(
-    scenario: Scenario, decisions: Sequence[Sequence[str]], seed: int, workers: int | None = None
+    scenario: Scenario,
+    decisions: Sequence[Sequence[str]],
+    seed: int,
+    workers: int | None = None,
+    runs: int | None = None,
 ) -> Grade:
-    """Run ``scenario.grading.runs`` Monte Carlo runs and grade them."""
+    """Grade an attempt as Ripple does: the adaptive rule (``scenario.grading.adaptive``,
+    scenarios/adaptive.py) decides how many runs; with ``runs``, exactly that many."""
+    from . import adaptive
     from .engine import monte_carlo
 
-    return grade(
-        scenario, decisions, monte_carlo(scenario, decisions, scenario.grading.runs, seed, workers=workers)
-    )
+    if runs is None:
+        return adaptive.grade(scenario, decisions, seed, workers=workers)[0]
+    return grade(scenario, decisions, monte_carlo(scenario, decisions, runs, seed, workers=workers))
 
 
 def grade_each_run(

@@ -207,6 +207,26 @@ class Threshold:
 
 
 @dataclass(frozen=True)
+class AdaptiveRule:
+    """When an adaptive grade stops running: the rule's numbers, in one place (scenarios/adaptive.py
+    applies them; a scenario may override any of them in ``grading.adaptive``).
+
+    Runs go in batches of ``batch`` from the attempt's seed family. After a batch the grade stops
+    when it has at least ``floor`` runs, the score's 95% interval is no wider than
+    ± max(``width``, ``relative_width`` x its distance from the pass mark), and the verdict is
+    settled: the pass mark lies outside score ± z x SE, z for ``confidence`` (a critical error
+    settles it alone). Otherwise it stops at ``cap``. Defaults and why: scenarios/README.md.
+    """
+
+    batch: int = 20
+    floor: int = 40
+    cap: int = 1000
+    width: float = 1.0  # points, 95% half-width, near the pass mark
+    relative_width: float = 0.25  # far from it: a quarter of the distance is precise enough
+    confidence: float = 0.99  # of the pass/fail verdict
+
+
+@dataclass(frozen=True)
 class Grading:
     pass_mark: float
     rubric_weight: float
@@ -216,6 +236,7 @@ class Grading:
     sample_minutes: float
     outcomes: dict[str, Threshold] = field(hash=False)
     reference_runs: int = 200  # runs of the expert and no-partnership paths the outcome is scored against
+    adaptive: AdaptiveRule = AdaptiveRule()  # when a grade's runs stop (the fixed ``runs`` is for --runs N)
 
 
 @dataclass(frozen=True)
@@ -756,6 +777,7 @@ def _grading(c: IssueCollector, root: dict) -> Grading:
             "sample_minutes",
             "outcomes",
             "reference_runs",
+            "adaptive",
         ),
     )
     rw = c.optional(d, "rubric_weight", p, float, 0.4, min=0, max=1)
@@ -792,7 +814,29 @@ def _grading(c: IssueCollector, root: dict) -> Grading:
         c.optional(d, "sample_minutes", p, float, 30.0, min=1, max=24 * 60),
         outcomes,
         c.optional(d, "reference_runs", p, int, 200, min=10, max=MAX_REFERENCE_RUNS),
+        _adaptive(c, d, p),
     )
+
+
+def _adaptive(c: IssueCollector, grading: dict, path: tuple) -> AdaptiveRule:
+    """``grading.adaptive``: any of the rule's numbers; the rest keep their defaults."""
+    p = path + ("adaptive",)
+    d = c.mapping(
+        c.optional(grading, "adaptive", path, dict, {}), p, allowed=tuple(AdaptiveRule.__annotations__)
+    )
+    base = AdaptiveRule()
+    rule = AdaptiveRule(
+        batch=c.optional(d, "batch", p, int, base.batch, min=1, max=MAX_RUNS),
+        # two runs at least: the interval needs a spread
+        floor=c.optional(d, "floor", p, int, base.floor, min=2, max=MAX_RUNS),
+        cap=c.optional(d, "cap", p, int, base.cap, min=2, max=MAX_RUNS),
+        width=c.optional(d, "width", p, float, base.width, min=0.01, max=100),
+        relative_width=c.optional(d, "relative_width", p, float, base.relative_width, min=0, max=1),
+        confidence=c.optional(d, "confidence", p, float, base.confidence, min=0.5, max=0.9999),
+    )
+    if isinstance(rule.floor, int) and isinstance(rule.cap, int) and rule.cap < rule.floor:
+        c.add(p + ("cap",), f"cap ({rule.cap}) must be at least floor ({rule.floor})")
+    return rule
 
 
 def _decisions(c, root, gids, pids, partners, horizon) -> list[DecisionPoint]:

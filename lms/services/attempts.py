@@ -350,12 +350,15 @@ def grade_all_pending(waiting_since: datetime | None = None) -> int:
 def _finish(attempt: Attempt, scenario: engine.Scenario) -> AttemptGrade:
     from lms.services.debrief import distribution_summary, store_references
 
-    runs = current_app.config.get("SCENARIO_GRADING_RUNS") or scenario.grading.runs
-    distribution = engine.monte_carlo(scenario, attempt.choices, runs, attempt.seed)
     # The version's references (the debrief's bands and the grade's reference means), worked
     # out by its first grading and kept on it: every grade of the version uses the same ones.
     refs = store_references(attempt.scenario_version, scenario)
-    result = engine.grade(scenario, attempt.choices, distribution, refs)
+    runs = current_app.config.get("SCENARIO_GRADING_RUNS")
+    if runs:  # a fixed count set for tests or drills: exactly that many runs
+        distribution = engine.monte_carlo(scenario, attempt.choices, runs, attempt.seed)
+        result = engine.grade(scenario, attempt.choices, distribution, refs)
+    else:  # the adaptive rule (scenarios/adaptive.py): as many runs as the verdict needs
+        result, distribution = engine.adaptive.grade(scenario, attempt.choices, attempt.seed, refs)
     breakdown = result.to_dict()
     breakdown["distribution"] = distribution_summary(distribution)
     grade = AttemptGrade(

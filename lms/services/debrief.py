@@ -241,6 +241,9 @@ class GradeSummary:
     metrics: list[GradedMetric]
     critical_errors: list[CriticalNote]
     references: bool  # scored against the expert and no-partnership runs (else good/bad targets)
+    score: float | None = None  # the computed score (an override keeps it beside its own)
+    interval: tuple[float, float] | None = None  # the score's 95% interval (None in older grades)
+    stopped: str = ""  # "settled" | "cap": how the adaptive rule ended ("" for a fixed number of runs)
 
 
 def grade_summary(scenario: engine.Scenario, breakdown: dict) -> GradeSummary:
@@ -291,6 +294,9 @@ def grade_summary(scenario: engine.Scenario, breakdown: dict) -> GradeSummary:
         metrics=metrics,
         critical_errors=notes,
         references=any(m.expert is not None for m in metrics),
+        score=float(breakdown["score"]) if breakdown.get("score") is not None else None,
+        interval=tuple(breakdown["interval"]) if breakdown.get("interval") else None,
+        stopped=str(breakdown.get("stopped") or ""),
     )
 
 

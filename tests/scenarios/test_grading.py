@@ -243,7 +243,7 @@ def test_each_run_is_graded_on_its_own(graded):
 
 
 def test_feedback_comes_with_each_choice(graded):
-    g = grade_attempt(graded, [["a"], ["a"]], seed=1)
+    g = grade_attempt(graded, [["a"], ["a"]], seed=1, runs=5)
     assert [c.feedback for c in g.choices] == ["Early and right.", ""]
     assert g.runs == 5
     g = grade_attempt(graded, [["b"], ["c"]], seed=1)
