@@ -502,7 +502,7 @@ def trend_charts(view: trends.Trends) -> list:
         bar_chart(
             "Assignments completed",
             "Assignments completed in each month.",
-            [(m.label, m.completed, str(m.completed)) for m in months],
+            [(m.name, m.completed, str(m.completed)) for m in months],
             horizontal=False,
         ),
         bar_chart(
@@ -510,7 +510,7 @@ def trend_charts(view: trends.Trends) -> list:
             "Share of the assignments due in each month that were completed by its end.",
             [
                 (
-                    m.label,
+                    m.name,
                     m.completion_rate or 0,
                     "none due" if m.completion_rate is None else f"{m.completion_rate:.0%}",
                 )
@@ -522,13 +522,13 @@ def trend_charts(view: trends.Trends) -> list:
         bar_chart(
             "Overdue at month end",
             "Assignments overdue at the end of each month (this month: today).",
-            [(m.label, m.overdue, str(m.overdue)) for m in months],
+            [(m.name, m.overdue, str(m.overdue)) for m in months],
             horizontal=False,
         ),
         bar_chart(
             "Certificates expired",
             "Certificates that expired in each month.",
-            [(m.label, m.expired, str(m.expired)) for m in months],
+            [(m.name, m.expired, str(m.expired)) for m in months],
             horizontal=False,
         ),
     ]

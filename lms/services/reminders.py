@@ -20,6 +20,7 @@ from lms import dates
 from lms.extensions import db
 from lms.models import Agency, Assignment, Certificate, OutboxMessage, User
 from lms.models.types import utcnow
+from lms.services import certificates
 
 ESCALATE_AFTER_DAYS = 7
 
@@ -139,7 +140,7 @@ def collect(today: date) -> list[OutboxMessage]:
         select(Certificate)
         .options(joinedload(Certificate.user))
         .where(Certificate.revoked_at.is_(None), Certificate.expires_on >= today,
-               Certificate.expires_on <= today + timedelta(days=90))
+               Certificate.expires_on <= today + timedelta(days=90), certificates.not_renewed())
     )  # fmt: skip
     for c in expiring:
         if not c.user.active:

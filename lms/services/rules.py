@@ -190,6 +190,17 @@ def apply_rules(actor: User | None, agency: Agency, today: date | None = None) -
     ):
         key = (user_id, course_id)
         last_done[key] = max(last_done.get(key, date.min), completed_at.date())
+    # An excused (waived) assignment stands for the year it was excused in, as a completion would:
+    # otherwise a yearly rule would hand the same course straight back.
+    for user_id, course_id, excused_at in db.session.execute(
+        select(Assignment.user_id, Assignment.course_id, Assignment.excused_at).where(
+            Assignment.agency_id == agency.id,
+            Assignment.status == "excused",
+            Assignment.excused_at.is_not(None),
+        )
+    ):
+        key = (user_id, course_id)
+        last_done[key] = max(last_done.get(key, date.min), excused_at.date())
     created = []
     for rule in rules:
         for officer in matching_officers(rule, officers, subtree):

@@ -28,7 +28,8 @@ from lms.wording import quantity
 SUMMARY = "summary"
 FREQUENCIES = {"weekly": "Weekly", "monthly": "Monthly"}
 WEEKDAYS = list(calendar.day_name)  # Monday first, as date.weekday() counts
-STAFF_ROLES = (Role.COORDINATOR.value, Role.INSTRUCTOR.value)
+# Coordinators only: the reports hold agency-wide figures and link to pages only they can open.
+STAFF_ROLES = (Role.COORDINATOR.value,)
 MAX_RECIPIENTS = 20
 
 
@@ -54,7 +55,7 @@ class SubscriptionSpec:
 
 
 def staff_of(agency: Agency) -> list[User]:
-    """The agency's active coordinators and instructors: who may receive its reports."""
+    """The agency's active coordinators: who may receive its reports."""
     return list(
         db.session.scalars(
             select(User)
@@ -97,9 +98,7 @@ def _check(agency: Agency, spec: SubscriptionSpec) -> list[int]:
         raise SubscriptionError("recipients", f"Choose at most {MAX_RECIPIENTS} people.")
     staff = {person.id for person in staff_of(agency)}
     if not set(chosen) <= staff:
-        raise SubscriptionError(
-            "recipients", "Send it only to active coordinators and instructors of the agency."
-        )
+        raise SubscriptionError("recipients", "Send it only to active coordinators of the agency.")
     return chosen
 
 
@@ -289,7 +288,12 @@ def collect(today: date) -> list[OutboxMessage]:
         for recipient_id in subscription.recipient_ids:
             recipient = people.get(recipient_id)
             # Someone who left the agency or was deactivated since stops receiving it.
-            if recipient is None or not recipient.active or recipient.agency_id != agency.id:
+            if (
+                recipient is None
+                or not recipient.active
+                or recipient.agency_id != agency.id
+                or not recipient.has_role(Role.COORDINATOR)  # no longer allowed to read it
+            ):
                 continue
             subject, body, details = _body(subscription, agency, recipient, scheduled, summaries[agency.id])
             message = reminders._queue(  # the reminders' outbox and its dedupe key

@@ -19,7 +19,7 @@ from sqlalchemy.orm import aliased
 from lms.dates import day
 from lms.extensions import db
 from lms.models import Assignment, Certificate, Course, OutboxMessage, User
-from lms.services import reminders
+from lms.services import certificates, reminders
 
 EXPIRING_WITHIN_DAYS = 30
 
@@ -93,6 +93,7 @@ def digests(today: date) -> list[Digest]:
         .join(boss, and_(boss.id == User.supervisor_id, boss.agency_id == Certificate.agency_id))
         .where(
             Certificate.revoked_at.is_(None),
+            certificates.not_renewed(),  # a renewed certificate's expiry is nothing to act on
             Certificate.expires_on >= today,
             Certificate.expires_on <= today + timedelta(days=EXPIRING_WITHIN_DAYS),
             User.active.is_(True),

@@ -38,7 +38,7 @@ class Month:
 
     @property
     def label(self) -> str:
-        """ "2026-03", the form the bar-chart macro shortens to "03/26"."""
+        """ "2026-03": a sortable key (charts show `name`)."""
         return f"{self.start:%Y-%m}"
 
     @property

@@ -435,3 +435,15 @@ def test_with_smtp_configured_reminders_are_emailed(db, agency, officer, course,
     assert [m.delivery for m in sent] == ["smtp"]
     assert FakeSMTP.sent[0]["To"] == officer.email
     assert "Due today" in FakeSMTP.sent[0]["Subject"]
+
+
+@pytest.mark.parametrize("page", ["compliance", "compliance/trends"])
+def test_monthly_charts_name_their_months_as_people_read_them(client, sign_in, coordinator, page):
+    """Bars are labelled "Dec 2026", never the machine key "2026-12" or a cut of it."""
+    from datetime import date
+
+    sign_in(coordinator)
+    html = client.get(f"/agencies/{coordinator.agency_id}/{page}").get_data(as_text=True)
+    this_month = date.today()
+    assert f"<dt>{this_month:%b} {this_month.year}</dt>" in html
+    assert f"<dt>{this_month:%m}/{this_month:%y}</dt>" not in html

@@ -82,7 +82,7 @@ def test_a_missed_day_is_sent_on_the_next_run_once(db, agency, coordinator):
 
 
 def test_each_recipient_gets_it_once(db, agency, coordinator, make_user):
-    colleague = make_user(agency, (Role.INSTRUCTOR,), name="Ira Instructor")
+    colleague = make_user(agency, (Role.COORDINATOR,), name="Cora Coordinator")
     subscribe(coordinator, agency, to=[coordinator.id, colleague.id])
     scheduled_reports.send_due(MONDAY, NO_MAIL)
     scheduled_reports.send_due(MONDAY, NO_MAIL)
@@ -184,10 +184,15 @@ def test_bad_subscriptions_are_refused_with_the_field_named(db, agency, coordina
     assert refused.value.field == field
 
 
-@pytest.mark.parametrize("who", ["officer", "elsewhere"])
-def test_reports_go_only_to_the_agencys_staff(db, agency, coordinator, make_user, make_agency, who):
-    person = make_user(agency) if who == "officer" else make_user(make_agency(), (Role.COORDINATOR,))
-    with pytest.raises(SubscriptionError, match="only to active coordinators and instructors"):
+@pytest.mark.parametrize("who", ["officer", "instructor", "elsewhere"])
+def test_reports_go_only_to_the_agencys_coordinators(db, agency, coordinator, make_user, make_agency, who):
+    """The reports hold agency-wide figures and links to coordinator pages."""
+    person = {
+        "officer": lambda: make_user(agency),
+        "instructor": lambda: make_user(agency, (Role.INSTRUCTOR,)),
+        "elsewhere": lambda: make_user(make_agency(), (Role.COORDINATOR,)),
+    }[who]()
+    with pytest.raises(SubscriptionError, match="only to active coordinators of the agency"):
         subscribe(coordinator, agency, to=[coordinator.id, person.id])
 
 

@@ -364,3 +364,37 @@ def test_excused_training_is_exported_with_its_reason(db, coordinator, agency, d
     assert (row[0], row[3], row[5], row[8]) == ("770", "Board Course", "Excused", "Transferred to records")
     completion = list(exports.rows("completion", agency))
     assert sum(r[2] for r in completion) == 3
+
+
+def test_a_renewed_certificate_gets_no_expiry_reminder_or_digest_line(
+    db, agency, make_user, officer, renewable
+):
+    from lms.models import OutboxMessage
+    from lms.services import reminders, team_digest
+
+    boss = make_user(agency, name="Sam Supervisor")
+    officer.supervisor_id = boss.id
+    [renewal] = certificates.renew_due(TODAY)
+    pass_course(officer, renewal)
+    db.session.commit()
+    no_mail = reminders.MailSettings(server=None)
+    reminders.send_reminders(TODAY, no_mail)
+    team_digest.send_digests(TODAY, no_mail)
+    sent = db.session.scalars(select(OutboxMessage)).all()
+    assert not [m for m in sent if m.kind in ("cert_30", "cert_90")]
+    assert not [m for m in sent if m.kind == "team_digest" and "Certificates expiring" in m.body]
+
+
+def test_an_excused_yearly_assignment_is_not_handed_straight_back(db, agency, coordinator, officer):
+    from lms.services import rules
+
+    course = publish(course_data(slug="yearly-course", title="Yearly"))
+    rule = rules.create_rule(coordinator, agency, rules.RuleSpec(
+        name="Everyone yearly", course_id=course.id, unit_id=None, ranks=[], due_on=None, due_days=30,
+        due_from="assignment", recurrence="yearly",
+    ))  # fmt: skip
+    given = db.session.scalars(select(Assignment).where(Assignment.rule_id == rule.id)).all()
+    today.excuse(coordinator, agency, [a.id for a in given], "On medical leave this year")
+    db.session.commit()
+    assert rules.apply_rules(None, agency, TODAY) == []
+    assert rules.apply_rules(None, agency, TODAY + timedelta(days=366)) != []
