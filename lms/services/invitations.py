@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import after_this_request, current_app, has_request_context
-from sqlalchemy import exists, select, update
+from sqlalchemy import exists, func, select, update
 
 from lms.dates import moment
 from lms.extensions import db
@@ -197,21 +197,24 @@ def added_by_import(record: RosterImport) -> list[User]:
     )
 
 
+def _never_signed_in(agency: Agency):
+    return select(User).where(
+        User.agency_id == agency.id,
+        User.active.is_(True),
+        User.password_hash.is_(None),
+        ~exists().where(UserSession.user_id == User.id),
+    )
+
+
 def never_signed_in(agency: Agency) -> list[User]:
     """The agency's active people with no password who have never signed in (not even from a
     learning platform)."""
-    return list(
-        db.session.scalars(
-            select(User)
-            .where(
-                User.agency_id == agency.id,
-                User.active.is_(True),
-                User.password_hash.is_(None),
-                ~exists().where(UserSession.user_id == User.id),
-            )
-            .order_by(User.name)
-        )
-    )
+    return list(db.session.scalars(_never_signed_in(agency).order_by(User.name)))
+
+
+def never_signed_in_count(agency: Agency) -> int:
+    """How many never_signed_in(agency) would list, in one query."""
+    return db.session.scalar(select(func.count()).select_from(_never_signed_in(agency).subquery()))
 
 
 def request_reset(
