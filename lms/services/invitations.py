@@ -152,13 +152,15 @@ def why_not_invitable(person: User) -> str | None:
 def invite(actor: User, person: User, link_for: LinkBuilder = link_for) -> tuple[OutboxMessage, str]:
     """Invite one person of the actor's agency to set a password; returns the outbox message
     and the email's body (for send). Raises AccountError when the person cannot be invited."""
+    if person.agency_id != actor.agency_id and not actor.is_platform_admin:
+        raise accounts.AccountError(f"{person.name} is not in your agency.")
     reason = why_not_invitable(person)
     if reason:
         raise accounts.AccountError(f"{person.name} cannot be invited: {reason}.")
     now = utcnow()
     link, token = _new_link(person, LinkPurpose.INVITE, actor, now)
     agency = db.session.get(Agency, person.agency_id)
-    message = _message(
+    queued = _message(
         person,
         link,
         link_for(LinkPurpose.INVITE.value, token),
@@ -166,8 +168,8 @@ def invite(actor: User, person: User, link_for: LinkBuilder = link_for) -> tuple
         f"{actor.name} invited you to Ripple, the training site of {agency.name}. "
         "Open this link to choose your password and sign in:",
     )
-    audit.record(actor, "account.invited", person, summary=f"invitation emailed to {person.email}")
-    return message
+    audit.record(actor, "account.invited", person, summary=f"invitation sent to {person.email}")
+    return queued
 
 
 def invite_many(
@@ -235,15 +237,15 @@ def request_reset(
         db.session.flush()
         return None
     link, token = _new_link(user, LinkPurpose.RESET, None, utcnow())
-    message = _message(
+    queued = _message(
         user,
         link,
         link_for(LinkPurpose.RESET.value, token),
         "Reset your Ripple password",
         "Someone, we hope you, asked to reset your Ripple password. Open this link to choose a new one:",
     )
-    audit.record(None, "account.reset_requested", user, summary=f"reset link emailed to {user.email}")
-    return message
+    audit.record(None, "account.reset_requested", user, summary=f"reset link sent to {user.email}")
+    return queued
 
 
 def open_link(token: str, purpose: LinkPurpose) -> AccountLink:
