@@ -71,7 +71,7 @@ def people(agency_id: int):
         form=form,
         result=result,
         invite_form=InviteForm(),
-        never_signed_in=len(invitations.never_signed_in(agency)),
+        never_signed_in=invitations.never_signed_in_count(agency),
     )
 
 

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import after_this_request, current_app, has_request_context
-from sqlalchemy import exists, select, update
+from sqlalchemy import exists, func, select, update
 
 from lms.dates import moment
 from lms.extensions import db
@@ -152,13 +152,15 @@ def why_not_invitable(person: User) -> str | None:
 def invite(actor: User, person: User, link_for: LinkBuilder = link_for) -> tuple[OutboxMessage, str]:
     """Invite one person of the actor's agency to set a password; returns the outbox message
     and the email's body (for send). Raises AccountError when the person cannot be invited."""
+    if person.agency_id != actor.agency_id and not actor.is_platform_admin:
+        raise accounts.AccountError(f"{person.name} is not in your agency.")
     reason = why_not_invitable(person)
     if reason:
         raise accounts.AccountError(f"{person.name} cannot be invited: {reason}.")
     now = utcnow()
     link, token = _new_link(person, LinkPurpose.INVITE, actor, now)
     agency = db.session.get(Agency, person.agency_id)
-    message = _message(
+    queued = _message(
         person,
         link,
         link_for(LinkPurpose.INVITE.value, token),
@@ -166,8 +168,8 @@ def invite(actor: User, person: User, link_for: LinkBuilder = link_for) -> tuple
         f"{actor.name} invited you to Ripple, the training site of {agency.name}. "
         "Open this link to choose your password and sign in:",
     )
-    audit.record(actor, "account.invited", person, summary=f"invitation emailed to {person.email}")
-    return message
+    audit.record(actor, "account.invited", person, summary=f"invitation sent to {person.email}")
+    return queued
 
 
 def invite_many(
@@ -197,21 +199,24 @@ def added_by_import(record: RosterImport) -> list[User]:
     )
 
 
+def _never_signed_in(agency: Agency):
+    return select(User).where(
+        User.agency_id == agency.id,
+        User.active.is_(True),
+        User.password_hash.is_(None),
+        ~exists().where(UserSession.user_id == User.id),
+    )
+
+
 def never_signed_in(agency: Agency) -> list[User]:
     """The agency's active people with no password who have never signed in (not even from a
     learning platform)."""
-    return list(
-        db.session.scalars(
-            select(User)
-            .where(
-                User.agency_id == agency.id,
-                User.active.is_(True),
-                User.password_hash.is_(None),
-                ~exists().where(UserSession.user_id == User.id),
-            )
-            .order_by(User.name)
-        )
-    )
+    return list(db.session.scalars(_never_signed_in(agency).order_by(User.name)))
+
+
+def never_signed_in_count(agency: Agency) -> int:
+    """How many never_signed_in(agency) would list, in one query."""
+    return db.session.scalar(select(func.count()).select_from(_never_signed_in(agency).subquery()))
 
 
 def request_reset(
@@ -232,15 +237,15 @@ def request_reset(
         db.session.flush()
         return None
     link, token = _new_link(user, LinkPurpose.RESET, None, utcnow())
-    message = _message(
+    queued = _message(
         user,
         link,
         link_for(LinkPurpose.RESET.value, token),
         "Reset your Ripple password",
         "Someone, we hope you, asked to reset your Ripple password. Open this link to choose a new one:",
     )
-    audit.record(None, "account.reset_requested", user, summary=f"reset link emailed to {user.email}")
-    return message
+    audit.record(None, "account.reset_requested", user, summary=f"reset link sent to {user.email}")
+    return queued
 
 
 def open_link(token: str, purpose: LinkPurpose) -> AccountLink:

@@ -385,3 +385,10 @@ def test_invitations_and_resets_are_audit_logged_without_the_token(
         )
         == 2
     )
+
+
+def test_a_coordinator_cannot_invite_someone_of_another_agency(db, coordinator, make_agency, make_user):
+    stranger = without_password(db, make_user(make_agency("Elsewhere")))
+    with pytest.raises(accounts.AccountError, match="not in your agency"):
+        invitations.invite(coordinator, stranger)
+    assert messages(db) == []
