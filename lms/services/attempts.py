@@ -407,6 +407,9 @@ class OverridePreview:
     # the course completion that would be withdrawn (pass → fail), and its certificate
     completion: Any = None
     certificate: Any = None
+    # pass → fail, but another attempt of the item still passes: the item's pass moves to it
+    still_passed_by: Attempt | None = None
+    course_stays_complete: bool = False
 
     @property
     def flips(self) -> bool:
@@ -450,6 +453,23 @@ def _item_pass_rests_on(attempt: Attempt):
     return row if row is not None and (row.evidence or {}).get("attempt") == attempt.id else None
 
 
+def _still_passing_attempt(attempt: Attempt) -> Attempt | None:
+    """Another finished attempt of the same assignment item whose grade in force passes (the
+    earliest, as the item's pass rests on the first passing attempt): if there is one, an
+    override of this attempt to a fail leaves the item passed."""
+    others = db.session.scalars(
+        select(Attempt)
+        .where(
+            Attempt.assignment_id == attempt.assignment_id,
+            Attempt.item_slug == attempt.item_slug,
+            Attempt.id != attempt.id,
+            Attempt.status == "completed",
+        )
+        .order_by(Attempt.number, Attempt.id)
+    )
+    return next((other for other in others if other.grade is not None and other.grade.passed), None)
+
+
 def preview_override(actor: User, attempt: Attempt, *, score: float, reason: str) -> OverridePreview:
     """What overriding the grade to `score` would change; checks it as `override_grade` does
     and writes nothing."""
@@ -461,16 +481,31 @@ def preview_override(actor: User, attempt: Attempt, *, score: float, reason: str
     score = round(score, 2)
     passed = score >= pass_mark
     item_title = course_title = None
-    completion = certificate = None
+    completion = certificate = still_passed_by = None
+    course_stays_complete = False
     if attempt.assignment_id is not None:
         assignment = db.session.get(Assignment, attempt.assignment_id)
         course_title = assignment.course_version.title
         item_title = learning.item_of(assignment, attempt.item_slug)[1].title
         if previous.passed and not passed and _item_pass_rests_on(attempt) is not None:
-            completion = learning.completion_of(assignment)
-            certificate = certificates.standing_for(completion) if completion is not None else None
+            still_passed_by = _still_passing_attempt(attempt)
+            if still_passed_by is not None:
+                course_stays_complete = learning.completion_of(assignment) is not None
+            else:
+                completion = learning.completion_of(assignment)
+                certificate = certificates.standing_for(completion) if completion is not None else None
     return OverridePreview(
-        attempt, previous, score, passed, pass_mark, item_title, course_title, completion, certificate
+        attempt,
+        previous,
+        score,
+        passed,
+        pass_mark,
+        item_title,
+        course_title,
+        completion,
+        certificate,
+        still_passed_by,
+        course_stays_complete,
     )
 
 
@@ -490,8 +525,8 @@ def override_grade(
     follow the new grade: a pass turned fail withdraws the item's pass and the course
     completion (reopening the assignment) and, as the instructor chose, revokes the
     certificate (`certificate="revoke"`, with `certificate_reason` shown on the verification
-    page) or keeps it (`"keep"`, the reason recorded); a fail turned pass records the item
-    and completes the course as any pass does. The officer gets a message either way.
+    page) or keeps it (`"keep"`, the reason recorded). If another attempt of the item still passes,
+    the item's pass moves to that attempt instead and the course stays complete. A fail turned pass records the item and completes the course as any pass does. The officer gets a message either way.
     `reviewed_grade_id`: the grade the instructor reviewed; if it has changed since, nothing
     is recorded.
     """
@@ -534,7 +569,19 @@ def override_grade(
     outcomes.attempt_graded(attempt, grade)
     withdrawn = None
     item_pass = _item_pass_rests_on(attempt)
-    if preview.fails_now and item_pass is not None:
+    still_passed_by = preview.still_passed_by
+    if preview.fails_now and item_pass is not None and still_passed_by is not None:
+        assignment = db.session.get(Assignment, attempt.assignment_id)
+        other = still_passed_by.grade
+        learning.move_item_pass(
+            actor,
+            assignment,
+            attempt.item_slug,
+            score=other.score,
+            evidence={"attempt": still_passed_by.id, "grade": other.id},
+            reason=reason,
+        )
+    elif preview.fails_now and item_pass is not None:
         assignment = db.session.get(Assignment, attempt.assignment_id)
         withdrawn = learning.withdraw_item_pass(actor, assignment, attempt.item_slug, reason=reason)
         if standing is not None and certificate == "revoke":
@@ -548,7 +595,7 @@ def override_grade(
         _credit(attempt, grade)
     reminders.grade_changed(
         attempt, previous, grade, course_title=preview.course_title, withdrawn=withdrawn,
-        certificate=standing, certificate_choice=certificate,
+        certificate=standing, certificate_choice=certificate, still_passed_by=still_passed_by,
     )  # fmt: skip
     return grade
 

@@ -298,6 +298,7 @@ def renew_due(today: date | None = None, *, user: User | None = None) -> list[As
 
     Idempotent: a certificate already renewed (a newer certificate of the same course or its
     renewal course), or whose renewal was already assigned, is skipped. Due date: the expiry.
+    A certificate kept when its completion was withdrawn is renewed too (it is still valid).
     """
     from lms.services import learning
 
@@ -312,6 +313,9 @@ def renew_due(today: date | None = None, *, user: User | None = None) -> list[As
             CourseVersion.renewal_course_slug.is_not(None),
         )
         .order_by(Certificate.id)
+        # A certificate kept although its completion was withdrawn is still valid, so it
+        # is renewed like any other: the join must see the withdrawn completion.
+        .execution_options(include_withdrawn=True)
     )
     if user is not None:
         stmt = stmt.where(Certificate.user_id == user.id)

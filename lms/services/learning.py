@@ -471,6 +471,56 @@ def withdraw_item_pass(
     return completion
 
 
+def move_item_pass(
+    actor: User,
+    assignment: Assignment,
+    item_slug: str,
+    *,
+    score: float | None,
+    evidence: dict[str, Any],
+    reason: str,
+) -> ItemCompletion | None:
+    """The grade an item's pass rested on no longer passes, but another attempt of the same
+    item still does: the item stays passed, now resting on that attempt (`score`, `evidence`).
+
+    The course completion stays; its record of what it rests on is pointed at the new
+    evidence too, so it never cites a grade that no longer passes. Returns the item's
+    completion, or None if the item was not recorded as done.
+    """
+    row = db.session.scalar(
+        select(ItemCompletion).where(
+            ItemCompletion.assignment_id == assignment.id, ItemCompletion.item_slug == item_slug
+        )
+    )
+    if row is None:
+        return None
+    _, item = item_of(assignment, item_slug)
+    before = {"item": item_slug, "score": row.score, "evidence": row.evidence}
+    row.score = score
+    row.evidence = dict(evidence)
+    completion = completion_of(assignment)
+    if completion is not None:
+        # A new list and dict: the JSON column only notices a replaced value.
+        items = [
+            {**entry, "score": score, **evidence} if entry.get("item") == item_slug else entry
+            for entry in (completion.evidence or {}).get("items", [])
+        ]
+        completion.evidence = {**completion.evidence, "items": items}
+    db.session.flush()
+    audit.record(
+        actor,
+        "item.pass_moved",
+        assignment,
+        summary=(
+            f"“{item.title}” stays passed for {assignment.user.name} on another attempt "
+            f"after a grade change: {reason}"
+        ),
+        before=before,
+        after={"item": item_slug, "score": score, "evidence": row.evidence},
+    )
+    return row
+
+
 def _withdrawn_completion(assignment: Assignment) -> Completion | None:
     return db.session.scalar(
         select(Completion)

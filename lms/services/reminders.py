@@ -168,7 +168,15 @@ def _grade_words(grade) -> str:
 
 
 def grade_changed(
-    attempt, previous, grade, *, course_title=None, withdrawn=None, certificate=None, certificate_choice=None
+    attempt,
+    previous,
+    grade,
+    *,
+    course_title=None,
+    withdrawn=None,
+    certificate=None,
+    certificate_choice=None,
+    still_passed_by=None,
 ) -> OutboxMessage | None:
     """Tell the officer an instructor changed their grade, and what it changed in their records.
     Queued in the outbox like every reminder (shown in Messages, emailed when mail is set up)."""
@@ -184,6 +192,11 @@ def grade_changed(
             body += f"Your certificate {certificate.code} is revoked: {certificate.revoked_reason}\n"
         elif certificate is not None:
             body += f"Your certificate {certificate.code} is kept and stays valid.\n"
+    elif still_passed_by is not None and course_title:
+        body += (
+            f"\nThe scenario still counts as passed in “{course_title}”: "
+            f"your attempt {still_passed_by.number} passed.\n"
+        )
     elif grade.passed and not previous.passed and course_title:
         body += f"\nThe scenario now counts as passed in “{course_title}”.\n"
     return _queue(

@@ -212,6 +212,14 @@ def test_revoked_certificates_are_not_renewed(coordinator, renewable):
     assert certificates.renew_due(renewable.expires_on) == []
 
 
+def test_a_certificate_kept_when_its_completion_was_withdrawn_is_still_renewed(db, coordinator, renewable):
+    assignment = db.session.scalar(select(Assignment))
+    learning.withdraw_item_pass(coordinator, assignment, "basics-check", reason="Re-marked")
+    certificates.keep(coordinator, renewable, "Certified on the practical test as well.")
+    [renewal] = certificates.renew_due(renewable.expires_on - timedelta(days=90))
+    assert renewal.course.slug == "refresher" and renewal.due_on == renewable.expires_on
+
+
 def test_completing_the_renewal_extends_from_the_old_expiry(db, officer, renewable):
     [assignment] = certificates.renew_due(renewable.expires_on - timedelta(days=30))
     pass_course(officer, assignment)

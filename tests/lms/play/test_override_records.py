@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import func, select
 
 from lms.extensions import db as _db
-from lms.models import AuditEvent, Certificate, Completion, OutboxMessage
+from lms.models import AuditEvent, Certificate, Completion, ItemCompletion, OutboxMessage
 from lms.services import attempts, learning
 from lms.services.scenario_library import scenario_of, sync_library
 from tests.lms.learning_fixtures import course_data, enrol, pass_course, publish
@@ -177,6 +177,75 @@ def test_the_flipped_grade_and_the_withdrawn_course_go_to_the_learning_platforms
     assert sent == [("graded", False), ("withdrawn", withdrawn)]
 
 
+# --- another attempt of the item still passes -------------------------------------------
+
+
+@pytest.fixture
+def passed_twice(db, officer, course_assignment, passed_attempt):
+    """The officer passed the scenario a second time after completing the course."""
+    second = _play(officer, course_assignment, lambda s: s.expert_path)
+    assert second.grade.passed
+    return passed_attempt, second
+
+
+def _item_pass(assignment) -> ItemCompletion | None:
+    return _db.session.scalar(
+        select(ItemCompletion).where(
+            ItemCompletion.assignment_id == assignment.id, ItemCompletion.item_slug == ITEM
+        )
+    )
+
+
+def test_lowering_the_first_of_two_passes_moves_the_item_pass_to_the_second(
+    db, instructor, course_assignment, passed_twice
+):
+    first, second = passed_twice
+    _fail(instructor, first, certificate=None)
+    row = _item_pass(course_assignment)
+    assert row.evidence == {"attempt": second.id, "grade": second.grade.id}
+    assert row.score == second.grade.score
+
+
+def test_lowering_the_first_of_two_passes_keeps_the_course_complete(
+    db, instructor, course_assignment, passed_twice
+):
+    first, second = passed_twice
+    _fail(instructor, first, certificate=None)
+    completion = learning.completion_of(course_assignment)
+    assert completion is not None and course_assignment.status == "completed"
+    [rests_on] = [entry for entry in completion.evidence["items"] if entry["item"] == ITEM]
+    assert rests_on["attempt"] == second.id and rests_on["grade"] == second.grade.id
+
+
+def test_lowering_the_first_of_two_passes_leaves_the_certificate_valid(
+    db, client, instructor, course_assignment, passed_twice
+):
+    code = _certificate(course_assignment).code
+    _fail(instructor, passed_twice[0], certificate=None)
+    assert _certificate(course_assignment).revoked_at is None
+    assert "Valid certificate" in client.get(f"/verify/{code}").get_data(as_text=True)
+
+
+def test_the_officer_is_told_the_other_attempt_still_counts(db, instructor, course_assignment, passed_twice):
+    first, second = passed_twice
+    _fail(instructor, first, certificate=None)
+    message = db.session.scalar(select(OutboxMessage).where(OutboxMessage.kind == "grade_changed"))
+    assert (
+        f"still counts as passed in “Test Partnership Course”: your attempt {second.number}" in message.body
+    )
+    assert "withdrawn" not in message.body
+
+
+def test_a_second_pass_that_was_itself_lowered_does_not_keep_the_item_passed(
+    db, instructor, course_assignment, passed_twice
+):
+    first, second = passed_twice
+    _fail(instructor, second, certificate=None)
+    _fail(instructor, first)
+    assert _item_pass(course_assignment) is None
+    assert learning.completion_of(course_assignment) is None
+
+
 # --- through the instructor's pages ------------------------------------------------------
 
 
@@ -256,3 +325,14 @@ def test_confirming_after_the_grade_changed_elsewhere_records_nothing(
     response = client.post(_grade_url(passed_attempt), data=stale)
     assert response.status_code == 400 and "review the change again" in response.get_data(as_text=True)
     assert len(passed_attempt.grades) == 1
+
+
+def test_reviewing_a_change_another_attempt_still_passes_says_the_course_stays_complete(
+    db, client, sign_in, instructor, course_assignment, passed_twice
+):
+    first, second = passed_twice
+    sign_in(instructor)
+    page = client.post(_grade_url(first), data=_form(first)).get_data(as_text=True)
+    assert "another attempt still passes: the course stays complete" in page
+    assert f"rests on attempt {second.number}" in page
+    assert "is no longer complete" not in page and "would be revoked or kept" not in page
