@@ -27,6 +27,7 @@ from typing import Any
 from flask import Flask, render_template, request
 from sqlalchemy import String
 from werkzeug.routing import IntegerConverter
+from wtforms import DecimalField
 from wtforms.validators import StopValidation, ValidationError
 
 MAX_ID = 2**31 - 1  # every id column is an INTEGER
@@ -150,6 +151,17 @@ def text_problem(attribute, value: str | None, *, required: bool | None = None) 
     if limit is not None and len(value) > limit:
         return f"is longer than {limit} characters ({len(value):,})"
     return None
+
+
+class NumberField(DecimalField):
+    """A DecimalField that refuses "nan" and "infinity": comparing a Decimal NaN raises, so
+    every range check after it would answer 500 instead of a message."""
+
+    def process_formdata(self, valuelist):
+        super().process_formdata(valuelist)
+        if self.data is not None and not self.data.is_finite():
+            self.data = None
+            raise ValueError("Enter a number, such as 4 or 2.5.")
 
 
 class FitsColumn:

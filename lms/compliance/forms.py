@@ -4,7 +4,6 @@ from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
-    DecimalField,
     FieldList,
     Form,
     FormField,
@@ -17,7 +16,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from lms.input import FitsColumn
+from lms.input import FitsColumn, NumberField
 from lms.models import AssignmentRule, MandateMinimum
 from lms.services.compliance import STATUSES
 from lms.services.rules import RECURRENCES
@@ -69,7 +68,7 @@ class MinimumForm(Form):
     category = StringField(
         "Category", validators=[Optional(), FitsColumn(MandateMinimum.category, required=False)]
     )
-    hours = DecimalField(
+    hours = NumberField(
         "Minimum hours",
         places=1,
         validators=[Optional(), NumberRange(0.5, 1000, "Use 0.5 to 1000 hours.")],
@@ -77,7 +76,7 @@ class MinimumForm(Form):
 
 
 class MandateForm(FlaskForm):
-    hours = DecimalField(
+    hours = NumberField(
         "Hours required per cycle",
         places=1,
         validators=[

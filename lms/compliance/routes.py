@@ -388,6 +388,7 @@ def _board_list() -> str:
 
 def _render_board(scope: today.Scope, form: BoardActionForm | None, status: int = 200):
     key = _board_list()
+    actions = today.actions_of(key)
     page = page_arg()
     rows, total = today.rows_of(scope, key, page=page) if key else ([], 0)
     return render_template(
@@ -404,15 +405,19 @@ def _render_board(scope: today.Scope, form: BoardActionForm | None, status: int 
         form=form,
         select_all=request.args.get("select") == "all",
         assignment_list=key in today.ASSIGNMENT_LISTS,
+        dates_fields="extend" in actions,
+        course_fields="assign" in actions,
+        action_url=(
+            url_for("compliance.team_action", list=key)
+            if scope.supervisor is not None
+            else url_for("compliance.today_action", agency_id=scope.agency.id, list=key)
+        ),
     ), status
 
 
 def _board_form(agency: Agency, key: str) -> BoardActionForm:
     form = BoardActionForm()
-    if key in today.ASSIGNMENT_LISTS:
-        form.action.choices = [c for c in form.action.choices if c[0] != "assign"]
-    else:
-        form.action.choices = [c for c in form.action.choices if c[0] == "assign"]
+    form.action.choices = [c for c in form.action.choices if c[0] in today.actions_of(key)]
     form.course.choices = [("", "Choose a course")] + _course_choices(agency)
     return form
 
@@ -428,7 +433,13 @@ def today_board(agency_id: int):
 @roles_required(*STAFF)
 def today_action(agency_id: int):
     agency = agency_or_404(agency_id)
-    key = _board_list()
+    return _board_action(today.Scope(agency), url_for("compliance.today_board", agency_id=agency.id))
+
+
+def _board_action(scope: today.Scope, back: str):
+    """Validate the board's form, do the action for the people of `scope`, and go back to
+    the list (or show the board again with what was wrong, changing nothing)."""
+    agency, key = scope.agency, _board_list()
     form = _board_form(agency, key)
     if form.validate_on_submit():
         picks = [i for i in (parse_id(v, "pick") for v in request.form.getlist("pick")) if i]
@@ -444,6 +455,7 @@ def today_action(agency_id: int):
                 reason=form.reason.data,
                 course_id=_choice_id(form.course),
                 due_on=form.due_on.data,
+                supervisor=scope.supervisor,
             )
         except today.BoardError as error:
             # Errors about the chosen rows show on the action, the field beside the button.
@@ -451,16 +463,29 @@ def today_action(agency_id: int):
         else:
             db.session.commit()
             flash(done, "success")
-            return redirect(url_for("compliance.today_board", agency_id=agency.id, list=key or None))
-    return _render_board(today.Scope(agency), form, 400)
+            return redirect(back + (f"?list={key}" if key else ""))
+    return _render_board(scope, form, 400)
+
+
+def _team_scope() -> today.Scope:
+    if current_user.agency_id is None:
+        abort(404)
+    return today.Scope(db.session.get(Agency, current_user.agency_id), supervisor=current_user)
 
 
 @bp.route("/team/today")
 def team_board():
-    if current_user.agency_id is None:
-        abort(404)
-    agency = db.session.get(Agency, current_user.agency_id)
-    return _render_board(today.Scope(agency, supervisor=current_user), None)
+    scope = _team_scope()
+    return _render_board(scope, _board_form(scope.agency, _board_list()))
+
+
+@bp.route("/team/today/actions", methods=["POST"])
+def team_action():
+    scope = _team_scope()
+    # Only a supervisor acts from a team board; the service checks each row is their report's.
+    if not today.has_reports(current_user):
+        abort(403)
+    return _board_action(scope, url_for("compliance.team_board"))
 
 
 @bp.app_context_processor

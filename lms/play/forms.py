@@ -1,6 +1,5 @@
 from flask_wtf import FlaskForm
 from wtforms import (
-    DecimalField,
     IntegerField,
     RadioField,
     SelectMultipleField,
@@ -11,7 +10,7 @@ from wtforms import (
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 import scenarios as engine
-from lms.input import VisibleText
+from lms.input import NumberField, VisibleText
 
 
 class CheckboxesField(SelectMultipleField):
@@ -40,7 +39,7 @@ def decision_form(point: engine.DecisionPoint, formdata=None, options=None) -> F
 
 
 class OverrideForm(FlaskForm):
-    score = DecimalField(
+    score = NumberField(
         "New score (0–100)",
         places=1,
         validators=[

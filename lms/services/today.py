@@ -14,6 +14,7 @@ from datetime import date, timedelta
 from sqlalchemy import and_, case, exists, func, select
 from sqlalchemy.orm import aliased, joinedload
 
+from lms import dates
 from lms.extensions import db
 from lms.input import visible_text
 from lms.models import (
@@ -39,6 +40,9 @@ from lms.services.compliance import start_of
 PAGE_SIZE = 50
 REASON_MAX = 500
 FAILED_WITHIN_DAYS = 30
+# Due dates set from the board stay within reach: a typo such as 9999-12-31 would hide an
+# assignment from every overdue figure for good.
+LATEST_DUE_YEARS = 5
 
 
 @dataclass(frozen=True)
@@ -71,6 +75,13 @@ LISTS = {
 ASSIGNMENT_LISTS = ("overdue", "due_week")
 # Open or done: what a completion figure counts. Cancelled and excused work is not owed.
 COUNTED = ("assigned", "completed")
+# Who has been assigned training: excused work was assigned (and then waived), cancelled was not.
+WAS_ASSIGNED = (*COUNTED, "excused")
+# What can be done from each list: its rows are assignments, people, or (failed scenarios)
+# an assignment where the attempt belongs to one, so all three kinds of action fit.
+ACTIONS_OF = {key: ("remind", "extend", "excuse") for key in ASSIGNMENT_LISTS} | {
+    "failed": ("remind", "extend", "assign")
+}
 
 
 class BoardError(ValueError):
@@ -183,7 +194,7 @@ def _expiring(scope: Scope, today: date, days: int) -> list:
 def _unassigned(scope: Scope) -> list:
     return [
         User.id.in_(scope.people()),
-        ~exists().where(Assignment.user_id == User.id, Assignment.status.in_(COUNTED)),
+        ~exists().where(Assignment.user_id == User.id, Assignment.status.in_(WAS_ASSIGNED)),
     ]
 
 
@@ -305,18 +316,71 @@ def rows_of(scope: Scope, key: str, *, page: int = 1, today: date | None = None)
 # --- actions ----------------------------------------------------------------------------
 
 
-def _open_assignments(actor: User, agency: Agency, ids: list[int]) -> list[Assignment]:
-    """The chosen open assignments, all of `agency`; any other id refuses the whole action."""
+def actions_of(key: str) -> tuple[str, ...]:
+    """The actions offered on the list `key` (people lists can only be assigned a course)."""
+    return ACTIONS_OF.get(key, ("assign",))
+
+
+def has_reports(supervisor: User) -> bool:
+    """Whether `supervisor` has any active direct report (and so a team board to act from)."""
+    if supervisor.agency_id is None:
+        return False
+    found = db.session.scalar(
+        select(User.id).where(User.supervisor_id == supervisor.id, User.active.is_(True)).limit(1)
+    )
+    return found is not None
+
+
+def _whose(supervisor: User | None) -> str:
+    return "your direct reports" if supervisor is not None else "your agency"
+
+
+def _latest_due(today: date) -> date:
+    """The last due date the board accepts: the same day LATEST_DUE_YEARS years on."""
+    year = today.year + LATEST_DUE_YEARS
+    return date(year, today.month, 28) if (today.month, today.day) == (2, 29) else today.replace(year=year)
+
+
+def _check_due(due: date, today: date, agency: Agency, label: str, field: str) -> None:
+    if due < today:
+        raise BoardError(f"The {label} cannot be in the past.", field)
+    latest = _latest_due(today)
+    if due > latest:
+        raise BoardError(
+            f"The {label} must be within {LATEST_DUE_YEARS} years, by {_day(latest, agency)} at the latest.",
+            field,
+        )
+
+
+def _day(value: date, agency: Agency) -> str:
+    # In the agency's own style: reminders and audit lines are read outside any request.
+    return dates.day(value, where=dates.settings_of(agency))
+
+
+def _in_scope(agency: Agency, supervisor: User | None):
+    """The people an actor may act for: the agency's (a coordinator) or, for a supervisor,
+    only their active direct reports."""
+    return Scope(agency, supervisor).people() if supervisor is not None else None
+
+
+def _open_assignments(
+    actor: User, agency: Agency, ids: list[int], supervisor: User | None = None
+) -> list[Assignment]:
+    """The chosen open assignments, all of `agency` (and, for a supervisor, all of their
+    direct reports); any other id refuses the whole action."""
     if not ids:
         raise BoardError("Choose at least one row.", "pick")
+    where = [Assignment.id.in_(set(ids)), Assignment.agency_id == agency.id]
+    if (people := _in_scope(agency, supervisor)) is not None:
+        where.append(Assignment.user_id.in_(people))
     found = db.session.scalars(
         select(Assignment)
         .options(joinedload(Assignment.user), joinedload(Assignment.course))
-        .where(Assignment.id.in_(set(ids)), Assignment.agency_id == agency.id)
+        .where(*where)
         .order_by(Assignment.id)
     ).all()
     if len(found) != len(set(ids)):
-        raise BoardError("Some of the chosen rows are not assignments of your agency.", "pick")
+        raise BoardError(f"Some of the chosen rows are not assignments of {_whose(supervisor)}.", "pick")
     closed = [a for a in found if a.status != "assigned"]
     if closed:
         raise BoardError(
@@ -334,18 +398,28 @@ def _reason(reason: str | None) -> str:
     return text
 
 
-def remind_now(actor: User, agency: Agency, ids: list[int], today: date | None = None) -> list[OutboxMessage]:
+def remind_now(
+    actor: User,
+    agency: Agency,
+    ids: list[int],
+    today: date | None = None,
+    *,
+    supervisor: User | None = None,
+) -> list[OutboxMessage]:
     """Queue a reminder for each chosen open assignment, through the outbox that daily
     reminders use; an assignment already reminded today from the board is not reminded again."""
     today = today or date.today()
     queued = []
-    for assignment in _open_assignments(actor, agency, ids):
+    who = "supervisor" if supervisor is not None else "training coordinator"
+    for assignment in _open_assignments(actor, agency, ids, supervisor):
         user, title = assignment.user, assignment.course.title
         key = f"remind:{assignment.id}:{today.isoformat()}"
         if db.session.scalar(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == key)) is not None:
             continue
-        due = f" It was due on {assignment.due_on:%B} {assignment.due_on.day}, {assignment.due_on.year}." if assignment.due_on and assignment.due_on < today else (
-            f" It is due on {assignment.due_on:%B} {assignment.due_on.day}, {assignment.due_on.year}." if assignment.due_on else "")  # fmt: skip
+        due = ""
+        if assignment.due_on:
+            tense = "was" if assignment.due_on < today else "is"
+            due = f" It {tense} due on {_day(assignment.due_on, agency)}."
         message = OutboxMessage(
             agency_id=agency.id,
             user_id=user.id,
@@ -353,7 +427,7 @@ def remind_now(actor: User, agency: Agency, ids: list[int], today: date | None =
             dedupe_key=key,
             to_email=user.email,
             subject=f"Reminder: {title}",
-            body=f"Hello {user.name},\n\nYour training coordinator reminds you of “{title}”.{due}\n",
+            body=f"Hello {user.name},\n\nYour {who} reminds you of “{title}”.{due}\n",
             details={"assignment": assignment.id, "by": actor.id},
             sent_at=utcnow(),
         )
@@ -378,16 +452,17 @@ def extend(
     new_due: date | None,
     reason: str | None,
     today: date | None = None,
+    *,
+    supervisor: User | None = None,
 ) -> list[Assignment]:
-    """Move the due date of each chosen open assignment to `new_due`, recording the old date
-    and the reason (a DueDateChange and an audit event each)."""
+    """Move the due date of each chosen open assignment to `new_due` (today to five years
+    on), recording the old date and the reason (a DueDateChange and an audit event each)."""
     today = today or date.today()
     if new_due is None:
         raise BoardError("Enter the new due date.", "new_due")
-    if new_due < today:
-        raise BoardError("The new due date cannot be in the past.", "new_due")
+    _check_due(new_due, today, agency, "new due date", "new_due")
     text = _reason(reason)
-    chosen = _open_assignments(actor, agency, ids)
+    chosen = _open_assignments(actor, agency, ids, supervisor)
     for assignment in chosen:
         before = assignment.due_on
         assignment.due_on = new_due
@@ -405,7 +480,7 @@ def extend(
             actor,
             "assignment.extended",
             assignment,
-            summary=f"{assignment.course.title} for {assignment.user.name}: due {new_due.isoformat()} ({text})",
+            summary=f"{assignment.course.title} for {assignment.user.name}: due {_day(new_due, agency)} ({text})",
             before={"due_on": before.isoformat() if before else None},
             after={"due_on": new_due.isoformat(), "reason": text},
         )
@@ -413,11 +488,13 @@ def extend(
     return chosen
 
 
-def excuse(actor: User, agency: Agency, ids: list[int], reason: str | None) -> list[Assignment]:
+def excuse(
+    actor: User, agency: Agency, ids: list[int], reason: str | None, *, supervisor: User | None = None
+) -> list[Assignment]:
     """Excuse (waive) each chosen open assignment: it stops counting as open or overdue in
     every figure and shows as "Excused" with the reason."""
     text = _reason(reason)
-    chosen = _open_assignments(actor, agency, ids)
+    chosen = _open_assignments(actor, agency, ids, supervisor)
     for assignment in chosen:
         assignment.status = "excused"
         assignment.excused_reason, assignment.excused_by_id, assignment.excused_at = text, actor.id, utcnow()
@@ -440,9 +517,12 @@ def assign(
     course_id: int | None,
     due_on: date | None,
     today: date | None = None,
+    *,
+    supervisor: User | None = None,
 ) -> tuple[list[Assignment], int]:
-    """Assign a course to the chosen people of `agency` (those already working on it are
-    skipped): the new assignments, and how many were skipped."""
+    """Assign a course to the chosen people of `agency` (for a supervisor, only their direct
+    reports; those already working on it are skipped): the new assignments, and how many
+    were skipped."""
     from lms.services import rules
 
     today = today or date.today()
@@ -451,13 +531,14 @@ def assign(
     course = db.session.get(Course, course_id) if course_id else None
     if course is None or course.agency_id not in (None, agency.id):
         raise BoardError("Choose one of the courses offered to your agency.", "course")
-    if due_on is not None and due_on < today:
-        raise BoardError("The due date cannot be in the past.", "due_on")
-    people = db.session.scalars(
-        select(User).where(User.id.in_(set(officer_ids)), User.agency_id == agency.id).order_by(User.id)
-    ).all()
+    if due_on is not None:
+        _check_due(due_on, today, agency, "due date", "due_on")
+    where = [User.id.in_(set(officer_ids)), User.agency_id == agency.id]
+    if (in_scope := _in_scope(agency, supervisor)) is not None:
+        where.append(User.id.in_(in_scope))
+    people = db.session.scalars(select(User).where(*where).order_by(User.id)).all()
     if len(people) != len(set(officer_ids)):
-        raise BoardError("Some of the chosen people are not of your agency.", "pick")
+        raise BoardError(f"Some of the chosen people are not of {_whose(supervisor)}.", "pick")
     try:
         created = rules.assign_manually(actor, agency, course, list(people), due_on)
     except (rules.RuleError, learning.LearningError) as error:
@@ -477,12 +558,19 @@ def act(
     course_id: int | None = None,
     due_on: date | None = None,
     today: date | None = None,
+    supervisor: User | None = None,
 ) -> str:
     """Do one board action on the chosen rows and say what was done, in a sentence.
-    `picks` are assignment ids (remind, extend, excuse), `people` user ids (assign)."""
+    `picks` are assignment ids (remind, extend, excuse), `people` user ids (assign; a picked
+    assignment stands for its officer). With `supervisor`, every row must be one of their
+    active direct reports; otherwise any of the agency's."""
     today = today or date.today()
+    if action in ("remind", "extend", "excuse") and people:
+        raise BoardError(
+            "Some of the chosen rows have no assignment to act on; use “Assign a course” for them.", "action"
+        )
     if action == "remind":
-        sent = remind_now(actor, agency, picks, today)
+        sent = remind_now(actor, agency, picks, today, supervisor=supervisor)
         skipped = len(set(picks)) - len(sent)
         return (
             f"{_people(len(sent), 'reminder')} sent"
@@ -490,19 +578,37 @@ def act(
             + "."
         )
     if action == "extend":
-        moved = extend(actor, agency, picks, new_due, reason, today)
-        return f"Due date of {_people(len(moved), 'assignment')} moved to {new_due:%B} {new_due.day}, {new_due.year}."
+        moved = extend(actor, agency, picks, new_due, reason, today, supervisor=supervisor)
+        return f"Due date of {_people(len(moved), 'assignment')} moved to {_day(new_due, agency)}."
     if action == "excuse":
-        excused = excuse(actor, agency, picks, reason)
+        excused = excuse(actor, agency, picks, reason, supervisor=supervisor)
         return f"{_people(len(excused), 'assignment')} excused."
     if action == "assign":
-        created, skipped = assign(actor, agency, people, course_id, due_on, today)
+        owners = _owners(agency, picks)
+        created, skipped = assign(
+            actor, agency, [*people, *owners], course_id, due_on, today, supervisor=supervisor
+        )
         return (
             f"Course assigned to {_people(len(created), 'person', 'people')}"
             + (f"; {skipped} already had it open" if skipped else "")
             + "."
         )
     raise BoardError("Choose an action.", "action")
+
+
+def _owners(agency: Agency, picks: list[int]) -> list[int]:
+    """The officers of the picked assignments (rows of the failed-scenarios list); an id that
+    is not the agency's assignment is kept as is so that `assign` refuses it as a stranger."""
+    if not picks:
+        return []
+    found = dict(
+        db.session.execute(
+            select(Assignment.id, Assignment.user_id).where(
+                Assignment.id.in_(set(picks)), Assignment.agency_id == agency.id
+            )
+        ).all()
+    )
+    return [found.get(pick, -pick) for pick in picks]
 
 
 def _people(count: int, one: str, many: str | None = None) -> str:

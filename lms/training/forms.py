@@ -1,9 +1,9 @@
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import DateField, DecimalField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms import DateField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
-from lms.input import FitsColumn, VisibleText
+from lms.input import FitsColumn, NumberField, VisibleText
 from lms.models import DELIVERY_METHODS, TrainingSession
 from lms.services.training_records import MAX_HOURS
 
@@ -23,7 +23,7 @@ class SessionForm(FlaskForm):
     description = TextAreaField("Description", validators=[Optional(), Length(max=4000)])
     starts_on = DateField("First day", validators=[InputRequired("Enter the session's first day.")])
     ends_on = DateField("Last day", validators=[InputRequired("Enter the session's last day.")])
-    hours = DecimalField(
+    hours = NumberField(
         "Credit hours",
         places=2,
         validators=[

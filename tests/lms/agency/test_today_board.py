@@ -398,3 +398,182 @@ def test_an_excused_yearly_assignment_is_not_handed_straight_back(db, agency, co
     db.session.commit()
     assert rules.apply_rules(None, agency, TODAY) == []
     assert rules.apply_rules(None, agency, TODAY + timedelta(days=366)) != []
+# --- supervisors act for their direct reports (helper "fix-board") ---------------------------
+
+
+@pytest.fixture
+def team(db, agency, make_user, course):
+    """A supervisor with one overdue direct report, and an overdue officer who is not theirs."""
+    boss = make_user(agency, name="Sergeant Stone")
+    mine = make_user(agency, name="Officer Mine", supervisor_id=boss.id)
+    theirs = make_user(agency, name="Officer Theirs")
+    for person in (mine, theirs):
+        enrol(person, course, due_on=TODAY - timedelta(days=4))
+    return boss, mine, theirs
+
+
+def _team_act(client, key, **data):
+    return client.post(f"/team/today/actions?list={key}", data=data)
+
+
+def test_a_supervisor_extends_a_direct_reports_due_date(db, client, sign_in, team):
+    boss, mine, _ = team
+    sign_in(boss)
+    new_due = TODAY + timedelta(days=10)
+    response = _team_act(client, "overdue", action="extend", pick=[str(assignment_of(db, mine).id)],
+                         new_due=new_due.isoformat(), reason="Court week")  # fmt: skip
+    assert response.status_code == 302 and response.headers["Location"].endswith("/team/today?list=overdue")
+    assert assignment_of(db, mine).due_on == new_due
+
+
+def test_the_team_board_offers_the_actions(client, sign_in, team):
+    page = sign_in(team[0]).get("/team/today?list=overdue").get_data(as_text=True)
+    assert 'action="/team/today/actions?list=overdue"' in page and "Extend the due date" in page
+
+
+@pytest.mark.parametrize(
+    "key,data",
+    [
+        ("overdue", {"action": "extend", "new_due": (TODAY + timedelta(days=9)).isoformat(), "reason": "x"}),
+        ("overdue", {"action": "excuse", "reason": "Not mine to excuse"}),
+        ("overdue", {"action": "remind"}),
+    ],
+)
+def test_a_supervisor_cannot_act_on_someone_elses_assignment(db, client, sign_in, team, key, data):
+    boss, _, theirs = team
+    sign_in(boss)
+    response = _team_act(client, key, pick=[str(assignment_of(db, theirs).id)], **data)
+    assert response.status_code == 400
+    assert "not assignments of your direct reports" in response.get_data(as_text=True)
+    assert (assignment_of(db, theirs).due_on, assignment_of(db, theirs).status) == (
+        TODAY - timedelta(days=4),
+        "assigned",
+    )
+    assert db.session.scalar(select(func.count()).select_from(OutboxMessage)) == 0
+
+
+def test_a_supervisor_cannot_assign_to_someone_elses_report(db, client, sign_in, team, make_user, course):
+    boss, stranger = team[0], make_user(team[0].agency, name="Officer Stranger")
+    sign_in(boss)
+    response = _team_act(
+        client, "unassigned", action="assign", person=[str(stranger.id)], course=str(course.id)
+    )
+    assert response.status_code == 400 and "not of your direct reports" in response.get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).where(Assignment.user_id == stranger.id)) == 0
+
+
+def test_an_officer_without_reports_cannot_act_from_a_team_board(db, client, sign_in, team):
+    _, mine, theirs = team
+    sign_in(mine)
+    response = _team_act(
+        client, "overdue", action="excuse", pick=[str(assignment_of(db, theirs).id)], reason="x"
+    )
+    assert response.status_code == 403
+    assert assignment_of(db, theirs).status == "assigned"
+
+
+# --- dates in the agency's style, and within reach ---------------------------------------------
+
+
+@pytest.fixture
+def british(db, agency):
+    agency.date_style = "en-GB"
+    db.session.commit()
+    return agency
+
+
+def test_reminders_write_the_due_date_in_the_agencys_style(db, british, coordinator, department):
+    assignment = assignment_of(db, department[0])
+    (message,) = today.remind_now(coordinator, british, [assignment.id], TODAY)
+    due = assignment.due_on
+    assert f"It was due on {due.day} {due:%b} {due.year}." in message.body
+
+
+def test_an_extension_says_the_new_date_in_the_agencys_style(db, british, coordinator, department):
+    new_due = TODAY + timedelta(days=20)
+    done = today.act(coordinator, british, "extend", picks=[assignment_of(db, department[0]).id], people=[],
+                     new_due=new_due, reason="Court week", today=TODAY)  # fmt: skip
+    written = f"{new_due.day} {new_due:%b} {new_due.year}"
+    assert done == f"Due date of 1 assignment moved to {written}."
+    event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "assignment.extended")).one()
+    assert f"due {written} (Court week)" in event.summary
+
+
+@pytest.mark.parametrize(
+    "key,data,field_message",
+    [
+        ("overdue", {"action": "extend", "new_due": "9999-12-31", "reason": "Typo"}, "The new due date must be within 5 years"),
+        ("unassigned", {"action": "assign", "due_on": "9999-12-31"}, "The due date must be within 5 years"),
+    ],
+)  # fmt: skip
+def test_a_far_future_date_is_refused_and_changes_nothing(
+    db, client, sign_in, coordinator, agency, department, course, key, data, field_message
+):
+    sign_in(coordinator)
+    rows = (
+        {"pick": [str(assignment_of(db, department[0]).id)]}
+        if key == "overdue"
+        else {"person": [str(department[4].id)]}
+    )
+    response = _act(client, agency, key, course=str(course.id), **rows, **data)
+    assert response.status_code == 400 and field_message in response.get_data(as_text=True)
+    assert assignment_of(db, department[0]).due_on == TODAY - timedelta(days=10)
+    assert db.session.scalar(select(func.count()).where(Assignment.user_id == department[4].id)) == 0
+
+
+@pytest.mark.parametrize("days_past_the_limit,accepted", [(0, True), (1, False)])
+def test_a_due_date_up_to_five_years_ahead_is_accepted(
+    db, coordinator, agency, department, days_past_the_limit, accepted
+):
+    latest = (
+        TODAY.replace(year=TODAY.year + 5)
+        if (TODAY.month, TODAY.day) != (2, 29)
+        else date(TODAY.year + 5, 2, 28)
+    )
+    pick = [assignment_of(db, department[0]).id]
+    new_due = latest + timedelta(days=days_past_the_limit)
+    if accepted:
+        today.extend(coordinator, agency, pick, new_due, "Long leave", TODAY)
+        assert assignment_of(db, department[0]).due_on == new_due
+    else:
+        with pytest.raises(today.BoardError) as refused:
+            today.extend(coordinator, agency, pick, new_due, "Long leave", TODAY)
+        assert refused.value.field == "new_due"
+
+
+# --- the failed-scenarios list, and who has been assigned anything ----------------------------
+
+
+def test_the_failed_list_offers_remind_extend_and_assign(
+    db, client, sign_in, coordinator, agency, officer, store_dispute
+):
+    _graded(db, officer, store_dispute, passed=False)
+    page = sign_in(coordinator).get(f"/agencies/{agency.id}/today?list=failed").get_data(as_text=True)
+    for action in ("Remind now", "Extend the due date", "Assign a course"):
+        assert f">{action}</option>" in page
+
+
+def test_extending_from_the_failed_list_moves_the_scenarios_assignment(
+    db, client, sign_in, coordinator, agency, department, store_dispute
+):
+    assignment = assignment_of(db, department[0])
+    attempt = _graded(db, department[0], store_dispute, passed=False)
+    attempt.assignment_id = assignment.id
+    db.session.commit()
+    sign_in(coordinator)
+    new_due = TODAY + timedelta(days=7)
+    response = _act(client, agency, "failed", action="extend", pick=[str(assignment.id)],
+                    new_due=new_due.isoformat(), reason="Retake next week")  # fmt: skip
+    assert response.status_code == 302
+    db.session.expire_all()  # the assignment was loaded above, before the request changed it
+    assert assignment_of(db, department[0]).due_on == new_due
+
+
+def test_an_officer_whose_training_was_excused_has_been_assigned_training(
+    db, coordinator, agency, department
+):
+    before = board(agency).unassigned
+    today.excuse(coordinator, agency, [assignment_of(db, department[0]).id], "Transferred to records")
+    assert board(agency).unassigned == before
+    rows, _ = today.rows_of(today.Scope(agency), "unassigned", today=TODAY)
+    assert department[0].id not in [row.officer.id for row in rows]

@@ -463,3 +463,17 @@ def test_a_withdrawn_course_completion_stops_counting_hours_and_in_the_state_exp
     assert standards.officer_standing(officer).standing.total == pytest.approx(1)
     titles = [row[2] for row in standards.state_record_rows(agency)]
     assert titles == ["Use of force update"]
+
+
+@pytest.mark.parametrize("bad", ["nan", "NaN", "sNaN", "-nan", "Infinity", "inf"])
+@pytest.mark.parametrize("field", ["hours", "minimums-0-hours"])
+def test_a_number_that_is_not_a_number_is_refused_with_a_message(
+    client, sign_in, db, coordinator, agency, bad, field
+):
+    """Decimal NaN cannot be compared: without the check every range test after it was a 500."""
+    sign_in(coordinator)
+    data = {"hours": "24", "cycle_months": "24", "cycle_start": "2026-01-01", "minimums-0-category": "Use of force",
+            "minimums-0-hours": "4", field: bad}  # fmt: skip
+    response = client.post(f"/agencies/{agency.id}/mandate", data=data)
+    assert response.status_code == 400
+    assert standards.mandate_of(agency.id) is None
