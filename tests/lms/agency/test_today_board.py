@@ -398,6 +398,8 @@ def test_an_excused_yearly_assignment_is_not_handed_straight_back(db, agency, co
     db.session.commit()
     assert rules.apply_rules(None, agency, TODAY) == []
     assert rules.apply_rules(None, agency, TODAY + timedelta(days=366)) != []
+
+
 # --- supervisors act for their direct reports (helper "fix-board") ---------------------------
 
 
