@@ -18,11 +18,9 @@ class SignInForm(FlaskForm):
     submit = SubmitField("Sign in")
 
 
-class ChangePasswordForm(FlaskForm):
-    current_password = PasswordField(
-        "Current password", validators=[DataRequired("Enter your current password."), Length(max=1024)]
-    )
-    new_password = PasswordField(
+def new_password_field() -> PasswordField:
+    """The new password, with the length rule every password form applies."""
+    return PasswordField(
         "New password",
         validators=[
             DataRequired("Enter a new password."),
@@ -32,6 +30,13 @@ class ChangePasswordForm(FlaskForm):
         ],
         description=f"At least {MIN_PASSWORD_LENGTH} characters. A short sentence is easy to remember.",
     )
+
+
+class ChangePasswordForm(FlaskForm):
+    current_password = PasswordField(
+        "Current password", validators=[DataRequired("Enter your current password."), Length(max=1024)]
+    )
+    new_password = new_password_field()
     confirm_password = PasswordField(
         "Repeat the new password",
         validators=[
@@ -58,16 +63,7 @@ class ForgotPasswordForm(FlaskForm):
 class SetPasswordForm(FlaskForm):
     """Choosing a password from an invitation or a reset link."""
 
-    new_password = PasswordField(
-        "New password",
-        validators=[
-            DataRequired("Enter a new password."),
-            Length(
-                min=MIN_PASSWORD_LENGTH, max=1024, message=f"Use at least {MIN_PASSWORD_LENGTH} characters."
-            ),
-        ],
-        description=f"At least {MIN_PASSWORD_LENGTH} characters. A short sentence is easy to remember.",
-    )
+    new_password = new_password_field()
     confirm_password = PasswordField(
         "Repeat the new password",
         validators=[
