@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import and_, case, func, literal, or_, select
 
 from lms.extensions import db
 from lms.models import Agency, Assignment, Certificate, Unit
@@ -69,9 +69,20 @@ def month_starts(today: date, count: int = MONTHS) -> list[date]:
 
 def _month_index(column, bounds):
     """The window's month that `column` falls in: 0 the oldest .. 11 this month; -1 before the
-    window, 12 after it. A chain of range tests on the column (no date functions), so the
-    database can group by it cheaply and an index on the column still serves the filters."""
-    return case(*[(column < bound, i - 1) for i, bound in enumerate(bounds)], else_=len(bounds) - 1)
+    window, 12 after it (and for NULL). Range tests on the column (no date functions), so the
+    database can group by it cheaply and an index on the column still serves the filters;
+    nested as a binary search, so a row costs about four comparisons instead of up to
+    thirteen (a third of the trends page's time at 200,000 assignments)."""
+
+    def first_above(low: int, high: int):
+        # The answer is i - 1 for the first i in [low, high] with column < bounds[i]
+        # (i = len(bounds) when there is none).
+        if low == high:
+            return literal(low - 1)
+        middle = (low + high) // 2
+        return case((column < bounds[middle], first_above(low, middle)), else_=first_above(middle + 1, high))
+
+    return first_above(0, len(bounds))
 
 
 def _grouped(stmt):

@@ -232,3 +232,19 @@ def test_bad_filters_are_explained(client, sign_in, coordinator, agency, query):
 def test_officers_cannot_open_it(client, sign_in, officer, agency):
     sign_in(officer)
     assert client.get(f"/agencies/{agency.id}/compliance/trends").status_code == 403
+
+
+@pytest.mark.parametrize(
+    "day",
+    [None, date(2025, 6, 30), date(2025, 7, 1), date(2025, 7, 31), date(2025, 8, 1), date(2026, 1, 15),
+     date(2026, 5, 31), date(2026, 6, 1), date(2026, 6, 30), date(2026, 7, 1), date(2030, 1, 1)],
+)  # fmt: skip
+def test_a_day_falls_in_the_month_whose_bounds_hold_it(db, day):
+    """The nested range tests give what a plain scan of the bounds gives: -1 before the window,
+    0..11 inside it, 12 after it and for no date."""
+    from sqlalchemy import Date, literal, select
+
+    bounds = trends.month_starts(TODAY)
+    expected = next((i - 1 for i, bound in enumerate(bounds) if day is not None and day < bound), len(bounds) - 1)
+    column = literal(day, Date)
+    assert db.session.scalar(select(trends._month_index(column, bounds))) == expected
