@@ -70,8 +70,14 @@ class Assignment(db.Model):
     __table_args__ = (
         Index(
             "ix_assignments_dashboard",
-            "agency_id", "user_id", "status", "due_on", "course_id", "completed_at", "assigned_at",
-        ),  # fmt: skip
+            "agency_id",
+            "user_id",
+            "status",
+            "due_on",
+            "course_id",
+            "completed_at",
+            "assigned_at",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -245,6 +245,8 @@ def test_a_day_falls_in_the_month_whose_bounds_hold_it(db, day):
     from sqlalchemy import Date, literal, select
 
     bounds = trends.month_starts(TODAY)
-    expected = next((i - 1 for i, bound in enumerate(bounds) if day is not None and day < bound), len(bounds) - 1)
+    expected = next(
+        (i - 1 for i, bound in enumerate(bounds) if day is not None and day < bound), len(bounds) - 1
+    )
     column = literal(day, Date)
     assert db.session.scalar(select(trends._month_index(column, bounds))) == expected
