@@ -6,6 +6,7 @@ import click
 from flask import Flask
 
 from lms.extensions import db
+from lms.wording import quantity
 
 
 def init_app(app: Flask) -> None:
@@ -73,7 +74,7 @@ def init_app(app: Flask) -> None:
             click.echo(f"  problem: {problem}", err=True)
         if plan.problems:
             db.session.commit()  # keep the checked upload for the record
-            raise click.ClickException(f"{len(plan.problems)} problem(s): nothing was imported")
+            raise click.ClickException(f"{quantity(len(plan.problems), 'problem')}: nothing was imported")
         if apply_now:
             try:
                 roster_import.apply(None, record, confirmation)
@@ -106,7 +107,7 @@ def init_app(app: Flask) -> None:
         for message in sent:
             kinds[message.kind] = kinds.get(message.kind, 0) + 1
         click.echo(
-            f"{len(sent)} message(s): "
+            f"{quantity(len(sent), 'message')}: "
             + (", ".join(f"{k} {v}" for k, v in sorted(kinds.items())) or "nothing due")
         )
 
@@ -126,7 +127,7 @@ def init_app(app: Flask) -> None:
         for agency in db.session.scalars(select(Agency)):
             total += len(rules.apply_rules(None, agency))
         db.session.commit()
-        click.echo(f"{total} assignment(s) created")
+        click.echo(f"{quantity(total, 'assignment')} created")
 
     @app.cli.group("attempts")
     def attempts_group() -> None:
@@ -137,7 +138,7 @@ def init_app(app: Flask) -> None:
         """Grade attempts still waiting for their grade (a lost task, a broker outage)."""
         from lms.services import attempts
 
-        click.echo(f"{attempts.grade_all_pending()} attempt(s) graded")
+        click.echo(f"{quantity(attempts.grade_all_pending(), 'attempt')} graded")
 
     @app.cli.group("backup")
     def backup_group() -> None:

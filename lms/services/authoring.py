@@ -29,6 +29,7 @@ from lms.services.catalog import courses_offered_to
 from lms.services.scenario_authoring import AuthoringError
 from lms.services.scenario_library import visible_records
 from lms.services.scoping import NotFound, scoped
+from lms.wording import quantity
 from scenarios.yamlsource import Issue
 
 _SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -159,7 +160,8 @@ def _validate(actor: User, data: dict, *, agency_id: int | None) -> cf.CourseSpe
         )
     except cf.CourseFormatError as error:
         raise AuthoringError(
-            f"The course would have {len(error.issues)} problem(s); nothing was saved.", error.issues
+            f"The course would have {quantity(len(error.issues), 'problem')}; nothing was saved.",
+            error.issues,
         ) from None
 
 
@@ -328,7 +330,9 @@ def import_text(actor: User, raw: bytes | str) -> tuple[Course, CourseVersion]:
     with the same slug. Raises AuthoringError with every problem (nothing written)."""
     spec, issues = check_import(actor, raw)
     if spec is None:
-        raise AuthoringError(f"The file has {len(issues)} problem(s); nothing was imported.", issues)
+        raise AuthoringError(
+            f"The file has {quantity(len(issues), 'problem')}; nothing was imported.", issues
+        )
     owner = _owner(actor)
     clause = Course.agency_id.is_(None) if owner is None else Course.agency_id == owner
     course = db.session.scalar(select(Course).where(clause, Course.slug == spec.slug))

@@ -35,6 +35,7 @@ from lms.input import control_character, text_problem
 from lms.models import Agency, Role, RoleGrant, RosterImport, Unit, User
 from lms.models.types import utcnow
 from lms.services import audit
+from lms.wording import quantity
 
 REQUIRED = ("badge_number", "name", "email")
 OPTIONAL = ("rank", "unit", "supervisor_badge", "hire_date", "status")
@@ -553,7 +554,9 @@ def apply(actor: User | None, record: RosterImport, confirmation: str | None = N
     agency = db.session.get(Agency, record.agency_id)
     result = plan(actor, agency, record.content, record.mode)
     if not result.ok:
-        raise ValueError(f"The file has {len(result.problems)} problem(s); fix them and upload it again.")
+        raise ValueError(
+            f"The file has {quantity(len(result.problems), 'problem')}; fix them and upload it again."
+        )
     if not result.confirmed_by(confirmation, agency):
         raise ConfirmationNeeded(
             f"This import would deactivate {_people(result.deactivating)} of {result.active_people} "

@@ -30,6 +30,7 @@ from lms.models.types import utcnow
 from lms.services import audit
 from lms.services.scenario_library import parse_source, visible_records
 from lms.services.scoping import NotFound, get_scoped, scoped
+from lms.wording import quantity
 from scenarios.yamlsource import DocumentError, Issue, format_path, parse_yaml
 
 MAX_SOURCE_BYTES = 200_000  # a library scenario is ~12 kB
@@ -134,7 +135,9 @@ def _markdown_issues(scenario: engine.Scenario) -> list[Issue]:
 def _parse(text: str) -> engine.Scenario:
     issues = validate_text(text)
     if issues:
-        raise AuthoringError(f"The scenario has {len(issues)} problem(s); nothing was saved.", issues)
+        raise AuthoringError(
+            f"The scenario has {quantity(len(issues), 'problem')}; nothing was saved.", issues
+        )
     return parse_source(text if "\n" in text else text + "\n")
 
 

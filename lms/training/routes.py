@@ -14,6 +14,7 @@ from lms.models import DELIVERY_METHODS, Agency, Course, Role, TrainingSession
 from lms.services import catalog, roster, standards, training_records
 from lms.training import bp
 from lms.training.forms import EditSessionForm, SessionForm, VoidForm
+from lms.wording import quantity
 
 STAFF = (Role.COORDINATOR,)
 PER_PAGE = 50
@@ -81,7 +82,9 @@ def record(agency_id: int):
             form[error.field or "title"].errors.append(str(error))
         else:
             db.session.commit()
-            flash(f"“{session.title}” recorded for {len(session.attendances)} attendee(s).", "success")
+            flash(
+                f"“{session.title}” recorded for {quantity(len(session.attendances), 'attendee')}.", "success"
+            )
             return redirect(url_for("training.session", agency_id=agency.id, session_id=session.id))
     status = 400 if request.method == "POST" else 200
     return render_template("training/session_form.html", agency=agency, form=form, session=None), status

@@ -37,7 +37,7 @@ def test_a_session_recorded_by_badge_raises_both_officers_hours(
     page.get_by_label("Attendees by badge number").fill("3001, 3002")
     page.get_by_label("Sign-in sheet (optional)").set_input_files(str(sheet))
     page.get_by_role("button", name="Record the session").click()
-    expect(page.get_by_text("recorded for 2 attendee(s)")).to_be_visible()
+    expect(page.get_by_text("recorded for 2 attendees")).to_be_visible()
     expect(page.get_by_role("link", name="Blake Brown")).to_be_visible()
     expect(page.get_by_role("link", name="roll-call.csv")).to_be_visible()
     assert axe_violations() == []
