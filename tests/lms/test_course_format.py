@@ -6,6 +6,7 @@ Pure Python: no app, no database.
 from __future__ import annotations
 
 import random
+import re
 import string
 from dataclasses import replace
 from pathlib import Path
@@ -220,7 +221,7 @@ def test_main_course_grades_each_library_scenario_once(main_course):
 
 def test_refresher_is_short_and_renews_itself(refresher):
     assert refresher.title == "Prevention Partnership Refresher"
-    assert len(refresher.modules) == 2
+    assert len(refresher.modules) == 3  # two recaps, then the final check
     assert 0 < refresher.credit_hours <= estimate(refresher).max_hours
     assert refresher.certificate_valid_months == 24
     assert refresher.renewal.course == "prevention-refresher"
@@ -243,24 +244,22 @@ def test_main_course_ends_with_a_summative_scenario_based_final_check(main_cours
     assert 2 <= len(final.outcomes) <= 3
 
 
-# Modules 1-4 and what-to-share gain their outcomes on another branch; at merge this list
-# becomes every module of both courses.
-MODULES_WITH_OUTCOMES = (
-    "legitimacy",
-    "follow-through",
-    "making-it-last",
-    "problem-solving",
-    "final-check",
-    "refresher-first-hours",
-    "refresher-making-it-last",
-)
+def test_refresher_ends_with_a_summative_case_based_final_check(refresher):
+    final = refresher.modules[-1]
+    (check,) = final.items
+    assert check.kind == "knowledge_check" and check.summative and check.required
+    assert refresher.summative_check == check
+    assert all(q.case for q in check.questions)
+    assert {q.outcome for q in check.questions} == {o.id for o in final.outcomes}
+    assert check.draw is not None and len(final.outcomes) <= check.draw < len(check.questions)
+    # the final check spans the refresher: every teaching objective, first hours to handover
+    assert set(final.objectives) == set(range(1, 9))
+    assert {t for o in final.outcomes for t in o.teaching} == set(range(1, 9))
 
 
 def test_every_module_has_measurable_outcomes_each_asked_three_times(builtin):
     for course in builtin.values():
         for module in course.modules:
-            if module.slug not in MODULES_WITH_OUTCOMES:
-                continue
             assert 2 <= len(module.outcomes) <= 3, module.slug
             for outcome in module.outcomes:
                 asked = [q for item in module.items for q in item.questions if q.outcome == outcome.id]
@@ -276,6 +275,85 @@ def test_main_course_cites_its_sources_and_credits_the_framework(main_course):
     for seed in ("Burgess", "American Crime Prevention Institute", "Partnerships for Prevention"):
         assert seed in main_course.credits
     assert "own words" in main_course.credits
+
+
+def test_the_hours_after_claim_is_cited_to_the_self_exciting_model(main_course, refresher):
+    for course, lesson in ((main_course, "second-incident"), (refresher, "recap-first-hours")):
+        (mohler,) = [s for s in course.sources if s.cite.startswith("Mohler, G. O.")]
+        assert "Self-exciting point process modeling of crime" in mohler.cite
+        assert "Journal of the American Statistical Association, 106(493), 100-108" in mohler.cite
+        assert "Mohler and colleagues, 2011" in " ".join(course.item(lesson).body.split())
+    # worded no stronger than the evidence: a raised risk, not "the most dangerous period"
+    assert "most dangerous period" not in main_course.item("second-incident").body
+
+
+@pytest.mark.parametrize("slug", ["prevention-partnership", "prevention-refresher"])
+def test_credits_name_the_three_seeds_in_a_citable_form(builtin, slug):
+    credits = builtin[slug].credits
+    assert credits is not None and "own words" in credits
+    assert 'Ryan Burgess, "PPS Reflection: Proactive Prevention Requires Community' in credits
+    assert "practitioner essay" in credits
+    assert "American Crime Prevention Institute, for its training" in credits
+    assert '"Partnerships for Prevention", a police playbook' in credits
+
+
+def test_refresher_cites_what_it_teaches(refresher, main_course):
+    assert all(source.note for source in refresher.sources)
+    cited = " ".join(source.cite for source in refresher.sources)
+    for author in ("Tyler", "Eck, J. E., & Spelman", "Braga", "Goldstein", "Mohler"):
+        assert author in cited, author
+    # the same real references as the main course, not new ones
+    assert {s.cite for s in refresher.sources} <= {s.cite for s in main_course.sources}
+
+
+def test_refresher_keeps_the_law_s_exceptions_qualifier(refresher):
+    body = refresher.item("recap-first-hours").body
+    assert "**Not at all, outside the law's exceptions:** a juvenile's" in body
+
+
+def test_a_victim_s_condition_waits_for_the_family_everywhere(main_course, refresher):
+    matrix = main_course.item("disclosure-matrix").body
+    row = next(line for line in matrix.splitlines() if line.startswith("| A victim's general condition"))
+    assert "| share once the family has agreed |" in row
+    basics = next(line for line in matrix.splitlines() if line.startswith("| Confirmed basics"))
+    assert "condition" not in basics
+    check = main_course.item("what-to-share-check")
+    assert check.question("confirmed-basics-shareable").answer is False
+    assert "waits until the family has agreed" in refresher.item("recap-first-hours").body
+
+
+# Words that make a wrong choice easy to spot without knowing the answer.
+ABSOLUTES = re.compile(
+    r"\b(always|never|every|everyone|everybody|everything|all|nothing|nobody|none|no one|"
+    r"completely|entirely|ever|anyone|anything)\b",
+    re.IGNORECASE,
+)
+
+
+@pytest.mark.parametrize("slug", ["prevention-partnership", "prevention-refresher"])
+def test_absolute_words_do_not_give_away_wrong_choices(builtin, slug):
+    wrong = [
+        choice.text
+        for _, item in builtin[slug].items()
+        for question in item.questions
+        for choice in question.choices
+        if not choice.correct
+    ]
+    absolute = [text for text in wrong if ABSOLUTES.search(text)]
+    assert len(absolute) < 0.15 * len(wrong), absolute
+
+
+@pytest.mark.parametrize("slug", ["prevention-partnership", "prevention-refresher"])
+def test_four_choice_answers_are_spread_over_the_positions(builtin, slug):
+    positions = [
+        next(iter(q.correct_choices))
+        for _, item in builtin[slug].items()
+        for q in item.questions
+        if q.kind == "single_choice" and len(q.choices) == 4
+    ]
+    late = sum(1 for p in positions if p >= 2)
+    assert late <= 0.6 * len(positions), positions
+    assert all(positions.count(p) <= max(2, len(positions) / 3) for p in range(4)), positions
 
 
 def test_builtin_scenarios_exist_in_the_engine_library(builtin):
