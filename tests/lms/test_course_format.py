@@ -291,7 +291,7 @@ def test_the_hours_after_claim_is_cited_to_the_self_exciting_model(main_course, 
 def test_credits_name_the_three_seeds_in_a_citable_form(builtin, slug):
     credits = builtin[slug].credits
     assert credits is not None and "own words" in credits
-    assert 'Ryan Burgess, "PPS Reflection: Proactive Prevention Requires Community' in credits
+    assert 'M. Burgess, "PPS Reflection: Proactive Prevention Requires Community' in credits
     assert "practitioner essay" in credits
     assert "American Crime Prevention Institute, for its training" in credits
     assert '"Partnerships for Prevention", a police playbook' in credits
