@@ -103,9 +103,21 @@ def test_the_best_option_sits_at_varied_letters_and_is_not_mostly_the_longest():
     total = len(best_letters)
     top = max(best_letters.count(letter) for letter in set(best_letters))
     assert top <= total / 2, f"the best option is {top} of {total} times at the same letter"
-    assert longest_is_expert <= total / 2, (
+    # the length of a label must not give the answer away: at most 40% of decisions
+    assert longest_is_expert <= 0.4 * total, (
         f"the longest label is the expert's in {longest_is_expert} of {total}"
     )
+
+
+@pytest.mark.parametrize("path", LIBRARY, ids=lambda p: p.stem)
+def test_every_objective_an_option_tags_is_one_its_scenario_lists(path):
+    """The scenario's objectives are what the library and the facilitator guide show: an option
+    never exercises an objective the scenario does not claim to teach."""
+    s = load_scenario(path)
+    listed = set(s.objectives)
+    unlisted = [(d.id, o.id, sorted(set(o.objectives) - listed)) for d in s.decisions for o in d.options
+                if set(o.objectives) - listed]  # fmt: skip
+    assert not unlisted, f"options tag objectives {s.slug} does not list: {unlisted}"
 
 
 @pytest.mark.parametrize("path", LIBRARY, ids=lambda p: p.stem)
