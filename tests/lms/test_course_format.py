@@ -199,7 +199,7 @@ def test_main_course_has_the_disclosure_module(main_course):
         "share",
         "ask the case detective first",
         "never",
-        "after the scene is secure, with a supervisor's approval",
+        "after the scene is secure, in words the case detective and the supervisor cleared",
         "The case detective",
         "The PIO",
     ):
