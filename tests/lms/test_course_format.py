@@ -322,6 +322,106 @@ def test_a_victim_s_condition_waits_for_the_family_everywhere(main_course, refre
     assert "waits until the family has agreed" in refresher.item("recap-first-hours").body
 
 
+def _flat(text: str | None) -> str:
+    return " ".join((text or "").split())
+
+
+def _teaching_texts(course: CourseSpec) -> list[str]:
+    """What a course teaches as right: lessons, outcomes, right choices, feedback, explanations."""
+    texts = [outcome.text for module in course.modules for outcome in module.outcomes]
+    for _, item in course.items():
+        texts += [item.body or "", item.intro or ""]
+        for q in item.questions:
+            texts += [q.case or "", q.explanation or ""]
+            texts += [c.text for c in q.choices if c.correct]
+            texts += [c.feedback or "" for c in q.choices]
+    return [_flat(text) for text in texts if text]
+
+
+def _sentences(texts: list[str]) -> list[str]:
+    return [s for text in texts for s in re.split(r"(?<=[.;:!?])\s+", text)]
+
+
+@pytest.mark.parametrize("slug", ["prevention-partnership", "prevention-refresher"])
+def test_an_operation_is_explained_in_words_the_detective_and_the_supervisor_cleared(builtin, slug):
+    approval = re.compile(r"supervisor(?:'s)? approv|supervisor approves", re.IGNORECASE)
+    alone = [
+        s for s in _sentences(_teaching_texts(builtin[slug])) if approval.search(s) and "detective" not in s
+    ]
+    assert alone == []
+
+
+@pytest.mark.parametrize("slug", ["prevention-partnership", "prevention-refresher"])
+def test_a_victim_s_condition_is_shared_only_where_the_family_agreed(builtin, slug):
+    condition = re.compile(r"expected to live|stable", re.IGNORECASE)
+    for _, item in builtin[slug].items():
+        for paragraph in (item.body or "").split("\n\n"):
+            if condition.search(paragraph):
+                assert "family" in paragraph, (item.slug, paragraph)
+        for q in item.questions:
+            text = _flat(" ".join([q.case or "", q.prompt] + [c.text for c in q.choices]))
+            if condition.search(text):
+                context = _flat(f"{q.case or ''} {q.prompt} {q.explanation or ''}")
+                assert "family" in context and "agree" in context, q.id
+
+
+def test_a_changed_condition_goes_to_partners_once_the_family_agrees(main_course):
+    question = main_course.item("one-message-check").question("facts-changed")
+    assert "the family agrees" in _flat(question.case)
+    (right,) = [c for c in question.choices if c.correct]
+    assert "family" in right.text
+
+
+@pytest.mark.parametrize("slug", ["prevention-partnership", "prevention-refresher"])
+def test_feedback_never_calls_partnerships_personal(builtin, slug):
+    # The handover lessons teach that partners belong to the beat and the agency.
+    said = [
+        _flat(text).lower()
+        for _, item in builtin[slug].items()
+        for q in item.questions
+        for text in [q.explanation or ""] + [c.feedback or "" for c in q.choices]
+    ]
+    assert not [text for text in said if "relationships are personal" in text]
+
+
+def test_the_retaliation_claim_says_the_paper_s_data_are_burglary(main_course, refresher):
+    for course, lesson in ((main_course, "second-incident"), (refresher, "recap-first-hours")):
+        body = _flat(course.item(lesson).body)
+        assert "burglar" in body, lesson
+        assert "describe gang retaliation as following the same pattern" in body, lesson
+        assert "can set off retaliation" not in body, lesson
+
+
+@pytest.mark.parametrize("slug", ["prevention-partnership", "prevention-refresher"])
+def test_a_warning_alone_backfiring_is_the_simulation_s_assumption(builtin, slug):
+    # The focused-deterrence reviews test the package, not its parts one at a time.
+    backfire = [s for s in _sentences(_teaching_texts(builtin[slug])) if "backfire" in s]
+    assert all("simulation" in s for s in backfire), backfire
+
+
+@pytest.mark.parametrize(
+    ("lesson", "citation"),
+    [
+        ("second-incident", "(Green, Horel and Papachristos, 2017)"),
+        ("choosing-the-messenger", "(Butts, Roman, Bostwick and Porter, 2015)"),
+    ],
+)
+def test_sources_are_cited_in_the_lessons_their_notes_name(main_course, lesson, citation):
+    assert citation in _flat(main_course.item(lesson).body)
+
+
+@pytest.mark.parametrize("slug", ["prevention-partnership", "prevention-refresher"])
+def test_the_longest_choice_is_the_right_one_in_at_most_a_third_of_questions(builtin, slug):
+    longest = []
+    for _, item in builtin[slug].items():
+        for q in item.questions:
+            if q.kind == "single_choice":
+                lengths = [len(_flat(c.text)) for c in q.choices]
+                (right,) = q.correct_choices
+                longest.append(lengths[right] == max(lengths))
+    assert sum(longest) <= len(longest) / 3, (sum(longest), len(longest))
+
+
 # Words that make a wrong choice easy to spot without knowing the answer.
 ABSOLUTES = re.compile(
     r"\b(always|never|every|everyone|everybody|everything|all|nothing|nobody|none|no one|"
