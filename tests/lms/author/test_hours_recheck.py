@@ -99,3 +99,17 @@ def test_officers_course_page_shows_no_authors_warning(
     sign_in(officer)
     page = client.get(f"/learn/assignments/{assignment.id}").get_data(as_text=True)
     assert 'id="hours-warning"' not in page
+
+
+@pytest.mark.parametrize("role", ["instructor", "coordinator"])
+def test_the_home_page_lists_the_course_for_instructors_and_coordinators(
+    request, client, sign_in, hours_course, quick_plays, role
+):
+    sign_in(request.getfixturevalue(role))
+    page = client.get("/").get_data(as_text=True)
+    assert 'id="hours-recheck"' in page and "Hours course" in page and "hours over" in page
+
+
+def test_the_home_page_says_nothing_while_the_hours_are_supported(client, sign_in, hours_course, coordinator):
+    sign_in(coordinator)
+    assert 'id="hours-recheck"' not in client.get("/").get_data(as_text=True)
