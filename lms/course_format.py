@@ -1180,6 +1180,11 @@ MIN_QUESTIONS_PER_OUTCOME = 3
 PATTERN_MIN_QUESTIONS = 4  # fewer questions of a kind than this show no pattern worth a warning
 PATTERN_SHARE = 0.5  # correct choice in one place (or longest, or listed first) in more than this
 TRUE_FALSE_SHARE = 0.7  # true/false answers one way in more than this
+# Correct choice among the first two (or the last two) of four or more choices: a lean toward one
+# end that the one-position check misses when the answer alternates between two neighboring places.
+END_MIN_CHOICES = 4  # with three choices, two positions are most of them: no lean to speak of
+END_MIN_QUESTIONS = 8
+END_SHARE = 0.7
 
 
 def course_warnings(spec: CourseSpec, document: Document | None = None) -> list[Issue]:
@@ -1236,6 +1241,7 @@ def _answer_pattern_warnings(c: IssueCollector, spec: CourseSpec) -> None:
                 f"the correct choice is the longest in {_percent(longest, len(single))} "
                 "single_choice questions; officers learn to pick the longest answer",
             )
+    _answer_end_warnings(c, single)
     if len(multiple) >= PATTERN_MIN_QUESTIONS:
         first = sum(1 for q in multiple if q.correct_choices == frozenset(range(len(q.correct_choices))))
         if first > PATTERN_SHARE * len(multiple):
@@ -1252,6 +1258,26 @@ def _answer_pattern_warnings(c: IssueCollector, spec: CourseSpec) -> None:
                 where,
                 f"{_percent(n, len(true_false))} true_false questions have the answer {way}; "
                 "balance them so guessing one way does not pay",
+            )
+
+
+def _answer_end_warnings(c: IssueCollector, single: list[QuestionSpec]) -> None:
+    """Warn when the right answer of single_choice questions with four or more choices sits in
+    the first two, or the last two, positions in most of them."""
+    wide = [q for q in single if len(q.choices) >= END_MIN_CHOICES]
+    if len(wide) < END_MIN_QUESTIONS:
+        return
+    correct = [(next(iter(q.correct_choices)), len(q.choices)) for q in wide]
+    for end, n in (
+        ("last two", sum(1 for i, size in correct if i >= size - 2)),
+        ("first two", sum(1 for i, _ in correct if i < 2)),
+    ):
+        if n > END_SHARE * len(wide):
+            c.add(
+                ("modules",),
+                f"the correct choice is among the {end} choices in {_percent(n, len(wide))} "
+                f"single_choice questions of {END_MIN_CHOICES} or more choices; spread the right "
+                "answers across every position",
             )
 
 

@@ -49,10 +49,12 @@ __all__ = [
     "MINUTES_PER_DECISION",
     "CourseEstimate",
     "ItemEstimate",
+    "HoursShortfall",
     "OverClaim",
     "ScenarioTime",
     "SeatTimePolicy",
     "estimate",
+    "hours_shortfall",
     "library_scenario_time",
     "over_claims",
     "scenario_time",
@@ -338,6 +340,38 @@ def over_claims(course: CourseEstimate) -> list[OverClaim]:
             )
         )
     return out
+
+
+@dataclass(frozen=True)
+class HoursShortfall:
+    """Credit hours a course declares beyond what its current estimate supports: what the
+    import check refused, found again once measured play times replaced content estimates."""
+
+    declared_hours: float
+    estimated_hours: float
+    max_hours: float
+    measured_items: tuple[str, ...]  # titles of the scenario items now timed by measured play
+
+    @property
+    def excess_hours(self) -> float:
+        """How far the declared hours are above the most that may be declared."""
+        return self.declared_hours - self.max_hours
+
+
+def hours_shortfall(course: CourseEstimate) -> HoursShortfall | None:
+    """The course's declared credit hours against its current estimate (measured medians where
+    there are enough attempts); None while the declared hours are within the margin.
+
+    The course format refuses an over-claim on import and edit; this is the same test for a
+    stored version, whose scenarios' measured times may have fallen since it was published."""
+    if course.declared_hours <= course.max_hours + 1e-9:  # the tolerance over_claims allows
+        return None
+    return HoursShortfall(
+        declared_hours=course.declared_hours,
+        estimated_hours=course.hours,
+        max_hours=math.floor(course.max_hours * 100) / 100,
+        measured_items=tuple(item.title for item in course.items if item.basis == "measured"),
+    )
 
 
 _KIND_WORDS = {"lesson": "lessons", "knowledge_check": "knowledge checks", "scenario": "scenarios"}

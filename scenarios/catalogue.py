@@ -19,7 +19,7 @@ OBJECTIVES: dict[int, str] = {
     3: "Share concerns and align messaging",
     4: "Correct misinformation fast, through credible messengers",
     5: "Consistency and follow-through",
-    6: "Institutionalise, don't personalise",
+    6: "Institutionalize, don't personalize",
     7: "Enforcement is not enough, and not the enemy",
     8: "Count small wins",
 }
@@ -56,7 +56,7 @@ PARTNER_TYPES: dict[str, PartnerType] = {
     for t in (
         PartnerType("faith_leader", "Faith leader", 2.0, 0.6,
                     "calms congregations, hosts vigils, a credible public and moral voice", can_mediate=True),
-        PartnerType("block_captain", "Neighbourhood leader / block captain", 1.5, 0.45,
+        PartnerType("block_captain", "Neighborhood leader / block captain", 1.5, 0.45,
                     "knows residents, carries corrections door to door"),
         PartnerType("interrupter", "Street outreach worker / violence interrupter", 1.0, 0.5,
                     "knows who is angry, mediates between groups, offers a way out", can_mediate=True),

@@ -13,4 +13,12 @@ def seat_time_estimate(spec, agency_id):
     return time_on_task.course_estimate(spec, agency_id)
 
 
+@bp.app_template_global("hours_shortfall")
+def hours_shortfall(est):
+    """For authors' course pages: declared hours beyond the estimate as it stands, or None."""
+    from lms import seat_time
+
+    return seat_time.hours_shortfall(est)
+
+
 from lms.activity import routes  # noqa: E402,F401

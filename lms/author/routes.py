@@ -72,6 +72,7 @@ def index():
             for c in authoring.my_courses(current_user)
         ],
         library_courses=authoring.library_courses(current_user),
+        over_hours=authoring.courses_over_their_hours(current_user),
     )
 
 

@@ -16,11 +16,13 @@ from __future__ import annotations
 import copy
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
 
 from lms import course_format as cf
+from lms import seat_time as st
 from lms.extensions import db
 from lms.models import Course, CourseVersion, ScenarioRecord, ScenarioVersion, User
 from lms.models.types import utcnow
@@ -122,6 +124,40 @@ def working_version(course: Course) -> CourseVersion:
     if version is None:
         raise NotFound(f"Course {course.id} has no version")
     return version
+
+
+def latest_published(course: Course) -> CourseVersion | None:
+    return next((v for v in reversed(course.versions) if v.status == "published"), None)
+
+
+@dataclass(frozen=True)
+class HoursRecheck:
+    """A published course whose declared credit hours its current estimate no longer supports."""
+
+    course: Course
+    version: CourseVersion
+    shortfall: st.HoursShortfall
+
+
+def hours_shortfall(spec: cf.CourseSpec, agency_id: int | None) -> st.HoursShortfall | None:
+    """The course's declared hours checked again against its estimate now, with its scenarios
+    timed as the agency plays them (measured medians once there are enough attempts)."""
+    return st.hours_shortfall(time_on_task.course_estimate(spec, agency_id))
+
+
+def courses_over_their_hours(actor: User) -> list[HoursRecheck]:
+    """The actor's courses whose newest published version declares more credit hours than its
+    estimate supports today: the hours check of import and edit, run again as measured play
+    times arrive. The fix is a new version with lower declared hours."""
+    out = []
+    for course in my_courses(actor):
+        version = latest_published(course)
+        if version is None:
+            continue
+        shortfall = hours_shortfall(cf.course_from_data(version.content), course.agency_id)
+        if shortfall is not None:
+            out.append(HoursRecheck(course, version, shortfall))
+    return out
 
 
 def known_scenarios(actor: User) -> frozenset[str]:

@@ -30,6 +30,7 @@ class Home:
     to_review: list = field(default_factory=list)  # recent finished scenario attempts of the agency
     warnings: list[str] = field(default_factory=list)  # background work that is stuck, for staff
     board: object = None  # today.Figures of the agency, for coordinators
+    over_hours: list = field(default_factory=list)  # authoring.HoursRecheck: hours to lower
 
 
 def agency_summary(agency_id: int) -> AgencySummary:
@@ -81,6 +82,10 @@ def home_for(user: User) -> Home:
         home.board = today.figures(today.Scope(db.session.get(Agency, user.agency_id)))
     if user.is_platform_admin:
         home.sections.append("admin")
+    if user.agency_id is not None and user.has_role(Role.INSTRUCTOR, Role.COORDINATOR):
+        from lms.services.authoring import courses_over_their_hours
+
+        home.over_hours = courses_over_their_hours(user)
     if user.has_role(Role.INSTRUCTOR, Role.COORDINATOR, Role.ADMIN):
         home.warnings = background_warnings(user)
     return home

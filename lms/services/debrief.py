@@ -334,8 +334,8 @@ class Debrief:
 KIND_LABELS = {
     "incident": "Incident",
     "retaliation": "Retaliation",
-    "rumour_start": "Rumour",
-    "rumour_escalation": "Rumour grew",
+    "rumour_start": "Rumor",
+    "rumour_escalation": "Rumor grew",
     "correction": "Correction",
     "partner_action": "Partner",
     "partner_cooling": "Partner cooling",
@@ -356,7 +356,7 @@ ACTION_WORDS = {
     "engaged": "is on board",
     "follow_up": "was checked back with and is keen again",
     "acknowledge": "was thanked for their work",
-    "ask_correction": "corrected the rumour",
+    "ask_correction": "corrected the rumor",
     "joint_message": "spoke publicly alongside police",
     "police_statement": "made a public statement",
     "mediation": "mediated to calm {group}",
@@ -425,7 +425,7 @@ def describe(scenario: engine.Scenario, event: engine.Event) -> str:
     if event.kind == "correction":
         count = int(d.get("corrected", 0) or 0)
         people = "1 person" if count == 1 else f"{count} people"
-        return f"{_name(names, event.who)} corrected the rumour for {people}."
+        return f"{_name(names, event.who)} corrected the rumor for {people}."
     if event.kind == "trust_change":
         direction = "rose" if d.get("to", 0) >= d.get("from", 0) else "fell"
         why = f" ({d['why']})" if d.get("why") else ""
@@ -515,8 +515,8 @@ def _run_charts(scenario: engine.Scenario, run: engine.Run) -> list[Chart]:
     level_series = {f"level{k}": values for k, values in enumerate(s.reach_by_level)}
     times, levels = downsample(s.times, level_series)
     rumour = line_chart(
-        "Rumour reach by severity (your run)",
-        "Share of the community holding each version of the rumour over time, in the run you played.",
+        "Rumor reach by severity (your run)",
+        "Share of the community holding each version of the rumor over time, in the run you played.",
         times,
         [
             Line(f"Level {k + 1}: {scenario.rumour.levels[k]}", levels[f"level{k}"], f"line-level{k + 1}")
@@ -542,7 +542,7 @@ def _run_charts(scenario: engine.Scenario, run: engine.Run) -> list[Chart]:
 # went, and trust in police.
 HEADLINE_MEASURES = (
     ("retaliations", "Retaliation"),
-    ("heard_fraction", "How far the rumour went"),
+    ("heard_fraction", "How far the rumor went"),
     ("police_trust_end", "Trust in police"),
 )
 
@@ -653,7 +653,7 @@ def build(attempt: Attempt, *, reveal: bool = True) -> Debrief:
         )
     charts = [
         _band_chart(
-            "Share believing the rumour",
+            "Share believing the rumor",
             "Median and 10th–90th percentile band over many runs of each path.",
             "reach",
             summaries,

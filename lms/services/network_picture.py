@@ -126,7 +126,7 @@ def network_picture(
     heard = len(first)
     among = "people" if visible is None else "people in the groups your partners can see"
     summary = (
-        f"{heard} of {sum(1 for s in shown if s)} {among} heard the rumour"
+        f"{heard} of {sum(1 for s in shown if s)} {among} heard the rumor"
         f"{' in your run' if visible is None else ' so far'}; "
         f"{quantity(len(tellings), 'telling is', 'tellings are')} drawn as lines, thicker for more severe versions."
     )

@@ -70,7 +70,7 @@ decisions:
         actions: [{{do: contact_partner, partner: pastor, share: facts_and_concerns}}]
       - label: Wait for the investigation
         points: 0
-        feedback: The rumour does not wait.
+        feedback: The rumor does not wait.
 grading:
   pass_mark: 70
 expert_path: "1a"
@@ -362,7 +362,7 @@ def _check_runs_finish(parsed: engine.Scenario) -> None:
             except engine.EventBudgetExceeded as error:
                 raise AuthoringError(
                     f"This draft cannot be published: a run of its {label} path was stopped by the "
-                    f"event budget ({error}). Lower the retaliation or rumour numbers and calibrate."
+                    f"event budget ({error}). Lower the retaliation or rumor numbers and calibrate."
                 ) from error
 
 

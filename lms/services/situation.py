@@ -27,7 +27,7 @@ KIND_WORDS = {
 ASKED_TO = {
     "contact_partner": "come on board",
     "follow_up": "check back in",
-    "ask_correction": "correct the rumour among the people they reach",
+    "ask_correction": "correct the rumor among the people they reach",
     "joint_message": "put out a joint message with police",
     "mediation": "mediate between {groups}",
     "guardianship": "keep watch where {groups} gather",

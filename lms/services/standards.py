@@ -264,14 +264,19 @@ STATE_RECORD_HEADER = (
     "hours",
     "provider",
     "delivery method",
+    "active minutes",  # time on task recorded for an online completion; blank for sessions
 )
 ONLINE_PROVIDER = "Ripple online"
 
 
 def state_record_rows(agency: Agency) -> list[tuple]:
     """Every completed course and every attended (not voided) session of the agency's people,
-    in the shape state records systems ask for; by officer name, then date. Four queries."""
+    in the shape state records systems ask for; by officer name, then date. Five queries.
+
+    An online completion carries the active minutes recorded for its assignment (see
+    ``time_on_task``), blank when none was recorded; a classroom or external session has none."""
     from lms.models import Assignment, Course, CourseVersion, ItemCompletion, TrainingSession
+    from lms.services.time_on_task import seconds_by_assignment
 
     first_item = (
         select(ItemCompletion.assignment_id, func.min(ItemCompletion.completed_at).label("started"))
@@ -283,7 +288,7 @@ def state_record_rows(agency: Agency) -> list[tuple]:
         select(
             User.id, User.badge_number, User.name, Completion.course_version_id, Course.agency_id,
             Completion.category, Completion.credit_hours, Completion.completed_at, first_item.c.started,
-            Assignment.assigned_at,
+            Assignment.assigned_at, Completion.assignment_id,
         )
         .join(User, User.id == Completion.user_id)
         .join(Course, Course.id == Completion.course_id)
@@ -299,15 +304,30 @@ def state_record_rows(agency: Agency) -> list[tuple]:
             )
         )
     } if courses else {}  # fmt: skip
+    active = seconds_by_assignment({row[-1] for row in courses}) if courses else {}
     found = []
-    for user_id, badge, name, version_id, owner, category, hours, completed, started, assigned in courses:
+    for (
+        user_id,
+        badge,
+        name,
+        version_id,
+        owner,
+        category,
+        hours,
+        completed,
+        started,
+        assigned,
+        assignment_id,
+    ) in courses:
         title, summary = versions[version_id]
+        seconds = active.get(assignment_id)
         start = (started or assigned or completed).date()
         found.append((
             (name, user_id, completed.date()),
             (badge or "", name, title, summary, min(start, completed.date()),
              completed.date(), category, float(hours),
-             agency.name if owner else ONLINE_PROVIDER, "online"),
+             agency.name if owner else ONLINE_PROVIDER, "online",
+             round(seconds / 60, 1) if seconds else None),
         ))  # fmt: skip
     for user_id, badge, name, session in db.session.execute(
         select(User.id, User.badge_number, User.name, TrainingSession)
@@ -319,7 +339,7 @@ def state_record_rows(agency: Agency) -> list[tuple]:
             (name, user_id, session.ends_on),
             (badge or "", name, session.title, session.description, session.starts_on,
              session.ends_on, session.category, float(session.hours),
-             session.provider or agency.name, session.delivery),
+             session.provider or agency.name, session.delivery, None),
         ))  # fmt: skip
     found.sort(key=lambda pair: (pair[0][0].casefold(), pair[0][1], pair[0][2]))
     return [row for _, row in found]

@@ -32,7 +32,7 @@ def test_instructor_plays_a_library_scenario_to_the_debrief(
         choose_and_continue(page, [point.option(o).label for o in choice])
     expect(page.get_by_text("Attempt complete")).to_be_visible()
     expect(page.get_by_role("heading", name="Passed")).to_be_visible()
-    expect(page.get_by_role("heading", name="How the rumour spread")).to_be_visible()
+    expect(page.get_by_role("heading", name="How the rumor spread")).to_be_visible()
     assert axe_violations() == []
 
 
@@ -140,7 +140,7 @@ def test_the_grading_page_moves_on_by_itself_when_a_worker_grades(
         attempt = db.session.scalars(db.select(Attempt)).one()
         attempts.grade_pending(attempt.id)
         db.session.commit()
-        expect(page.get_by_role("heading", name="How the rumour spread")).to_be_visible()
+        expect(page.get_by_role("heading", name="How the rumor spread")).to_be_visible()
         assert page.url.endswith(f"/play/attempts/{attempt.id}/debrief")
     finally:
         app.config["GRADE_IN_BACKGROUND"] = False

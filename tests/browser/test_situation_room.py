@@ -126,7 +126,7 @@ def test_a_keyboard_alone_plays_every_decision_to_the_debrief(page, sign_in_as, 
         page.keyboard.press("Enter")
         if index + 1 < steps:
             expect(page.get_by_role("heading", name=f"Decision {index + 2} of {steps}")).to_be_visible()
-    expect(page.get_by_role("heading", name="How the rumour spread")).to_be_visible(timeout=30_000)
+    expect(page.get_by_role("heading", name="How the rumor spread")).to_be_visible(timeout=30_000)
     shot(page, f"room-{size}-debrief")
 
 

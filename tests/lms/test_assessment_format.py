@@ -298,3 +298,45 @@ def test_warnings_do_not_block_and_are_not_part_of_the_course_value():
     assert spec.warnings
     assert course_from_data(course_to_data(spec)).warnings  # data loads warn too (paths, no lines)
     assert course_from_data(course_to_data(spec)) == spec
+
+
+def _wide(n: int, correct: int, size: int = 4) -> dict:
+    return _single(n, correct, [f"option {n}-{i}" for i in range(size)])
+
+
+def test_correct_choices_among_the_last_two_of_four_warn():
+    # alternating between choices 3 and 4: no single position has more than half, the end does
+    questions = [_wide(n, 2 + n % 2) for n in range(10)]
+    found = warnings_of(_patterned(questions))
+    assert not any("the correct choice is choice" in w for w in found), found
+    assert any(
+        "the correct choice is among the last two choices in 10 of 10 (100%) single_choice questions" in w
+        for w in found
+    ), found
+
+
+def test_correct_choices_among_the_first_two_of_four_warn():
+    questions = [_wide(n, n % 2) for n in range(8)]
+    found = warnings_of(_patterned(questions))
+    assert any("among the first two choices in 8 of 8 (100%)" in w for w in found), found
+
+
+def test_the_last_two_of_any_number_of_choices_count():
+    # five-choice questions with the answer in choice 4 or 5, mixed with four-choice ones in 3 or 4
+    questions = [_wide(n, 3 + n % 2, size=5) for n in range(5)] + [_wide(n, 2 + n % 2) for n in range(5, 10)]
+    assert any("among the last two choices in 10 of 10" in w for w in warnings_of(_patterned(questions)))
+
+
+@pytest.mark.parametrize(
+    "questions",
+    [
+        [_wide(n, n % 4) for n in range(12)],  # spread over every position
+        [_wide(n, 2 + n % 2) for n in range(7)],  # fewer than 8 questions
+        [_wide(n, 2 + n % 2) for n in range(7)]
+        + [_wide(n, 0) for n in range(7, 10)],  # 7 of 10: not more than 70%
+        [_single(n, 1 + n % 2) for n in range(10)],  # three choices: two of them are no lean to one end
+    ],
+    ids=["spread", "too-few", "seventy-percent", "three-choices"],
+)
+def test_no_end_warning_without_a_lean(questions):
+    assert not any("among the" in w for w in warnings_of(_patterned(questions)))

@@ -33,7 +33,7 @@
         if (!later && mark.tagName.toLowerCase() === "circle") shown += 1;
       });
       at.textContent = "Showing " + clockLabel(figure, t) + ": " + shown +
-        (shown === 1 ? " person has" : " people have") + " heard the rumour by then.";
+        (shown === 1 ? " person has" : " people have") + " heard the rumor by then.";
       range.setAttribute("aria-valuetext", clockLabel(figure, t));
     }
     function stop() {

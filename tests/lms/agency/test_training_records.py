@@ -152,10 +152,54 @@ def test_the_state_records_export_lists_courses_and_sessions_per_officer(
     header, *rows = list(csv.reader(io.StringIO("".join(exports.stream_csv("state-records", agency)))))
     assert header == list(standards.STATE_RECORD_HEADER)
     online = ["1001", "Avery Adams", "Test Partnership Course", "A short course for tests.", TODAY.isoformat(),
-              TODAY.isoformat(), "Community policing", "4", "Ripple online", "online"]  # fmt: skip
+              TODAY.isoformat(), "Community policing", "4", "Ripple online", "online", ""]  # fmt: skip
     classroom = ["Use of force update", "Scenario-based refresher", (LAST_WEEK - timedelta(days=1)).isoformat(),
-                 LAST_WEEK.isoformat(), "Use of force", "4", "State academy", "classroom"]  # fmt: skip
+                 LAST_WEEK.isoformat(), "Use of force", "4", "State academy", "classroom", ""]  # fmt: skip
     assert rows == [["1001", "Avery Adams", *classroom], online, ["1002", "Blake Brown", *classroom]]
+
+
+def _credit_active_time(officer, assignment, seconds: int) -> None:
+    """Heartbeats of the officer's intro lesson page adding up to `seconds` of active time."""
+    from datetime import UTC, datetime
+
+    from lms.extensions import db
+    from lms.services import time_on_task
+
+    start = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+    beat = time_on_task.Beat(active_seconds=0, assignment_id=assignment.id, item_slug="intro")
+    time_on_task.record_beat(officer, beat, now=start)  # the first beat starts the clock
+    for k in range(1, seconds // 30 + 1):  # a beat every 30 seconds, as the page sends them
+        beat = time_on_task.Beat(active_seconds=30, assignment_id=assignment.id, item_slug="intro")
+        time_on_task.record_beat(officer, beat, now=start + timedelta(seconds=30 * k))
+    db.session.commit()
+
+
+def test_the_state_records_export_gives_an_online_completions_active_minutes(
+    db, coordinator, agency, officer, course
+):
+    assignment = enrol(officer, course)
+    _credit_active_time(officer, assignment, 6 * 60)
+    pass_course(officer, assignment)
+    record(coordinator, agency, badges=officer.badge_number)
+    header, *rows = list(csv.reader(io.StringIO("".join(exports.stream_csv("state-records", agency)))))
+    column = header.index("active minutes")
+    by_delivery = {row[header.index("delivery method")]: row[column] for row in rows}
+    assert by_delivery == {"online": "6", "classroom": ""}
+
+
+def test_the_state_records_workbook_has_the_active_minutes_as_numbers(
+    db, coordinator, agency, officer, course
+):
+    from openpyxl import load_workbook
+
+    assignment = enrol(officer, course)
+    _credit_active_time(officer, assignment, 3 * 60)
+    pass_course(officer, assignment)
+    record(coordinator, agency, badges=officer.badge_number)
+    sheet = load_workbook(exports.xlsx_file("state-records", agency)).active
+    header, *rows = [list(row) for row in sheet.iter_rows(values_only=True)]
+    column, delivery = header.index("active minutes"), header.index("delivery method")
+    assert {row[delivery]: row[column] for row in rows} == {"online": 3.0, "classroom": None}
 
 
 def test_the_mandate_hours_export_counts_sessions_and_names_each_minimum(db, coordinator, agency, officer):

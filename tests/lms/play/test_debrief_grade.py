@@ -52,7 +52,7 @@ def test_the_grade_block_says_how_the_score_is_made_and_shows_each_measure(clien
     assert (
         '<th scope="col" class="num">No partnership</th><th scope="col" class="num">Expert path</th>' in page
     )
-    assert '<th scope="row">Most people believing the rumour at once' in page
+    assert '<th scope="row">Most people believing the rumor at once' in page
     assert f'<td class="num">{reach.baseline:.2f}</td><td class="num">{reach.expert:.2f}</td>' in page
     assert "references alike</span>" in page and "“References alike”" in page  # case damage
     assert "not scored" not in page

@@ -88,7 +88,7 @@ def test_a_correction_by_police_and_partners_names_each():
     captain = next(p.name for p in scenario.partners if p.id == "block_captain")
     assert (
         debrief.describe(scenario, event)
-        == f"Police, {pastor} and {captain} corrected the rumour for 227 people."
+        == f"Police, {pastor} and {captain} corrected the rumor for 227 people."
     )
 
 

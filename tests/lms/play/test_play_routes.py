@@ -72,7 +72,7 @@ def test_finishing_shows_the_grade_and_debrief(client, sign_in, instructor, dire
     last = play_through(client, direct_attempt, scenario.expert_path)
     assert last.headers["Location"].endswith(f"/play/attempts/{direct_attempt.id}/debrief")
     page = client.get(last.headers["Location"]).get_data(as_text=True)
-    for heading in ("Passed", "Your decisions", "expert", "How the rumour spread", "hour by hour"):
+    for heading in ("Passed", "Your decisions", "expert", "How the rumor spread", "hour by hour"):
         assert heading in page
     assert scenario.decisions[0].option(scenario.expert_path[0][0]).feedback.split("\n")[0][:40] in page
     # A finished attempt's play page goes to the debrief.

@@ -57,7 +57,7 @@ def test_the_decision_form_says_what_it_is_busy_with(client, sign_in, instructor
 def test_the_debrief_draws_the_whole_run_with_its_table(client, sign_in, officer, officers_finished_attempt):
     sign_in(officer)
     page = client.get(f"/play/attempts/{officers_finished_attempt.id}/debrief").get_data(as_text=True)
-    assert 'id="debrief-network"' in page and "Who heard the rumour, by group" in page
+    assert 'id="debrief-network"' in page and "Who heard the rumor, by group" in page
     assert "Replay the spread" in page and "Not visible to you" not in page
 
 
