@@ -91,6 +91,20 @@ class EventBudgetExceeded(RuntimeError):
         )
 
 
+class _LookingEnvironment(simpy.Environment):
+    """SimPy's environment, which first takes the run's looks (``World._looks``) due before
+    the next event's time: samples and hourly checks cost no events of their own."""
+
+    next_look = math.inf  # the time of the next look due
+    looks = None  # World._looks(): look(before) takes the looks due before ``before``
+
+    def step(self) -> None:
+        queue = self._queue
+        if queue and queue[0][0] > self.next_look:
+            self.looks(queue[0][0])
+        simpy.Environment.step(self)
+
+
 def tension_level(anger: float) -> int:
     return 0 if anger < 0.25 else 1 if anger < 0.4 else 2 if anger < 0.6 else 3
 
@@ -122,7 +136,7 @@ class World:
         self.decisions = decisions
         self.seed = seed
         self.rng = random.Random(seed)
-        self.env = simpy.Environment()
+        self.env = _LookingEnvironment()
         self.horizon = scenario.grading.horizon_hours
         pop = build_population(scenario, np.random.default_rng(seed))
         self.group_of = pop.group_of
@@ -210,7 +224,7 @@ class World:
         env = self.env
         self.retaliation_proc = env.process(self._incident_and_retaliation())
         self.rumour_proc = env.process(self._rumour())
-        env.process(self._clock())
+        self.env.looks = self._looks()
         env.process(self._decisions())
         if scenario.incident.transfer_at_hours is not None:
             env.process(self._transfer(scenario.incident.transfer_at_hours))
@@ -892,6 +906,8 @@ class World:
         # the next scheduled event's time: nothing in the loop schedules one, so it only
         # changes across a yield
         next_event = env.peek()
+        # the looks (samples, hourly checks) due before a telling are taken first
+        look, next_look = env.looks, env.next_look
         while spreaders and rate_each > 0:
             t_next = t + expovariate(rate_each * len(spreaders))
             if t_next > horizon:
@@ -900,18 +916,21 @@ class World:
                 try:
                     yield env.timeout(t_next - env.now)
                 except simpy.Interrupt:
-                    next_event = env.peek()
+                    next_event, next_look = env.peek(), env.next_look
                     t = env.now  # the spreader set changed: resample (memoryless)
                     escalate = self._escalation_at(t)
                     boost_until = min((u for _, u in self.escalation_boost if u > t), default=math.inf)
                     continue
-                next_event = env.peek()
+                next_event, next_look = env.peek(), env.next_look
                 escalate = self._escalation_at(t_next)
                 boost_until = min((u for _, u in self.escalation_boost if u > t_next), default=math.inf)
             elif t_next >= boost_until:
                 escalate = self._escalation_at(t_next)
                 boost_until = min((u for _, u in self.escalation_boost if u > t_next), default=math.inf)
             t = t_next
+            if t > next_look:
+                look(t)
+                next_look = env.next_look
             steps += 1
             s = spreaders[int(random_() * len(spreaders))]
             if starts is None:
@@ -1069,14 +1088,18 @@ class World:
         )
         self.anger_group(self.gids[against], self.scenario.tension.anger_per_incident)
 
-    def _clock(self):
-        """The run's regular looks, in one process: a sample of the community every
-        ``grading.sample_minutes`` (from hour 0), and every hour the retaliation risk brought
-        up to date (RISK_STEP_HOURS) and the engaged partners' reports (SIGNAL_EVERY_HOURS).
+    def _looks(self):
+        """The run's regular looks, as a function ``look(before)`` that takes every look due
+        before ``before``: a sample of the community every ``grading.sample_minutes`` (from hour
+        0), and every hour the retaliation risk brought up to date (RISK_STEP_HOURS) and the
+        engaged partners' reports (SIGNAL_EVERY_HOURS); at the same time, the sample first.
 
-        None of these looks changes what the community does, so one process serves them all
-        (a third of the events of three). A run without ``detail`` (a Monte Carlo's) keeps
-        only what its summary reads: no partner reports, no per-group or per-level series.
+        None of these looks changes what the community does, so they are no SimPy events:
+        ``_LookingEnvironment`` takes the looks due before each event, and the rumour loop
+        those due before each telling, so a look sees the state it would have seen at its
+        time (no state changes between events, and every change comes from an event or a
+        telling). A run without ``detail`` (a Monte Carlo's) keeps only what its summary
+        reads: no partner reports, no per-group or per-level series.
         """
         env = self.env
         step = self.scenario.grading.sample_minutes / 60.0
@@ -1085,27 +1108,43 @@ class World:
         report = self._reporter() if self.detail and self.partner_state else None
         hourly = RISK_STEP_HOURS  # == SIGNAL_EVERY_HOURS
         meter = bool(self.pairs)
-        next_sample, samples = 0.0, 0
-        next_hour, hours = hourly, 1
-        while True:
-            t = env.now
-            if next_sample is not None and t >= next_sample - 1e-9:
-                sample(t)
-                samples += 1
-                next_sample = samples * step
-                if next_sample > end:
-                    next_sample = None
-            if t >= next_hour - 1e-9:
-                if meter:
-                    self._integrate_risk(t)
-                if report is not None:
-                    report(t)
-                hours += 1
-                next_hour = hours * hourly
-            if next_sample is None and report is None and not meter:
-                return
-            nxt = next_hour if next_sample is None else min(next_sample, next_hour)
-            yield env.timeout(nxt - t)
+        integrate = self._integrate_risk
+        hour_looks = meter or report is not None
+        inf = math.inf
+        at = [0.0, hourly if hour_looks else inf]  # the next sample's and the next hour's times
+        count = [0, 1]  # samples taken, and the next hour's number
+        env.next_look = 0.0
+
+        def look(before: float) -> None:
+            first = True  # the first sample of a batch: the ones after it see less anger
+            next_sample, next_hour = at
+            while True:
+                if next_sample <= next_hour + 1e-9:
+                    t = next_sample
+                    if not t < before:
+                        break
+                    sample(t, first)
+                    first = False
+                    count[0] += 1
+                    next_sample = count[0] * step
+                    if next_sample > end:
+                        next_sample = inf
+                else:
+                    t = next_hour
+                    if not t < before:
+                        break
+                    if meter:
+                        integrate(t)
+                    if report is not None:
+                        report(t)
+                    count[1] += 1
+                    next_hour = count[1] * hourly
+                    if next_hour > end:
+                        next_hour = inf
+            at[0], at[1] = next_sample, next_hour
+            env.next_look = min(next_sample, next_hour)
+
+        return look
 
     def _sampler(self):
         """One sample of the community at ``t``, as a function with its run's constants bound."""
@@ -1125,19 +1164,23 @@ class World:
         tau, exp = self.tau, math.exp
         seen = [-1, 0.0]  # trust_changes when the mean was last computed, and that mean
 
-        def sample(t: float) -> None:
+        def sample(t: float, first: bool) -> None:
+            """``first``: no sample since the last state change. The later ones of a batch see
+            the same anger, decayed (less), so without detail they need not sum it."""
             times.append(round(t, 6))
             reach.append(self.believers / n)
             for lv, series in level_lists:
                 series.append(by_level[lv] / n)
-            total = 0.0
-            for k, series, size, div in groups:
-                a = gsum[k] * exp(-(t - gsum_t[k]) / tau) / div
-                if series is not None:
-                    series.append(a)
-                total += a * size
-            self.model_events += ngroups
-            self.peak_mean_anger = max(self.peak_mean_anger, total / n1)
+            if detail or first:
+                total = 0.0
+                for k, series, size, div in groups:
+                    a = gsum[k] * exp(-(t - gsum_t[k]) / tau) / div
+                    if series is not None:
+                        series.append(a)
+                    total += a * size
+                if total / n1 > self.peak_mean_anger:
+                    self.peak_mean_anger = total / n1
+            self.model_events += ngroups  # counted alike with and without detail
             incidents.append(self.incidents)
             if self.trust_changes != seen[0]:
                 seen[0] = self.trust_changes
@@ -1246,6 +1289,7 @@ class World:
                                 "level": tl,
                                 "text": f"{spec.name}: people in {gname} are {TENSION_WORDS[tl]}.",
                             },
+                            t=t,
                         )
                     lv = gmax[k]
                     if lv > reported.get(rkey, 0):
@@ -1259,6 +1303,7 @@ class World:
                                 "level": lv,
                                 "text": f'{spec.name}: in {gname} people are saying "{levels[lv - 1]}"',
                             },
+                            t=t,
                         )
 
         return report
