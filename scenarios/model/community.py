@@ -81,7 +81,9 @@ def build_population(scenario: Scenario, rng: np.random.Generator) -> Population
         lo, hi = codes // n, codes % n
         src = np.concatenate((lo, hi))
         dst = np.concatenate((hi, lo))
-        order = np.argsort(src, kind="stable")
+        # a stable sort gives the same order whatever its algorithm; on 16-bit keys numpy's is
+        # a radix sort, several times faster here
+        order = np.argsort(src.astype(np.int16) if n < 2**15 else src, kind="stable")
         targets = dst[order].tolist()
         starts = np.searchsorted(src[order], np.arange(n + 1)).tolist()
     else:

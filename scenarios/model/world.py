@@ -897,8 +897,7 @@ class World:
         n = self.n
         horizon = self.horizon
         random_ = rng.random
-        expovariate = rng.expovariate
-        exp = math.exp
+        exp, log = math.exp, math.log
         escalate = self._escalation_at(env.now)
         boost_until = min((u for _, u in self.escalation_boost), default=math.inf)
         t = env.now
@@ -909,7 +908,8 @@ class World:
         # the looks (samples, hourly checks) due before a telling are taken first
         look, next_look = env.looks, env.next_look
         while spreaders and rate_each > 0:
-            t_next = t + expovariate(rate_each * len(spreaders))
+            # rng.expovariate(rate_each * len(spreaders)), inlined: the same operations
+            t_next = t + -log(1.0 - random_()) / (rate_each * len(spreaders))
             if t_next > horizon:
                 break
             if t_next >= next_event:
@@ -1004,20 +1004,44 @@ class World:
 
     def _pair_factors(self, t: float) -> tuple[list[float], list[float]]:
         """Per pair, ``_multiplier`` of its retaliator and ``_against`` of its target at ``t``,
-        each group's computed once (the same values as calling them per pair)."""
+        each group's computed once (the same values, by the same operations, as calling them
+        per pair). ``t`` never goes back, so modifiers over by ``t`` are dropped on the way."""
+        ret = self.scenario.retaliation
+        weight, reference, tau, exp = ret.anger_weight, ret.anger_reference, self.tau, math.exp
+        gsum, gsum_t, sizes = self.gsum, self.gsum_t, self.sizes
         mult: dict[int, float] = {}
         against: dict[int, float] = {}
-        ms, ag = [], []
-        for a, b in self.pairs:
-            m = mult.get(a)
-            if m is None:
-                m = mult[a] = self._multiplier(a, t)
-            g = against.get(b)
-            if g is None:
-                g = against[b] = self._against(b, t)
-            ms.append(m)
-            ag.append(g)
-        return ms, ag
+        for k in self.armed:
+            if k in mult:
+                continue
+            # mean_anger(t, k), inlined
+            anger = gsum[k] * exp(-(t - gsum_t[k]) / tau) / max(1, sizes[k])
+            m = 1.0 + weight * (anger / reference - 1.0)
+            mods = self.hazard_mods[k]
+            if mods:
+                over = False
+                for factor, until, _ in mods:
+                    if t < until:
+                        m *= factor
+                    else:
+                        over = True
+                if over:
+                    mods[:] = [mod for mod in mods if t < mod[1]]
+            mult[k] = max(0.0, m)
+            g = 1.0
+            mods = self.hazard_mods_against[k]
+            if mods:
+                over = False
+                for factor, until, _ in mods:
+                    if t < until:
+                        g *= factor
+                    else:
+                        over = True
+                if over:
+                    mods[:] = [mod for mod in mods if t < mod[1]]
+            against[k] = g
+        pairs = self.pairs
+        return [mult[a] for a, _ in pairs], [against[b] for _, b in pairs]
 
     def _incident_and_retaliation(self):
         sc = self.scenario
