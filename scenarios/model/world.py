@@ -138,7 +138,9 @@ class World:
         self.rng = random.Random(seed)
         self.env = _LookingEnvironment()
         self.horizon = scenario.grading.horizon_hours
-        pop = build_population(scenario, np.random.default_rng(seed))
+        # numpy's generator builds the network, then draws the samples of people (fast in C)
+        self.np_rng = np.random.default_rng(seed)
+        pop = build_population(scenario, self.np_rng)
         self.group_of = pop.group_of
         self.members = pop.members
         self.starts, self.targets = pop.starts, pop.targets
@@ -463,10 +465,21 @@ class World:
             self.gsum_t[k] = t
         return self.gsum[k]
 
+    def sample_members(self, k: int, count: int) -> list[int]:
+        """``count`` members of group ``k`` (at most all), a uniform sample in random order."""
+        people = self.members[k]
+        count = min(len(people), count)
+        if count <= 0:
+            return []
+        # members are consecutive numbers, so a sample of positions is one of people
+        return (self.np_rng.choice(len(people), count, replace=False) + people[0]).tolist()
+
     def calm(self, gid: str, fraction: float, reach: float, who: str, decision: int | None) -> None:
         t = self.env.now
         people = self.members[self.gindex[gid]]
-        reached = self.rng.sample(people, round(reach * len(people)))
+        count = round(reach * len(people))
+        # everyone reached: no sample to draw (the order does not matter)
+        reached = people if count >= len(people) else self.sample_members(self.gindex[gid], count)
         self.spend(len(reached))
         if not reached:
             return
@@ -498,8 +511,8 @@ class World:
         convinced = self.claims.setdefault(tag, []) if tag is not None else None
         waves: list[list[int]] = [[] for _ in range(CORRECTION_BATCHES)]
         for g, r in reach.items():
-            people = self.members[self.gindex[g]]
-            chosen = self.rng.sample(people, min(len(people), round(r * len(people))))
+            k = self.gindex[g]
+            chosen = self.sample_members(k, round(r * self.sizes[k]))
             for w in range(CORRECTION_BATCHES):
                 waves[w].extend(chosen[w::CORRECTION_BATCHES])
         total = {g: 0 for g in reach}
@@ -566,8 +579,8 @@ class World:
         if people is None:
             people = []
             for g in gids:
-                members = self.members[self.gindex[g]]
-                people.extend(self.rng.sample(members, min(len(members), round(share * len(members)))))
+                k = self.gindex[g]
+                people.extend(self.sample_members(k, round(share * self.sizes[k])))
         lv = max(1, self.peak_level)
         added = 0
         for i in people:
@@ -907,20 +920,27 @@ class World:
         next_event = env.peek()
         # the looks (samples, hourly checks) due before a telling are taken first
         look, next_look = env.looks, env.next_look
+        keep_spread = self.detail  # who told whom, for the debrief's picture
+        # the counts as locals, written back before anything else can read them (a look, a
+        # yield, the end); believers only rise here, so the peak reach is theirs at a write-back
+        believers, heard = self.believers, self.heard
         while spreaders and rate_each > 0:
             # rng.expovariate(rate_each * len(spreaders)), inlined: the same operations
             t_next = t + -log(1.0 - random_()) / (rate_each * len(spreaders))
             if t_next > horizon:
                 break
             if t_next >= next_event:
+                self._write_back(believers, heard)
                 try:
                     yield env.timeout(t_next - env.now)
                 except simpy.Interrupt:
+                    believers, heard = self.believers, self.heard
                     next_event, next_look = env.peek(), env.next_look
                     t = env.now  # the spreader set changed: resample (memoryless)
                     escalate = self._escalation_at(t)
                     boost_until = min((u for _, u in self.escalation_boost if u > t), default=math.inf)
                     continue
+                believers, heard = self.believers, self.heard
                 next_event, next_look = env.peek(), env.next_look
                 escalate = self._escalation_at(t_next)
                 boost_until = min((u for _, u in self.escalation_boost if u > t_next), default=math.inf)
@@ -929,6 +949,7 @@ class World:
                 boost_until = min((u for _, u in self.escalation_boost if u > t_next), default=math.inf)
             t = t_next
             if t > next_look:
+                self._write_back(believers, heard)
                 look(t)
                 next_look = env.next_look
             steps += 1
@@ -959,15 +980,13 @@ class World:
                 spos[j] = len(spreaders)
                 spreaders.append(j)
                 by_level[lv] += 1
-                self.believers += 1
-                self.heard += 1
-                r = self.believers / n
-                if r > self.peak_reach:
-                    self.peak_reach = r
+                believers += 1
+                heard += 1
                 k = group_of[j]
                 if lv > gmax[k]:
                     gmax[k] = lv
-                spread.append((t, s, j, lv))
+                if keep_spread:
+                    spread.append((t, s, j, lv))
                 if affects[k] and per_level > 0:
                     old = anger[j] * exp(-(t - anger_t[j]) / tau)
                     new = old + per_level * lv * buffer[k]
@@ -985,7 +1004,15 @@ class World:
                     spreaders[pos] = last
                     spos[last] = pos
                 spos[s] = -1
+        self._write_back(believers, heard)
         self.model_events += steps
+
+    def _write_back(self, believers: int, heard: int) -> None:
+        """The rumour loop's counts, and the peak reach they reached."""
+        self.believers, self.heard = believers, heard
+        r = believers / self.n
+        if r > self.peak_reach:
+            self.peak_reach = r
 
     def _multiplier(self, k: int, t: float) -> float:
         ret = self.scenario.retaliation
@@ -1116,64 +1143,60 @@ class World:
         """The run's regular looks, as a function ``look(before)`` that takes every look due
         before ``before``: a sample of the community every ``grading.sample_minutes`` (from hour
         0), and every hour the retaliation risk brought up to date (RISK_STEP_HOURS) and the
-        engaged partners' reports (SIGNAL_EVERY_HOURS); at the same time, the sample first.
+        engaged partners' reports (SIGNAL_EVERY_HOURS).
 
         None of these looks changes what the community does, so they are no SimPy events:
         ``_LookingEnvironment`` takes the looks due before each event, and the rumour loop
         those due before each telling, so a look sees the state it would have seen at its
         time (no state changes between events, and every change comes from an event or a
-        telling). A run without ``detail`` (a Monte Carlo's) keeps only what its summary
-        reads: no partner reports, no per-group or per-level series.
+        telling). The looks of one call see the same state, so samples are taken together,
+        then the hourly looks (neither reads what the other writes). A run without ``detail``
+        (a Monte Carlo's) keeps only what its summary reads: no partner reports, no per-group
+        or per-level series.
         """
         env = self.env
         step = self.scenario.grading.sample_minutes / 60.0
         end = self.horizon + 1e-9
-        sample = self._sampler()
+        samples = self._sampler()
         report = self._reporter() if self.detail and self.partner_state else None
         hourly = RISK_STEP_HOURS  # == SIGNAL_EVERY_HOURS
         meter = bool(self.pairs)
         integrate = self._integrate_risk
-        hour_looks = meter or report is not None
         inf = math.inf
-        at = [0.0, hourly if hour_looks else inf]  # the next sample's and the next hour's times
-        count = [0, 1]  # samples taken, and the next hour's number
+        # the next sample's number and time, and the next hour's (inf: no more)
+        at = [0, 0.0, 1, hourly if meter or report is not None else inf]
         env.next_look = 0.0
 
         def look(before: float) -> None:
-            first = True  # the first sample of a batch: the ones after it see less anger
-            next_sample, next_hour = at
-            while True:
-                if next_sample <= next_hour + 1e-9:
-                    t = next_sample
-                    if not t < before:
-                        break
-                    sample(t, first)
-                    first = False
-                    count[0] += 1
-                    next_sample = count[0] * step
+            i, next_sample, h, next_hour = at
+            if next_sample < before:
+                first = i
+                while next_sample < before:
+                    i += 1
+                    next_sample = i * step
                     if next_sample > end:
                         next_sample = inf
-                else:
-                    t = next_hour
-                    if not t < before:
-                        break
-                    if meter:
-                        integrate(t)
-                    if report is not None:
-                        report(t)
-                    count[1] += 1
-                    next_hour = count[1] * hourly
-                    if next_hour > end:
-                        next_hour = inf
-            at[0], at[1] = next_sample, next_hour
+                samples(first, i)
+            while next_hour < before:
+                if meter:
+                    integrate(next_hour)
+                if report is not None:
+                    report(next_hour)
+                h += 1
+                next_hour = h * hourly
+                if next_hour > end:
+                    next_hour = inf
+            at[:] = i, next_sample, h, next_hour
             env.next_look = min(next_sample, next_hour)
 
         return look
 
     def _sampler(self):
-        """One sample of the community at ``t``, as a function with its run's constants bound."""
+        """Samples ``first`` to ``last - 1`` of the community (sample ``i`` at ``i`` x
+        sample_minutes), all of one state, as a function with its run's constants bound."""
         ser = self.series
         n = self.n
+        step = self.scenario.grading.sample_minutes / 60.0
         times, reach, incidents, police_trust = ser.times, ser.reach, ser.incidents, ser.police_trust
         detail = self.detail
         by_level = self.believers_by_level
@@ -1188,30 +1211,33 @@ class World:
         tau, exp = self.tau, math.exp
         seen = [-1, 0.0]  # trust_changes when the mean was last computed, and that mean
 
-        def sample(t: float, first: bool) -> None:
-            """``first``: no sample since the last state change. The later ones of a batch see
-            the same anger, decayed (less), so without detail they need not sum it."""
-            times.append(round(t, 6))
-            reach.append(self.believers / n)
+        def samples(first: int, last: int) -> None:
+            count = last - first
+            times.extend(round(i * step, 6) for i in range(first, last))
+            reach.extend([self.believers / n] * count)
             for lv, series in level_lists:
-                series.append(by_level[lv] / n)
-            if detail or first:
-                total = 0.0
-                for k, series, size, div in groups:
-                    a = gsum[k] * exp(-(t - gsum_t[k]) / tau) / div
-                    if series is not None:
-                        series.append(a)
-                    total += a * size
-                if total / n1 > self.peak_mean_anger:
-                    self.peak_mean_anger = total / n1
-            self.model_events += ngroups  # counted alike with and without detail
-            incidents.append(self.incidents)
+                series.extend([by_level[lv] / n] * count)
+            # anger only decays between state changes: the first sample has the most of it
+            t = first * step
+            total = 0.0
+            for k, series, size, div in groups:
+                a = gsum[k] * exp(-(t - gsum_t[k]) / tau) / div
+                if series is not None:
+                    series.append(a)
+                    series.extend(
+                        gsum[k] * exp(-(i * step - gsum_t[k]) / tau) / div for i in range(first + 1, last)
+                    )
+                total += a * size
+            if total / n1 > self.peak_mean_anger:
+                self.peak_mean_anger = total / n1
+            self.model_events += ngroups * count  # counted alike with and without detail
+            incidents.extend([self.incidents] * count)
             if self.trust_changes != seen[0]:
                 seen[0] = self.trust_changes
                 seen[1] = sum(tr * sz for tr, sz in zip(trust, sizes, strict=True)) / n1
-            police_trust.append(seen[1])
+            police_trust.extend([seen[1]] * count)
 
-        return sample
+        return samples
 
     def _integrate_risk(self, t: float) -> None:
         """Adds the retaliation hazard's integral from the last update to ``t``.
