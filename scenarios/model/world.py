@@ -20,6 +20,7 @@ Performance notes (why the code looks like this):
 
 from __future__ import annotations
 
+import functools
 import math
 import random
 from dataclasses import dataclass, field
@@ -89,6 +90,17 @@ class EventBudgetExceeded(RuntimeError):
             "multiplying. Lower retaliation.branching, baseline_per_day or anger_weight, or raise "
             "retaliation.anger_reference."
         )
+
+
+@functools.lru_cache(maxsize=64)
+def _sample_times(step: float, end: float) -> tuple[float, ...]:
+    """The times of a run's samples (hours, rounded as the series keeps them): the same in
+    every run of a scenario, so worked out once."""
+    times, i = [], 0
+    while i * step <= end:
+        times.append(round(i * step, 6))
+        i += 1
+    return tuple(times)
 
 
 class _LookingEnvironment(simpy.Environment):
@@ -182,6 +194,11 @@ class World:
         ret = scenario.retaliation
         self.armed = [self.gindex[g] for g in ret.groups]
         self.pairs = [(a, b) for a in self.armed for b in self.armed if a != b]
+        self.armed_groups = list(dict.fromkeys(self.armed))
+        self.anger_weight, self.anger_reference = ret.anger_weight, ret.anger_reference
+        self.divisors = [max(1, size) for size in self.sizes]
+        self.mult_now = [1.0] * len(self.gids)  # _group_factors' lists
+        self.against_now = [1.0] * len(self.gids)
         self.excite = [0.0] * len(self.pairs)
         self.excite_t = 0.0
         self.pair_index = {p: k for k, p in enumerate(self.pairs)}
@@ -1030,21 +1047,24 @@ class World:
         return m
 
     def _pair_factors(self, t: float) -> tuple[list[float], list[float]]:
-        """Per pair, ``_multiplier`` of its retaliator and ``_against`` of its target at ``t``,
-        each group's computed once (the same values, by the same operations, as calling them
-        per pair). ``t`` never goes back, so modifiers over by ``t`` are dropped on the way."""
-        ret = self.scenario.retaliation
-        weight, reference, tau, exp = ret.anger_weight, ret.anger_reference, self.tau, math.exp
-        gsum, gsum_t, sizes = self.gsum, self.gsum_t, self.sizes
-        mult: dict[int, float] = {}
-        against: dict[int, float] = {}
-        for k in self.armed:
-            if k in mult:
-                continue
+        """Per pair, ``_multiplier`` of its retaliator and ``_against`` of its target at ``t``
+        (the same values, by the same operations, as calling them per pair)."""
+        mult, against = self._group_factors(t)
+        pairs = self.pairs
+        return [mult[a] for a, _ in pairs], [against[b] for _, b in pairs]
+
+    def _group_factors(self, t: float) -> tuple[list[float], list[float]]:
+        """Per group, ``_multiplier`` and ``_against`` at ``t``, for the armed groups only
+        (lists by group index, reused: read them before the next call). ``t`` never goes
+        back, so modifiers over by ``t`` are dropped on the way."""
+        weight, reference, tau, exp = self.anger_weight, self.anger_reference, self.tau, math.exp
+        gsum, gsum_t, divisors = self.gsum, self.gsum_t, self.divisors
+        hazard_mods, hazard_mods_against = self.hazard_mods, self.hazard_mods_against
+        mult, against = self.mult_now, self.against_now
+        for k in self.armed_groups:
             # mean_anger(t, k), inlined
-            anger = gsum[k] * exp(-(t - gsum_t[k]) / tau) / max(1, sizes[k])
-            m = 1.0 + weight * (anger / reference - 1.0)
-            mods = self.hazard_mods[k]
+            m = 1.0 + weight * (gsum[k] * exp(-(t - gsum_t[k]) / tau) / divisors[k] / reference - 1.0)
+            mods = hazard_mods[k]
             if mods:
                 over = False
                 for factor, until, _ in mods:
@@ -1056,7 +1076,7 @@ class World:
                     mods[:] = [mod for mod in mods if t < mod[1]]
             mult[k] = max(0.0, m)
             g = 1.0
-            mods = self.hazard_mods_against[k]
+            mods = hazard_mods_against[k]
             if mods:
                 over = False
                 for factor, until, _ in mods:
@@ -1067,8 +1087,7 @@ class World:
                 if over:
                     mods[:] = [mod for mod in mods if t < mod[1]]
             against[k] = g
-        pairs = self.pairs
-        return [mult[a] for a, _ in pairs], [against[b] for _, b in pairs]
+        return mult, against
 
     def _incident_and_retaliation(self):
         sc = self.scenario
@@ -1161,7 +1180,7 @@ class World:
         report = self._reporter() if self.detail and self.partner_state else None
         hourly = RISK_STEP_HOURS  # == SIGNAL_EVERY_HOURS
         meter = bool(self.pairs)
-        integrate = self._integrate_risk
+        integrate = self._integrate_risk_to
         inf = math.inf
         # the next sample's number and time, and the next hour's (inf: no more)
         at = [0, 0.0, 1, hourly if meter or report is not None else inf]
@@ -1177,15 +1196,19 @@ class World:
                     if next_sample > end:
                         next_sample = inf
                 samples(first, i)
-            while next_hour < before:
+            if next_hour < before:
+                hours = []
+                while next_hour < before:
+                    hours.append(next_hour)
+                    h += 1
+                    next_hour = h * hourly
+                    if next_hour > end:
+                        next_hour = inf
                 if meter:
-                    integrate(next_hour)
+                    integrate(hours)
                 if report is not None:
-                    report(next_hour)
-                h += 1
-                next_hour = h * hourly
-                if next_hour > end:
-                    next_hour = inf
+                    for t in hours:
+                        report(t)
             at[:] = i, next_sample, h, next_hour
             env.next_look = min(next_sample, next_hour)
 
@@ -1210,10 +1233,11 @@ class World:
         n1 = max(1, n)
         tau, exp = self.tau, math.exp
         seen = [-1, 0.0]  # trust_changes when the mean was last computed, and that mean
+        sample_times = _sample_times(step, self.horizon + 1e-9)
 
         def samples(first: int, last: int) -> None:
             count = last - first
-            times.extend(round(i * step, 6) for i in range(first, last))
+            times.extend(sample_times[first:last])
             reach.extend([self.believers / n] * count)
             for lv, series in level_lists:
                 series.extend([by_level[lv] / n] * count)
@@ -1246,20 +1270,31 @@ class World:
         no incident falls inside the interval: every incident updates first); anger and
         interventions scale it at their value at ``t``. With those switched off this is exactly
         the Hawkes compensator, whose mean is the mean number of retaliations."""
-        a = self.risk_t
-        if t <= a or not self.pairs:
+        self._integrate_risk_to((t,))
+
+    def _integrate_risk_to(self, times) -> None:
+        """``_integrate_risk`` to each of ``times`` in turn (rising, one state throughout)."""
+        pairs = self.pairs
+        if not pairs:
             return
         ret = self.scenario.retaliation
         tau, mu = ret.decay_hours, ret.baseline_per_day / 24.0
-        d_a = math.exp(-(a - self.excite_t) / tau)
-        d_t = math.exp(-(t - self.excite_t) / tau)
-        total = 0.0
-        ms, ag = self._pair_factors(t)
-        for e, m, g in zip(self.excite, ms, ag, strict=True):
-            total += (mu * (t - a) + e * tau * (d_a - d_t)) * m * g
-        self.risk += total
-        self.risk_t = t
-        self.model_events += 1
+        exp, excite, excite_t = math.exp, self.excite, self.excite_t
+        a, risk, done = self.risk_t, self.risk, 0
+        d_a = exp(-(a - excite_t) / tau)
+        for t in times:
+            if t <= a:
+                continue
+            d_t = exp(-(t - excite_t) / tau)
+            mult, against = self._group_factors(t)
+            total = 0.0
+            for (p, q), e in zip(pairs, excite, strict=True):
+                total += (mu * (t - a) + e * tau * (d_a - d_t)) * mult[p] * against[q]
+            risk += total
+            a, d_a = t, d_t  # d_a at the new a is d_t: the same expression
+            done += 1
+        self.risk, self.risk_t = risk, a
+        self.model_events += done
 
     def retaliation_hazard(self, t: float) -> float:
         """Retaliations expected per hour at ``t``: the Hawkes intensity summed over pairs."""
