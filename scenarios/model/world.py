@@ -469,7 +469,9 @@ class World:
         gsum = self._decayed_gsum(k, t)
         for i in people:
             old = anger[i] * exp(-(t - anger_t[i]) / tau)
-            new = min(1.0, old + rise)
+            new = old + rise
+            if new > 1.0:
+                new = 1.0
             anger[i] = new
             anger_t[i] = t
             gsum += new - old
@@ -484,12 +486,15 @@ class World:
 
     def sample_members(self, k: int, count: int) -> list[int]:
         """``count`` members of group ``k`` (at most all), a uniform sample in random order."""
+        return self._sample_array(k, count).tolist()
+
+    def _sample_array(self, k: int, count: int) -> np.ndarray:
         people = self.members[k]
         count = min(len(people), count)
         if count <= 0:
-            return []
+            return np.zeros(0, dtype=np.int64)
         # members are consecutive numbers, so a sample of positions is one of people
-        return (self.np_rng.choice(len(people), count, replace=False) + people[0]).tolist()
+        return self.np_rng.choice(len(people), count, replace=False) + people[0]
 
     def calm(self, gid: str, fraction: float, reach: float, who: str, decision: int | None) -> None:
         t = self.env.now
@@ -526,35 +531,38 @@ class World:
         With ``tag``, the people it convinced are kept under that tag (a claim that may be
         contradicted later)."""
         convinced = self.claims.setdefault(tag, []) if tag is not None else None
+        # who it reaches, wave by wave, and which of them it convinces (p = cred), drawn at
+        # once: a wave then works only on those it convinces
         waves: list[list[int]] = [[] for _ in range(CORRECTION_BATCHES)]
+        reached = [0] * CORRECTION_BATCHES
         for g, r in reach.items():
             k = self.gindex[g]
-            chosen = self.sample_members(k, round(r * self.sizes[k]))
+            chosen = self._sample_array(k, round(r * self.sizes[k]))
+            believe = self.np_rng.random(len(chosen)) < cred.get(g, 0.0)
             for w in range(CORRECTION_BATCHES):
-                waves[w].extend(chosen[w::CORRECTION_BATCHES])
+                part = chosen[w::CORRECTION_BATCHES]
+                reached[w] += len(part)
+                waves[w].extend(part[believe[w::CORRECTION_BATCHES]].tolist())
         total = {g: 0 for g in reach}
         was_believing = 0
         # per-group constants and the state lists, looked up once (the same values and
         # the same operations as looking them up per person)
         gids, group_of = self.gids, self.group_of
-        creds = [cred.get(g, 0.0) for g in gids]
-        keeps = [1.0 - CALMING * c for c in creds]
+        keeps = [1.0 - CALMING * cred.get(g, 0.0) for g in gids]
         corrected, state, level = self.corrected, self.state, self.level
         by_level = self.believers_by_level
         anger, anger_t, gsum, gsum_t = self.anger, self.anger_t, self.gsum, self.gsum_t
         tau, exp = self.tau, math.exp
-        rng = self.rng
-        random_ = rng.random
         for w, wave in enumerate(waves):
             if w:
                 yield self.env.timeout(CORRECTION_SPAN_HOURS / CORRECTION_BATCHES)
             t = self.env.now
             changed = False
-            self.model_events += len(wave)
+            self.model_events += reached[w]
             for i in wave:
-                k = group_of[i]
-                if random_() >= creds[k] or corrected[i]:
+                if corrected[i]:
                     continue
+                k = group_of[i]
                 corrected[i] = True
                 self.corrected_count += 1
                 total[gids[k]] += 1
@@ -942,8 +950,9 @@ class World:
         # yield, the end); believers only rise here, so the peak reach is theirs at a write-back
         believers, heard = self.believers, self.heard
         while spreaders and rate_each > 0:
-            # rng.expovariate(rate_each * len(spreaders)), inlined: the same operations
-            t_next = t + -log(1.0 - random_()) / (rate_each * len(spreaders))
+            ns = len(spreaders)  # the same until this telling's end
+            # rng.expovariate(rate_each * ns), inlined: the same operations
+            t_next = t + -log(1.0 - random_()) / (rate_each * ns)
             if t_next > horizon:
                 break
             if t_next >= next_event:
@@ -970,7 +979,9 @@ class World:
                 look(t)
                 next_look = env.next_look
             steps += 1
-            s = spreaders[int(random_() * len(spreaders))]
+            if ns != len(spreaders):  # the yield let an action change them
+                ns = len(spreaders)
+            s = spreaders[int(random_() * ns)]
             if starts is None:
                 j = int(random_() * (n - 1))
                 if j >= s:
@@ -994,7 +1005,7 @@ class World:
                         )
                 state[j] = SPREADER
                 level[j] = lv
-                spos[j] = len(spreaders)
+                spos[j] = ns
                 spreaders.append(j)
                 by_level[lv] += 1
                 believers += 1
