@@ -551,6 +551,8 @@ class World:
         # the same operations as looking them up per person)
         gids, group_of = self.gids, self.group_of
         keeps = [1.0 - CALMING * cred.get(g, 0.0) for g in gids]
+        by_group = [0] * len(gids)
+        spreaders, spos = self.spreaders, self.spos
         corrected, state, level = self.corrected, self.state, self.level
         by_level = self.believers_by_level
         anger, anger_t, gsum, gsum_t = self.anger, self.anger_t, self.gsum, self.gsum_t
@@ -561,22 +563,28 @@ class World:
             t = self.env.now
             changed = False
             self.model_events += reached[w]
+            convinced_now = dropped = 0
             for i in wave:
                 if corrected[i]:
                     continue
                 k = group_of[i]
                 corrected[i] = True
-                self.corrected_count += 1
-                total[gids[k]] += 1
+                convinced_now += 1
+                by_group[k] += 1
                 if convinced is not None:
                     convinced.append(i)
                 s = state[i]
                 if s == SPREADER:
-                    self._remove_spreader(i)
+                    # _remove_spreader(i), inlined
+                    pos = spos[i]
+                    last = spreaders.pop()
+                    if last != i:
+                        spreaders[pos] = last
+                        spos[last] = pos
+                    spos[i] = -1
                     changed = True
                 if s != IGNORANT:
-                    was_believing += 1
-                    self.believers -= 1
+                    dropped += 1
                     by_level[level[i]] -= 1
                 state[i] = STIFLER
                 old = anger[i] * exp(-(t - anger_t[i]) / tau)
@@ -588,8 +596,14 @@ class World:
                 else:
                     gsum[k] = gsum[k] * exp(-(t - gsum_t[k]) / tau) + (new - old)
                     gsum_t[k] = t
+            self.corrected_count += convinced_now
+            self.believers -= dropped
+            was_believing += dropped
             if changed:
                 self._interrupt_rumour()
+        for k, count in enumerate(by_group):
+            if count:
+                total[gids[k]] += count
         self.log(
             "correction",
             who,
@@ -951,38 +965,42 @@ class World:
         # the counts as locals, written back before anything else can read them (a look, a
         # yield, the end); believers only rise here, so the peak reach is theirs at a write-back
         believers, heard = self.believers, self.heard
+        # the earliest time at which a telling needs more than itself (one comparison per telling)
+        limit = min(horizon, next_event, boost_until, next_look)
         while spreaders and rate_each > 0:
             ns = len(spreaders)  # the same until this telling's end
             # rng.expovariate(rate_each * ns), inlined: the same operations
             t_next = t + -log(1.0 - random_()) / (rate_each * ns)
-            if t_next > horizon:
-                break
-            if t_next >= next_event:
-                self._write_back(believers, heard)
-                try:
-                    yield env.timeout(t_next - env.now)
-                except simpy.Interrupt:
+            if t_next >= limit:
+                if t_next > horizon:
+                    break
+                if t_next >= next_event:
+                    self._write_back(believers, heard)
+                    try:
+                        yield env.timeout(t_next - env.now)
+                    except simpy.Interrupt:
+                        believers, heard = self.believers, self.heard
+                        next_event, next_look = env.peek(), env.next_look
+                        t = env.now  # the spreader set changed: resample (memoryless)
+                        escalate = self._escalation_at(t)
+                        boost_until = min((u for _, u in self.escalation_boost if u > t), default=math.inf)
+                        limit = min(horizon, next_event, boost_until, next_look)
+                        continue
                     believers, heard = self.believers, self.heard
                     next_event, next_look = env.peek(), env.next_look
-                    t = env.now  # the spreader set changed: resample (memoryless)
-                    escalate = self._escalation_at(t)
-                    boost_until = min((u for _, u in self.escalation_boost if u > t), default=math.inf)
-                    continue
-                believers, heard = self.believers, self.heard
-                next_event, next_look = env.peek(), env.next_look
-                escalate = self._escalation_at(t_next)
-                boost_until = min((u for _, u in self.escalation_boost if u > t_next), default=math.inf)
-            elif t_next >= boost_until:
-                escalate = self._escalation_at(t_next)
-                boost_until = min((u for _, u in self.escalation_boost if u > t_next), default=math.inf)
+                    escalate = self._escalation_at(t_next)
+                    boost_until = min((u for _, u in self.escalation_boost if u > t_next), default=math.inf)
+                    ns = len(spreaders)  # an action may have changed them without a resample
+                elif t_next >= boost_until:
+                    escalate = self._escalation_at(t_next)
+                    boost_until = min((u for _, u in self.escalation_boost if u > t_next), default=math.inf)
+                if t_next > next_look:
+                    self._write_back(believers, heard)
+                    look(t_next)
+                    next_look = env.next_look
+                limit = min(horizon, next_event, boost_until, next_look)
             t = t_next
-            if t > next_look:
-                self._write_back(believers, heard)
-                look(t)
-                next_look = env.next_look
             steps += 1
-            if ns != len(spreaders):  # the yield let an action change them
-                ns = len(spreaders)
             s = spreaders[int(random_() * ns)]
             if starts is None:
                 j = int(random_() * (n - 1))
