@@ -65,25 +65,32 @@ def build_population(scenario: Scenario, rng: np.random.Generator) -> Population
 
     if not blocks:
         return Population(group_of.tolist(), members, [0] * (n + 1), array("i"))
-    # Poisson numbers of edges per block, then both ends of every edge uniform in its block's
-    # ranges, in a few calls (numpy's per-call cost is most of the work at these sizes)
-    mean, a_off, a_size, b_off, b_size, across = (np.asarray(c) for c in zip(*blocks, strict=True))
-    counts = rng.poisson(mean)
-    u = rng.random((2, int(counts.sum())))
-    a = (u[0] * np.repeat(a_size, counts)).astype(np.int64) + np.repeat(a_off, counts)
-    b = (u[1] * np.repeat(b_size, counts)).astype(np.int64) + np.repeat(b_off, counts)
+    # Poisson numbers of edges per block and their ends, block by block (this stream is the
+    # network's since the model began: the same seed gives the same network)
+    srcs, dsts = [], []
+    for mean, a_off, a_size, b_off, b_size, across in blocks:
+        m = rng.poisson(mean)
+        a = rng.integers(0, a_size, m) + a_off
+        b = rng.integers(0, b_size, m) + b_off
+        if across:
+            keep = group_of[a] != group_of[b]
+            a, b = a[keep], b[keep]
+        srcs.append(a)
+        dsts.append(b)
+    a = np.concatenate(srcs)
+    b = np.concatenate(dsts)
     keep = a != b
-    if across.any():
-        keep &= ~(np.repeat(across, counts) & (group_of[a] == group_of[b]))
     a, b = a[keep], b[keep]
-    # every edge both ways as one key (from x n + to), sorted: duplicates fall together and
-    # the order is the compressed adjacency's (people in turn, each one's contacts rising)
+    # every edge both ways as one key, sorted: duplicates fall together, and the order is
+    # the compressed adjacency's (people in turn; each one's contacts after them rising,
+    # then those before them rising: the key holds (to - from) mod n, not to)
     key_type = np.int32 if n * n < 2**31 else np.int64
     a, b = a.astype(key_type), b.astype(key_type)
-    keys = np.sort(np.concatenate((a * n + b, b * n + a)))
+    keys = np.sort(np.concatenate((a * n + (b - a) % n, b * n + (a - b) % n)))
     if keys.size:
         keys = keys[np.concatenate(([True], keys[1:] != keys[:-1]))]
-    src, dst = keys // n, keys % n
+    src = keys // n
+    dst = (keys % n + src) % n
     starts = np.searchsorted(src, np.arange(n + 1)).tolist()
     # an array, not a list: built by a copy, not one Python int per entry (indexing it
     # costs a little more, but a run reads only the few entries its tellings pick)
