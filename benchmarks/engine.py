@@ -1,7 +1,8 @@
 """Engine benchmark: prints figures, asserts nothing.  ``python -m benchmarks.engine``
 
 1. events per second beside SimPy's own floor (bare timeouts, same number of live processes);
-2. the median time of one run of each library scenario (expert and baseline paths) at its size,
+2. the time of one run of each library scenario (expert and baseline paths; mean over 20 seeds,
+   best of 5 rounds) at its size,
    in ms and in machine-independent units (the run's time x bare SimPy's events per second,
    both measured in this bench run: how many bare SimPy events the run costs), beside
    BASELINE, the same figures at the start of issue 18, and the ratio baseline / now;
@@ -141,8 +142,8 @@ def main() -> int:
         floor2 = max(floor2, simpy_floor(FLOOR_PROCESSES, 100_000, seed=ROUNDS + r))
     print(f"   SimPy floor: {floor2:,.0f} events/s")
     print(
-        f"   {'':27s} {'':22s} {'ms: expert | baseline | detail':31s}  {'units: now':20s}  "
-        "baseline (issue 18)     baseline / now"
+        f"   {'':50s} {'ms: expert | baseline | detail':29s} {'units now':21s} "
+        f"{'units at issue 18':21s} baseline / now"
     )
     ratios = []
     for slug, s in lib.items():

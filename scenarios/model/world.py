@@ -16,6 +16,10 @@ Performance notes (why the code looks like this):
   the current excitation times the largest possible anger multiplier, which
   holds until the next incident because excitation only decays and every
   intervention multiplier is <= 1.
+* The regular looks (samples, the hourly risk, partner reports) cost no SimPy
+  events: ``_LookingEnvironment`` takes those due before each event and the
+  rumour loop those due before each telling (see ``World._looks``). Before
+  issue 18 they were a process whose wake-ups were two thirds of a run's events.
 """
 
 from __future__ import annotations
