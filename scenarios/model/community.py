@@ -1,12 +1,13 @@
 """Population and contact network: a seeded stochastic block model.
 
 Edges are sampled in bulk with numpy (expected counts per block, Poisson
-numbers, duplicates dropped) and returned as plain adjacency lists, which the
-rumour loop indexes fastest.
+numbers, duplicates dropped) and returned as a compressed adjacency (a list of
+starts and an array of contacts), which the rumour loop indexes directly.
 """
 
 from __future__ import annotations
 
+from array import array
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,13 +22,13 @@ class Population:
     # compressed adjacency: person i's contacts are targets[starts[i]:starts[i + 1]];
     # both None when the scenario is well mixed
     starts: list[int] | None
-    targets: list[int] | None
+    targets: array | None  # int32
 
     @property
     def adjacency(self) -> list[list[int]] | None:
         if self.starts is None:
             return None
-        return [self.targets[self.starts[i] : self.starts[i + 1]] for i in range(len(self.group_of))]
+        return [self.targets[self.starts[i] : self.starts[i + 1]].tolist() for i in range(len(self.group_of))]
 
 
 def build_population(scenario: Scenario, rng: np.random.Generator) -> Population:
@@ -39,51 +40,59 @@ def build_population(scenario: Scenario, rng: np.random.Generator) -> Population
     if scenario.community.mixing == "well_mixed":
         return Population(group_of.tolist(), members, None, None)
 
-    srcs, dsts = [], []
+    # the blocks of edges: (expected count, first end's offset and range, second end's, and
+    # whether only edges across groups count), drawn together below
+    blocks: list[tuple[float, int, int, int, int, bool]] = []
     com = scenario.community
     # inside each group: about contacts_within contacts per person
     for k, size in enumerate(sizes):
         if size < 2 or com.contacts_within <= 0:
             continue
-        m = rng.poisson(size * com.contacts_within / 2)
-        a = rng.integers(0, size, m) + offsets[k]
-        b = rng.integers(0, size, m) + offsets[k]
-        srcs.append(a)
-        dsts.append(b)
+        off = int(offsets[k])
+        blocks.append((size * com.contacts_within / 2, off, size, off, size, False))
     # between groups: about contacts_between contacts per person, random across other groups
     if len(sizes) > 1 and com.contacts_between > 0:
         p = np.asarray(sizes, dtype=float) / n
         same = float((p**2).sum())
-        m = rng.poisson(n * com.contacts_between / 2 / max(1e-9, 1 - same))
-        a = rng.integers(0, n, m)
-        b = rng.integers(0, n, m)
-        keep = group_of[a] != group_of[b]
-        srcs.append(a[keep])
-        dsts.append(b[keep])
+        blocks.append((n * com.contacts_between / 2 / max(1e-9, 1 - same), 0, n, 0, n, True))
     # named links: each member of the first group gets about `contacts` in the second
     index = {g.id: k for k, g in enumerate(scenario.groups)}
     for first, second, contacts in com.links:
         ka, kb = index[first], index[second]
-        m = rng.poisson(sizes[ka] * contacts)
-        srcs.append(rng.integers(0, sizes[ka], m) + offsets[ka])
-        dsts.append(rng.integers(0, sizes[kb], m) + offsets[kb])
+        if not (sizes[ka] and sizes[kb]):
+            continue
+        blocks.append((sizes[ka] * contacts, int(offsets[ka]), sizes[ka], int(offsets[kb]), sizes[kb], False))
 
-    if srcs:
-        a = np.concatenate(srcs)
-        b = np.concatenate(dsts)
-        keep = a != b
-        lo = np.minimum(a[keep], b[keep])
-        hi = np.maximum(a[keep], b[keep])
-        # np.unique's result (sorted, distinct), by a plain sort: cheaper on these sizes
-        codes = np.sort(lo.astype(np.int64) * n + hi)
-        if codes.size:
-            codes = codes[np.concatenate(([True], codes[1:] != codes[:-1]))]
-        lo, hi = codes // n, codes % n
-        src = np.concatenate((lo, hi))
-        dst = np.concatenate((hi, lo))
-        order = np.argsort(src, kind="stable")
-        targets = dst[order].tolist()
-        starts = np.searchsorted(src[order], np.arange(n + 1)).tolist()
-    else:
-        targets, starts = [], [0] * (n + 1)
+    if not blocks:
+        return Population(group_of.tolist(), members, [0] * (n + 1), array("i"))
+    # Poisson numbers of edges per block and their ends, block by block (this stream is the
+    # network's since the model began: the same seed gives the same network)
+    srcs, dsts = [], []
+    for mean, a_off, a_size, b_off, b_size, across in blocks:
+        m = rng.poisson(mean)
+        a = rng.integers(0, a_size, m) + a_off
+        b = rng.integers(0, b_size, m) + b_off
+        if across:
+            keep = group_of[a] != group_of[b]
+            a, b = a[keep], b[keep]
+        srcs.append(a)
+        dsts.append(b)
+    a = np.concatenate(srcs)
+    b = np.concatenate(dsts)
+    keep = a != b
+    a, b = a[keep], b[keep]
+    # every edge both ways as one key, sorted: duplicates fall together, and the order is
+    # the compressed adjacency's (people in turn; each one's contacts after them rising,
+    # then those before them rising: the key holds (to - from) mod n, not to)
+    key_type = np.int32 if n * n < 2**31 else np.int64
+    a, b = a.astype(key_type), b.astype(key_type)
+    keys = np.sort(np.concatenate((a * n + (b - a) % n, b * n + (a - b) % n)))
+    if keys.size:
+        keys = keys[np.concatenate(([True], keys[1:] != keys[:-1]))]
+    src = keys // n
+    dst = (keys % n + src) % n
+    starts = np.searchsorted(src, np.arange(n + 1)).tolist()
+    # an array, not a list: built by a copy, not one Python int per entry (indexing it
+    # costs a little more, but a run reads only the few entries its tellings pick)
+    targets = array("i", dst.astype(np.int32).tobytes())
     return Population(group_of.tolist(), members, starts, targets)

@@ -16,10 +16,15 @@ Performance notes (why the code looks like this):
   the current excitation times the largest possible anger multiplier, which
   holds until the next incident because excitation only decays and every
   intervention multiplier is <= 1.
+* The regular looks (samples, the hourly risk, partner reports) cost no SimPy
+  events: ``_LookingEnvironment`` takes those due before each event and the
+  rumour loop those due before each telling (see ``World._looks``). Before
+  issue 18 they were a process whose wake-ups were two thirds of a run's events.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import random
 from dataclasses import dataclass, field
@@ -91,6 +96,31 @@ class EventBudgetExceeded(RuntimeError):
         )
 
 
+@functools.lru_cache(maxsize=64)
+def _sample_times(step: float, end: float) -> tuple[float, ...]:
+    """The times of a run's samples (hours, rounded as the series keeps them): the same in
+    every run of a scenario, so worked out once."""
+    times, i = [], 0
+    while i * step <= end:
+        times.append(round(i * step, 6))
+        i += 1
+    return tuple(times)
+
+
+class _LookingEnvironment(simpy.Environment):
+    """SimPy's environment, which first takes the run's looks (``World._looks``) due before
+    the next event's time: samples and hourly checks cost no events of their own."""
+
+    next_look = math.inf  # the time of the next look due
+    looks = None  # World._looks(): look(before) takes the looks due before ``before``
+
+    def step(self) -> None:
+        queue = self._queue
+        if queue and queue[0][0] > self.next_look:
+            self.looks(queue[0][0])
+        simpy.Environment.step(self)
+
+
 def tension_level(anger: float) -> int:
     return 0 if anger < 0.25 else 1 if anger < 0.4 else 2 if anger < 0.6 else 3
 
@@ -122,9 +152,11 @@ class World:
         self.decisions = decisions
         self.seed = seed
         self.rng = random.Random(seed)
-        self.env = simpy.Environment()
+        self.env = _LookingEnvironment()
         self.horizon = scenario.grading.horizon_hours
-        pop = build_population(scenario, np.random.default_rng(seed))
+        # numpy's generator builds the network, then draws the samples of people (fast in C)
+        self.np_rng = np.random.default_rng(seed)
+        pop = build_population(scenario, self.np_rng)
         self.group_of = pop.group_of
         self.members = pop.members
         self.starts, self.targets = pop.starts, pop.targets
@@ -166,6 +198,11 @@ class World:
         ret = scenario.retaliation
         self.armed = [self.gindex[g] for g in ret.groups]
         self.pairs = [(a, b) for a in self.armed for b in self.armed if a != b]
+        self.armed_groups = list(dict.fromkeys(self.armed))
+        self.anger_weight, self.anger_reference = ret.anger_weight, ret.anger_reference
+        self.divisors = [max(1, size) for size in self.sizes]
+        self.mult_now = [1.0] * len(self.gids)  # _group_factors' lists
+        self.against_now = [1.0] * len(self.gids)
         self.excite = [0.0] * len(self.pairs)
         self.excite_t = 0.0
         self.pair_index = {p: k for k, p in enumerate(self.pairs)}
@@ -210,7 +247,7 @@ class World:
         env = self.env
         self.retaliation_proc = env.process(self._incident_and_retaliation())
         self.rumour_proc = env.process(self._rumour())
-        env.process(self._clock())
+        self.env.looks = self._looks()
         env.process(self._decisions())
         if scenario.incident.transfer_at_hours is not None:
             env.process(self._transfer(scenario.incident.transfer_at_hours))
@@ -436,7 +473,9 @@ class World:
         gsum = self._decayed_gsum(k, t)
         for i in people:
             old = anger[i] * exp(-(t - anger_t[i]) / tau)
-            new = min(1.0, old + rise)
+            new = old + rise
+            if new > 1.0:
+                new = 1.0
             anger[i] = new
             anger_t[i] = t
             gsum += new - old
@@ -449,10 +488,26 @@ class World:
             self.gsum_t[k] = t
         return self.gsum[k]
 
+    def sample_members(self, k: int, count: int) -> list[int]:
+        """``count`` members of group ``k`` (at most all), a uniform sample in random order."""
+        return self._sample_array(k, count).tolist()
+
+    def _sample_array(self, k: int, count: int) -> np.ndarray:
+        people = self.members[k]
+        count = min(len(people), count)
+        if count <= 0:
+            return np.zeros(0, dtype=np.int64)
+        # members are consecutive numbers, so a sample of positions is one of people; the head
+        # of a random permutation is a uniform sample in random order (and cheaper to get
+        # from numpy than choice() at these sizes)
+        return self.np_rng.permutation(len(people))[:count] + people[0]
+
     def calm(self, gid: str, fraction: float, reach: float, who: str, decision: int | None) -> None:
         t = self.env.now
         people = self.members[self.gindex[gid]]
-        reached = self.rng.sample(people, round(reach * len(people)))
+        count = round(reach * len(people))
+        # everyone reached: no sample to draw (the order does not matter)
+        reached = people if count >= len(people) else self.sample_members(self.gindex[gid], count)
         self.spend(len(reached))
         if not reached:
             return
@@ -482,47 +537,58 @@ class World:
         With ``tag``, the people it convinced are kept under that tag (a claim that may be
         contradicted later)."""
         convinced = self.claims.setdefault(tag, []) if tag is not None else None
+        # who it reaches, wave by wave, and which of them it convinces (p = cred), drawn at
+        # once: a wave then works only on those it convinces
         waves: list[list[int]] = [[] for _ in range(CORRECTION_BATCHES)]
+        reached = [0] * CORRECTION_BATCHES
         for g, r in reach.items():
-            people = self.members[self.gindex[g]]
-            chosen = self.rng.sample(people, min(len(people), round(r * len(people))))
+            k = self.gindex[g]
+            chosen = self._sample_array(k, round(r * self.sizes[k]))
+            believe = self.np_rng.random(len(chosen)) < cred.get(g, 0.0)
             for w in range(CORRECTION_BATCHES):
-                waves[w].extend(chosen[w::CORRECTION_BATCHES])
+                part = chosen[w::CORRECTION_BATCHES]
+                reached[w] += len(part)
+                waves[w].extend(part[believe[w::CORRECTION_BATCHES]].tolist())
         total = {g: 0 for g in reach}
         was_believing = 0
         # per-group constants and the state lists, looked up once (the same values and
         # the same operations as looking them up per person)
         gids, group_of = self.gids, self.group_of
-        creds = [cred.get(g, 0.0) for g in gids]
-        keeps = [1.0 - CALMING * c for c in creds]
+        keeps = [1.0 - CALMING * cred.get(g, 0.0) for g in gids]
+        by_group = [0] * len(gids)
+        spreaders, spos = self.spreaders, self.spos
         corrected, state, level = self.corrected, self.state, self.level
         by_level = self.believers_by_level
         anger, anger_t, gsum, gsum_t = self.anger, self.anger_t, self.gsum, self.gsum_t
         tau, exp = self.tau, math.exp
-        rng = self.rng
-        random_ = rng.random
         for w, wave in enumerate(waves):
             if w:
                 yield self.env.timeout(CORRECTION_SPAN_HOURS / CORRECTION_BATCHES)
             t = self.env.now
             changed = False
-            self.model_events += len(wave)
+            self.model_events += reached[w]
+            convinced_now = dropped = 0
             for i in wave:
-                k = group_of[i]
-                if random_() >= creds[k] or corrected[i]:
+                if corrected[i]:
                     continue
+                k = group_of[i]
                 corrected[i] = True
-                self.corrected_count += 1
-                total[gids[k]] += 1
+                convinced_now += 1
+                by_group[k] += 1
                 if convinced is not None:
                     convinced.append(i)
                 s = state[i]
                 if s == SPREADER:
-                    self._remove_spreader(i)
+                    # _remove_spreader(i), inlined
+                    pos = spos[i]
+                    last = spreaders.pop()
+                    if last != i:
+                        spreaders[pos] = last
+                        spos[last] = pos
+                    spos[i] = -1
                     changed = True
                 if s != IGNORANT:
-                    was_believing += 1
-                    self.believers -= 1
+                    dropped += 1
                     by_level[level[i]] -= 1
                 state[i] = STIFLER
                 old = anger[i] * exp(-(t - anger_t[i]) / tau)
@@ -534,8 +600,14 @@ class World:
                 else:
                     gsum[k] = gsum[k] * exp(-(t - gsum_t[k]) / tau) + (new - old)
                     gsum_t[k] = t
+            self.corrected_count += convinced_now
+            self.believers -= dropped
+            was_believing += dropped
             if changed:
                 self._interrupt_rumour()
+        for k, count in enumerate(by_group):
+            if count:
+                total[gids[k]] += count
         self.log(
             "correction",
             who,
@@ -552,8 +624,8 @@ class World:
         if people is None:
             people = []
             for g in gids:
-                members = self.members[self.gindex[g]]
-                people.extend(self.rng.sample(members, min(len(members), round(share * len(members)))))
+                k = self.gindex[g]
+                people.extend(self.sample_members(k, round(share * self.sizes[k])))
         lv = max(1, self.peak_level)
         added = 0
         for i in people:
@@ -883,8 +955,7 @@ class World:
         n = self.n
         horizon = self.horizon
         random_ = rng.random
-        expovariate = rng.expovariate
-        exp = math.exp
+        exp, log = math.exp, math.log
         escalate = self._escalation_at(env.now)
         boost_until = min((u for _, u in self.escalation_boost), default=math.inf)
         t = env.now
@@ -892,28 +963,49 @@ class World:
         # the next scheduled event's time: nothing in the loop schedules one, so it only
         # changes across a yield
         next_event = env.peek()
+        # the looks (samples, hourly checks) due before a telling are taken first
+        look, next_look = env.looks, env.next_look
+        keep_spread = self.detail  # who told whom, for the debrief's picture
+        # the counts as locals, written back before anything else can read them (a look, a
+        # yield, the end); believers only rise here, so the peak reach is theirs at a write-back
+        believers, heard = self.believers, self.heard
+        # the earliest time at which a telling needs more than itself (one comparison per telling)
+        limit = min(horizon, next_event, boost_until, next_look)
         while spreaders and rate_each > 0:
-            t_next = t + expovariate(rate_each * len(spreaders))
-            if t_next > horizon:
-                break
-            if t_next >= next_event:
-                try:
-                    yield env.timeout(t_next - env.now)
-                except simpy.Interrupt:
-                    next_event = env.peek()
-                    t = env.now  # the spreader set changed: resample (memoryless)
-                    escalate = self._escalation_at(t)
-                    boost_until = min((u for _, u in self.escalation_boost if u > t), default=math.inf)
-                    continue
-                next_event = env.peek()
-                escalate = self._escalation_at(t_next)
-                boost_until = min((u for _, u in self.escalation_boost if u > t_next), default=math.inf)
-            elif t_next >= boost_until:
-                escalate = self._escalation_at(t_next)
-                boost_until = min((u for _, u in self.escalation_boost if u > t_next), default=math.inf)
+            ns = len(spreaders)  # the same until this telling's end
+            # rng.expovariate(rate_each * ns), inlined: the same operations
+            t_next = t + -log(1.0 - random_()) / (rate_each * ns)
+            if t_next >= limit:
+                if t_next > horizon:
+                    break
+                if t_next >= next_event:
+                    self._write_back(believers, heard)
+                    try:
+                        yield env.timeout(t_next - env.now)
+                    except simpy.Interrupt:
+                        believers, heard = self.believers, self.heard
+                        next_event, next_look = env.peek(), env.next_look
+                        t = env.now  # the spreader set changed: resample (memoryless)
+                        escalate = self._escalation_at(t)
+                        boost_until = min((u for _, u in self.escalation_boost if u > t), default=math.inf)
+                        limit = min(horizon, next_event, boost_until, next_look)
+                        continue
+                    believers, heard = self.believers, self.heard
+                    next_event, next_look = env.peek(), env.next_look
+                    escalate = self._escalation_at(t_next)
+                    boost_until = min((u for _, u in self.escalation_boost if u > t_next), default=math.inf)
+                    ns = len(spreaders)  # an action may have changed them without a resample
+                elif t_next >= boost_until:
+                    escalate = self._escalation_at(t_next)
+                    boost_until = min((u for _, u in self.escalation_boost if u > t_next), default=math.inf)
+                if t_next > next_look:
+                    self._write_back(believers, heard)
+                    look(t_next)
+                    next_look = env.next_look
+                limit = min(horizon, next_event, boost_until, next_look)
             t = t_next
             steps += 1
-            s = spreaders[int(random_() * len(spreaders))]
+            s = spreaders[int(random_() * ns)]
             if starts is None:
                 j = int(random_() * (n - 1))
                 if j >= s:
@@ -937,18 +1029,16 @@ class World:
                         )
                 state[j] = SPREADER
                 level[j] = lv
-                spos[j] = len(spreaders)
+                spos[j] = ns
                 spreaders.append(j)
                 by_level[lv] += 1
-                self.believers += 1
-                self.heard += 1
-                r = self.believers / n
-                if r > self.peak_reach:
-                    self.peak_reach = r
+                believers += 1
+                heard += 1
                 k = group_of[j]
                 if lv > gmax[k]:
                     gmax[k] = lv
-                spread.append((t, s, j, lv))
+                if keep_spread:
+                    spread.append((t, s, j, lv))
                 if affects[k] and per_level > 0:
                     old = anger[j] * exp(-(t - anger_t[j]) / tau)
                     new = old + per_level * lv * buffer[k]
@@ -966,7 +1056,15 @@ class World:
                     spreaders[pos] = last
                     spos[last] = pos
                 spos[s] = -1
+        self._write_back(believers, heard)
         self.model_events += steps
+
+    def _write_back(self, believers: int, heard: int) -> None:
+        """The rumour loop's counts, and the peak reach they reached."""
+        self.believers, self.heard = believers, heard
+        r = believers / self.n
+        if r > self.peak_reach:
+            self.peak_reach = r
 
     def _multiplier(self, k: int, t: float) -> float:
         ret = self.scenario.retaliation
@@ -984,21 +1082,47 @@ class World:
         return m
 
     def _pair_factors(self, t: float) -> tuple[list[float], list[float]]:
-        """Per pair, ``_multiplier`` of its retaliator and ``_against`` of its target at ``t``,
-        each group's computed once (the same values as calling them per pair)."""
-        mult: dict[int, float] = {}
-        against: dict[int, float] = {}
-        ms, ag = [], []
-        for a, b in self.pairs:
-            m = mult.get(a)
-            if m is None:
-                m = mult[a] = self._multiplier(a, t)
-            g = against.get(b)
-            if g is None:
-                g = against[b] = self._against(b, t)
-            ms.append(m)
-            ag.append(g)
-        return ms, ag
+        """Per pair, ``_multiplier`` of its retaliator and ``_against`` of its target at ``t``
+        (the same values, by the same operations, as calling them per pair)."""
+        mult, against = self._group_factors(t)
+        pairs = self.pairs
+        return [mult[a] for a, _ in pairs], [against[b] for _, b in pairs]
+
+    def _group_factors(self, t: float) -> tuple[list[float], list[float]]:
+        """Per group, ``_multiplier`` and ``_against`` at ``t``, for the armed groups only
+        (lists by group index, reused: read them before the next call). ``t`` never goes
+        back, so modifiers over by ``t`` are dropped on the way."""
+        weight, reference, tau, exp = self.anger_weight, self.anger_reference, self.tau, math.exp
+        gsum, gsum_t, divisors = self.gsum, self.gsum_t, self.divisors
+        hazard_mods, hazard_mods_against = self.hazard_mods, self.hazard_mods_against
+        mult, against = self.mult_now, self.against_now
+        for k in self.armed_groups:
+            # mean_anger(t, k), inlined
+            m = 1.0 + weight * (gsum[k] * exp(-(t - gsum_t[k]) / tau) / divisors[k] / reference - 1.0)
+            mods = hazard_mods[k]
+            if mods:
+                over = False
+                for factor, until, _ in mods:
+                    if t < until:
+                        m *= factor
+                    else:
+                        over = True
+                if over:
+                    mods[:] = [mod for mod in mods if t < mod[1]]
+            mult[k] = max(0.0, m)
+            g = 1.0
+            mods = hazard_mods_against[k]
+            if mods:
+                over = False
+                for factor, until, _ in mods:
+                    if t < until:
+                        g *= factor
+                    else:
+                        over = True
+                if over:
+                    mods[:] = [mod for mod in mods if t < mod[1]]
+            against[k] = g
+        return mult, against
 
     def _incident_and_retaliation(self):
         sc = self.scenario
@@ -1069,48 +1193,68 @@ class World:
         )
         self.anger_group(self.gids[against], self.scenario.tension.anger_per_incident)
 
-    def _clock(self):
-        """The run's regular looks, in one process: a sample of the community every
-        ``grading.sample_minutes`` (from hour 0), and every hour the retaliation risk brought
-        up to date (RISK_STEP_HOURS) and the engaged partners' reports (SIGNAL_EVERY_HOURS).
+    def _looks(self):
+        """The run's regular looks, as a function ``look(before)`` that takes every look due
+        before ``before``: a sample of the community every ``grading.sample_minutes`` (from hour
+        0), and every hour the retaliation risk brought up to date (RISK_STEP_HOURS) and the
+        engaged partners' reports (SIGNAL_EVERY_HOURS).
 
-        None of these looks changes what the community does, so one process serves them all
-        (a third of the events of three). A run without ``detail`` (a Monte Carlo's) keeps
-        only what its summary reads: no partner reports, no per-group or per-level series.
+        None of these looks changes what the community does, so they are no SimPy events:
+        ``_LookingEnvironment`` takes the looks due before each event, and the rumour loop
+        those due before each telling, so a look sees the state it would have seen at its
+        time (no state changes between events, and every change comes from an event or a
+        telling). The looks of one call see the same state, so samples are taken together,
+        then the hourly looks (neither reads what the other writes). A run without ``detail``
+        (a Monte Carlo's) keeps only what its summary reads: no partner reports, no per-group
+        or per-level series.
         """
         env = self.env
         step = self.scenario.grading.sample_minutes / 60.0
         end = self.horizon + 1e-9
-        sample = self._sampler()
+        samples = self._sampler()
         report = self._reporter() if self.detail and self.partner_state else None
         hourly = RISK_STEP_HOURS  # == SIGNAL_EVERY_HOURS
         meter = bool(self.pairs)
-        next_sample, samples = 0.0, 0
-        next_hour, hours = hourly, 1
-        while True:
-            t = env.now
-            if next_sample is not None and t >= next_sample - 1e-9:
-                sample(t)
-                samples += 1
-                next_sample = samples * step
-                if next_sample > end:
-                    next_sample = None
-            if t >= next_hour - 1e-9:
+        integrate = self._integrate_risk_to
+        inf = math.inf
+        # the next sample's number and time, and the next hour's (inf: no more)
+        at = [0, 0.0, 1, hourly if meter or report is not None else inf]
+        env.next_look = 0.0
+
+        def look(before: float) -> None:
+            i, next_sample, h, next_hour = at
+            if next_sample < before:
+                first = i
+                while next_sample < before:
+                    i += 1
+                    next_sample = i * step
+                    if next_sample > end:
+                        next_sample = inf
+                samples(first, i)
+            if next_hour < before:
+                hours = []
+                while next_hour < before:
+                    hours.append(next_hour)
+                    h += 1
+                    next_hour = h * hourly
+                    if next_hour > end:
+                        next_hour = inf
                 if meter:
-                    self._integrate_risk(t)
+                    integrate(hours)
                 if report is not None:
-                    report(t)
-                hours += 1
-                next_hour = hours * hourly
-            if next_sample is None and report is None and not meter:
-                return
-            nxt = next_hour if next_sample is None else min(next_sample, next_hour)
-            yield env.timeout(nxt - t)
+                    for t in hours:
+                        report(t)
+            at[:] = i, next_sample, h, next_hour
+            env.next_look = min(next_sample, next_hour)
+
+        return look
 
     def _sampler(self):
-        """One sample of the community at ``t``, as a function with its run's constants bound."""
+        """Samples ``first`` to ``last - 1`` of the community (sample ``i`` at ``i`` x
+        sample_minutes), all of one state, as a function with its run's constants bound."""
         ser = self.series
         n = self.n
+        step = self.scenario.grading.sample_minutes / 60.0
         times, reach, incidents, police_trust = ser.times, ser.reach, ser.incidents, ser.police_trust
         detail = self.detail
         by_level = self.believers_by_level
@@ -1124,27 +1268,35 @@ class World:
         n1 = max(1, n)
         tau, exp = self.tau, math.exp
         seen = [-1, 0.0]  # trust_changes when the mean was last computed, and that mean
+        sample_times = _sample_times(step, self.horizon + 1e-9)
 
-        def sample(t: float) -> None:
-            times.append(round(t, 6))
-            reach.append(self.believers / n)
+        def samples(first: int, last: int) -> None:
+            count = last - first
+            times.extend(sample_times[first:last])
+            reach.extend([self.believers / n] * count)
             for lv, series in level_lists:
-                series.append(by_level[lv] / n)
+                series.extend([by_level[lv] / n] * count)
+            # anger only decays between state changes: the first sample has the most of it
+            t = first * step
             total = 0.0
             for k, series, size, div in groups:
                 a = gsum[k] * exp(-(t - gsum_t[k]) / tau) / div
                 if series is not None:
                     series.append(a)
+                    series.extend(
+                        gsum[k] * exp(-(i * step - gsum_t[k]) / tau) / div for i in range(first + 1, last)
+                    )
                 total += a * size
-            self.model_events += ngroups
-            self.peak_mean_anger = max(self.peak_mean_anger, total / n1)
-            incidents.append(self.incidents)
+            if total / n1 > self.peak_mean_anger:
+                self.peak_mean_anger = total / n1
+            self.model_events += ngroups * count  # counted alike with and without detail
+            incidents.extend([self.incidents] * count)
             if self.trust_changes != seen[0]:
                 seen[0] = self.trust_changes
                 seen[1] = sum(tr * sz for tr, sz in zip(trust, sizes, strict=True)) / n1
-            police_trust.append(seen[1])
+            police_trust.extend([seen[1]] * count)
 
-        return sample
+        return samples
 
     def _integrate_risk(self, t: float) -> None:
         """Adds the retaliation hazard's integral from the last update to ``t``.
@@ -1153,20 +1305,31 @@ class World:
         no incident falls inside the interval: every incident updates first); anger and
         interventions scale it at their value at ``t``. With those switched off this is exactly
         the Hawkes compensator, whose mean is the mean number of retaliations."""
-        a = self.risk_t
-        if t <= a or not self.pairs:
+        self._integrate_risk_to((t,))
+
+    def _integrate_risk_to(self, times) -> None:
+        """``_integrate_risk`` to each of ``times`` in turn (rising, one state throughout)."""
+        pairs = self.pairs
+        if not pairs:
             return
         ret = self.scenario.retaliation
         tau, mu = ret.decay_hours, ret.baseline_per_day / 24.0
-        d_a = math.exp(-(a - self.excite_t) / tau)
-        d_t = math.exp(-(t - self.excite_t) / tau)
-        total = 0.0
-        ms, ag = self._pair_factors(t)
-        for e, m, g in zip(self.excite, ms, ag, strict=True):
-            total += (mu * (t - a) + e * tau * (d_a - d_t)) * m * g
-        self.risk += total
-        self.risk_t = t
-        self.model_events += 1
+        exp, excite, excite_t = math.exp, self.excite, self.excite_t
+        a, risk, done = self.risk_t, self.risk, 0
+        d_a = exp(-(a - excite_t) / tau)
+        for t in times:
+            if t <= a:
+                continue
+            d_t = exp(-(t - excite_t) / tau)
+            mult, against = self._group_factors(t)
+            total = 0.0
+            for (p, q), e in zip(pairs, excite, strict=True):
+                total += (mu * (t - a) + e * tau * (d_a - d_t)) * mult[p] * against[q]
+            risk += total
+            a, d_a = t, d_t  # d_a at the new a is d_t: the same expression
+            done += 1
+        self.risk, self.risk_t = risk, a
+        self.model_events += done
 
     def retaliation_hazard(self, t: float) -> float:
         """Retaliations expected per hour at ``t``: the Hawkes intensity summed over pairs."""
@@ -1246,6 +1409,7 @@ class World:
                                 "level": tl,
                                 "text": f"{spec.name}: people in {gname} are {TENSION_WORDS[tl]}.",
                             },
+                            t=t,
                         )
                     lv = gmax[k]
                     if lv > reported.get(rkey, 0):
@@ -1259,6 +1423,7 @@ class World:
                                 "level": lv,
                                 "text": f'{spec.name}: in {gname} people are saying "{levels[lv - 1]}"',
                             },
+                            t=t,
                         )
 
         return report

@@ -151,3 +151,27 @@ def test_engine_never_imports_flask_or_lms():
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+@pytest.mark.parametrize("detail", [True, False])
+def test_the_regular_looks_cost_no_simpy_events(crew, detail):
+    """Samples, the hourly risk and partner reports are taken between events, not as events:
+    a run has fewer SimPy events than samples, and still every sample and the risk to the end."""
+    from scenarios.model.world import World
+
+    world = World(crew, [list(d) for d in crew.expert_path], 11, detail=detail)
+    steps = 0
+    step = world.env.step
+
+    def counted() -> None:
+        nonlocal steps
+        steps += 1
+        step()
+
+    world.env.step = counted
+    horizon = crew.grading.horizon_hours
+    world.env.run(until=horizon + 1e-9)
+    samples = int(horizon * 60 / crew.grading.sample_minutes) + 1
+    assert len(world.series.times) == samples and world.series.times[-1] == horizon
+    assert world.risk_t == horizon
+    assert steps < samples
