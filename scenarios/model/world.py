@@ -73,6 +73,20 @@ def event_budget(scenario: Scenario) -> int:
     return BUDGET_PER_UNIT * expected + BUDGET_FLOOR
 
 
+def _live_factor(mods: list, t: float) -> float:
+    """The product of the hazard modifiers (factor, until, why) still in force at hour `t`;
+    those that have expired are dropped from `mods` in place, so later looks skip them."""
+    product, over = 1.0, False
+    for factor, until, _ in mods:
+        if t < until:
+            product *= factor
+        else:
+            over = True
+    if over:
+        mods[:] = [mod for mod in mods if t < mod[1]]
+    return product
+
+
 def _no_log(*args, **kwargs) -> None:
     """``World.log`` in a run without detail."""
 
@@ -1101,27 +1115,10 @@ class World:
             m = 1.0 + weight * (gsum[k] * exp(-(t - gsum_t[k]) / tau) / divisors[k] / reference - 1.0)
             mods = hazard_mods[k]
             if mods:
-                over = False
-                for factor, until, _ in mods:
-                    if t < until:
-                        m *= factor
-                    else:
-                        over = True
-                if over:
-                    mods[:] = [mod for mod in mods if t < mod[1]]
+                m *= _live_factor(mods, t)
             mult[k] = max(0.0, m)
-            g = 1.0
             mods = hazard_mods_against[k]
-            if mods:
-                over = False
-                for factor, until, _ in mods:
-                    if t < until:
-                        g *= factor
-                    else:
-                        over = True
-                if over:
-                    mods[:] = [mod for mod in mods if t < mod[1]]
-            against[k] = g
+            against[k] = _live_factor(mods, t) if mods else 1.0
         return mult, against
 
     def _incident_and_retaliation(self):
