@@ -25,7 +25,7 @@ OBJECTIVES: dict[int, str] = {
 }
 
 CAPABILITIES = (
-    "can_mediate", "can_guard", "can_analyse", "can_support", "can_supervise", "can_deter", "can_evaluate",
+    "can_mediate", "can_occupy", "can_guard", "can_analyse", "can_support", "can_supervise", "can_deter", "can_evaluate",
 )  # fmt: skip
 
 
@@ -39,6 +39,7 @@ class PartnerType:
     discretion: float  # 0..1: how reliably shared sensitive information stays with them
     role: str  # one line: what they bring, for the catalogue
     can_mediate: bool = False  # may run a mediation between groups
+    can_occupy: bool = False  # may keep young people busy (activities, not a mediation)
     can_guard: bool = False  # may keep watch over a place
     can_analyse: bool = False  # may map who is connected to whom and where tension is
     can_support: bool = False  # may support the victim's family and high-risk people
@@ -61,7 +62,7 @@ PARTNER_TYPES: dict[str, PartnerType] = {
         PartnerType("interrupter", "Street outreach worker / violence interrupter", 1.0, 0.5,
                     "knows who is angry, mediates between groups, offers a way out", can_mediate=True),
         PartnerType("youth_mentor", "Youth mentor", 3.0, 0.6,
-                    "reaches young people and keeps them busy and away from the conflict", can_mediate=True),
+                    "reaches young people and keeps them busy and away from the conflict", can_occupy=True),
         PartnerType("place_manager", "Business leader / place manager", 1.0, 0.5,
                     "guardianship of a place, cameras, early word of trouble there", can_guard=True),
         PartnerType("local_representative", "Local representative", 6.0, 0.3,

@@ -275,6 +275,37 @@ def mediation(world: World, args: dict, decision: int) -> Generator:
 
 
 @action(
+    "keep_busy",
+    "A youth mentor runs activities for the young people of the named groups (open gym, rides "
+    "home, an evening program): each group's hazard of retaliating is multiplied by (1 - strength "
+    "x credibility x willingness) for duration_hours, and the anger of the people reached by "
+    "(1 - 0.15 x credibility x willingness). It is not a mediation: nothing is settled between the "
+    "groups, so its default strength is below a mediation's and its calming half as strong, and "
+    "case detail shared with the mentor does not make it stronger.",
+    (2,),
+    PARTNER_DELAY,
+    partner=Param("partner", needs="can_occupy"),
+    groups=Param("groups"),
+    strength=Param("number", False, fx.KEEP_BUSY_STRENGTH, lo=0, hi=1),
+    duration_hours=Param("number", False, 48.0, lo=0, hi=24 * 30),
+)
+def keep_busy(world: World, args: dict, decision: int) -> Generator:
+    partner = args["partner"]
+    yield world.env.timeout(world.partner_delay(partner))
+    state = world.partner_state[partner]
+    world.bring_in(partner, (), decision)
+    spec = world.specs[partner]
+    for g in args["groups"]:
+        # no DETAIL_BONUS: running a program needs no case detail
+        c = min(1.0, spec.credibility.get(g, 0.0) * state.willingness)
+        world.modify_hazard(
+            g, 1.0 - args["strength"] * c, args["duration_hours"], f"keep_busy by {partner}", decision,
+            lasting=True,
+        )  # fmt: skip
+        world.calm(g, fx.KEEP_BUSY_CALMING * c, spec.reach.get(g, 0.0), partner, decision)
+
+
+@action(
     "guardianship",
     "Patrol or keep watch at the place a group gathers: incidents by or against that "
     "group become less likely (hazard x (1 - strength)) for duration_hours. With a place "
@@ -411,7 +442,7 @@ def focused_deterrence(world: World, args: dict, decision: int) -> Generator:
 @action(
     "evaluate",
     "Researchers evaluate what was done. When the evaluation is in, the partner work still "
-    "running (mediation, supervision, support, a place manager's watch) is kept going for "
+    "running (mediation, a mentor's activities, supervision, support, a place manager's watch) is kept going for "
     "extend_hours more, once, because the early indicators support it; engaged partners regain full "
     "willingness, and the first evaluation raises trust by 0.05 once in each group partners "
     "reach. With no partner work running it changes nothing.",

@@ -38,6 +38,10 @@ VOUCHING_TRUST = 0.1  # x a partner's credibility: trust a joint message builds
 
 # --- partners' levers -------------------------------------------------------------------
 MEDIATION_CALMING = 0.3  # x credibility x willingness
+# Busy young people are not stewing, but nobody has talked the grievance through: half a mediation's calming.
+KEEP_BUSY_CALMING = 0.15  # x credibility x willingness
+# Below a mediation's 0.7: activities keep youth off the street, a mediation settles the dispute itself.
+KEEP_BUSY_STRENGTH = 0.5  # default strength of keep_busy
 ANALYSIS_TARGETING = 1.3  # x reach of services and probation once the analyst has mapped the network
 SUPPORT_STEP_HOURS = 12.0
 SUPPORT_CALMING = 0.15  # x credibility, per step

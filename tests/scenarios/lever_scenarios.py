@@ -44,6 +44,9 @@ PARTNERS = [
              delay_hours=1.0, discretion=0.0),
     partner("outreach", "interrupter", {"south": (0.7, 0.6), "north": (0.7, 0.6)},
              delay_hours=1.0, discretion=1.0),
+    # the interrupter's reach and credibility, so that keeping busy and mediating compare like for like
+    partner("mentor", "youth_mentor", {"south": (0.7, 0.6), "north": (0.7, 0.6)},
+             delay_hours=1.0, discretion=1.0),
     partner("analyst", "crime_analyst", {}, delay_hours=2.0),
     partner("services", "social_services", {"south": (0.7, 0.8), "homes": (0.5, 0.8)}, delay_hours=1.0),
     partner("probation", "probation_parole", {"south": (0.5, 0.5)}, delay_hours=1.0),

@@ -115,6 +115,61 @@ def test_investigative_detail_makes_a_partners_mediation_stronger():
     assert above(plain["retaliation_risk"], detail["retaliation_risk"], 0.02)
 
 
+# a mentor's activities against an interrupter's mediation of the same two crews, the
+# partners' reach and credibility the same (0.7, 0.6); the incident is north against south
+KEEP_BUSY = build(
+    (1, {
+        "busy": [act("keep_busy", partner="mentor", groups=["south", "north"])],
+        "busy_detail": [contact("mentor", ["facts", "investigative"]),
+                        act("keep_busy", partner="mentor", groups=["south", "north"])],
+        "mediate": [act("mediation", partner="outreach", groups=["south", "north"])],
+    }),
+    **HAZARD,
+)  # fmt: skip
+
+
+def test_keeping_young_people_busy_lowers_their_retaliation():
+    busy, idle = metrics(KEEP_BUSY, path("busy")), metrics(KEEP_BUSY, path("z"))
+    assert above(idle["retaliation_risk"], busy["retaliation_risk"], 0.02)
+
+
+def test_keeping_young_people_busy_is_a_weaker_lever_than_mediation():
+    busy, mediated = metrics(KEEP_BUSY, path("busy")), metrics(KEEP_BUSY, path("mediate"))
+    assert above(busy["retaliation_risk"], mediated["retaliation_risk"], 0.01)
+
+
+def test_case_detail_does_not_make_keeping_busy_stronger():
+    def factors(choice: str) -> dict:
+        events = simulate(KEEP_BUSY, path(choice), 1).events
+        return {
+            e.details["group"]: e.details["hazard_factor"]
+            for e in events
+            if e.kind == "partner_action" and e.details.get("action") == "keep_busy by mentor"
+        }
+
+    # hazard x (1 - strength x credibility x willingness), with no bonus for what the mentor was told
+    expected = 1 - fx.KEEP_BUSY_STRENGTH * 0.6
+    assert factors("busy") == factors("busy_detail") == pytest.approx({"south": expected, "north": expected})
+
+
+@pytest.mark.parametrize(
+    ("action", "who", "kind"),
+    [
+        (act("mediation", partner="mentor", groups=["south"]), "mentor", "youth_mentor"),
+        (act("keep_busy", partner="pastor", groups=["south"]), "pastor", "faith_leader"),
+        (act("keep_busy", partner="outreach", groups=["south"]), "outreach", "interrupter"),
+    ],
+)
+def test_only_a_mentor_keeps_young_people_busy_and_a_mentor_does_not_mediate(action, who, kind):
+    import scenarios
+
+    with pytest.raises(scenarios.ScenarioError) as caught:
+        build((0.5, {"a": [action]}))
+    (issue,) = caught.value.issues
+    assert issue.path == "decisions[0].options[0].actions[0].partner" and issue.line is not None
+    assert issue.message == f'partner "{who}" ({kind}) cannot do {action["do"]}'
+
+
 def _leak_scenario():
     half = partner("half", "block_captain", {"homes": (0.5, 0.5)}, delay_hours=1.0, discretion=0.5)
     sensitive = ["investigative", "identities", "operational", "facts", "concerns"]
@@ -465,6 +520,7 @@ EVERYTHING = build(
         act("ask_correction", partner="pastor"), act("joint_message", partners=["pastor", "talker"]),
         act("police_statement", content="claim"), act("mediation", partner="outreach", groups=["south", "north"]),
         act("support_services", partner="services", groups=["south"]),
+        act("keep_busy", partner="mentor", groups=["south"]),
         act("supervision_contact", partner="probation", groups=["south"]),
         deter(["south", "north"], ["pastor", "outreach"]),
         act("follow_up", partner="talker"), act("hand_over", partner="pastor"),

@@ -282,15 +282,16 @@ def test_focused_enforcement_without_an_analyst_says_it_runs_at_half_strength(pa
 
 
 @pytest.mark.parametrize("path", LIBRARY, ids=lambda p: p.stem)
-def test_a_mediation_names_only_groups_the_partner_reaches(path):
-    # a mediation works through the partner's credibility with each group: one named for a
-    # group the partner does not reach does nothing, whatever its feedback says it does
+def test_a_mediation_or_keep_busy_names_only_groups_the_partner_reaches(path):
+    # a mediation or a mentor's activities work through the partner's credibility with each
+    # group: one named for a group the partner does not reach does nothing, whatever its
+    # feedback says it does
     s = load_scenario(path)
     partners = {p.id: p for p in s.partners}
     for d in s.decisions:
         for o in d.options:
             for a in o.actions:
-                if a.type == "mediation":
+                if a.type in ("mediation", "keep_busy"):
                     p = partners[a.args["partner"]]
                     unreached = [g for g in a.args["groups"] if p.credibility.get(g, 0.0) <= 0.0]
                     assert not unreached, (d.id, o.id, p.id, unreached)
