@@ -360,6 +360,7 @@ ACTION_WORDS = {
     "joint_message": "spoke publicly alongside police",
     "police_statement": "made a public statement",
     "mediation": "mediated to calm {group}",
+    "keep_busy": "kept the young people of {group} busy",
     "guardianship": "kept watch where {group} gather",
     "request_analysis": "mapped who is connected to whom",
     "support": "supported {group}",

@@ -30,6 +30,7 @@ ASKED_TO = {
     "ask_correction": "correct the rumor among the people they reach",
     "joint_message": "put out a joint message with police",
     "mediation": "mediate between {groups}",
+    "keep_busy": "keep the young people of {groups} busy and away from the conflict",
     "guardianship": "keep watch where {groups} gather",
     "request_analysis": "map who is connected to whom and where the tension is",
     "support_services": "support families and high-risk people in {groups}",

@@ -9,6 +9,7 @@ import pytest
 
 import scenarios as engine
 from lms.services import debrief, measures
+from scenarios.model.actions import ACTIONS
 from scenarios.results import Event
 
 LIBRARY = sorted(Path(engine.__file__).parent.joinpath("library").glob("*.yaml"))
@@ -121,3 +122,18 @@ def test_a_summary_stored_before_the_share_was_kept_still_gets_a_headline():
     summary = debrief.distribution_summary(engine.monte_carlo(scenario, scenario.expert_path, 8, 3))
     del summary["retaliated_share"]
     assert "a run on average" in debrief.headline(scenario, (summary, summary, summary))
+
+
+# Police's own actions are worded by the debrief's timeline, not as something a partner is asked to do.
+NOT_ASKED_OF_PARTNERS = {"police_statement", "enforcement"}
+
+
+@pytest.mark.parametrize("name", sorted(ACTIONS))
+def test_every_action_has_words_for_the_debrief_and_the_situation_room(name):
+    """A new action type gets plain words in both places (not "keep busy with ..." or
+    "take part in your plan")."""
+    from lms.services.debrief import ACTION_WORDS
+    from lms.services.situation import ASKED_TO
+
+    assert name in ACTION_WORDS
+    assert name in ASKED_TO or name in NOT_ASKED_OF_PARTNERS
