@@ -259,19 +259,30 @@ def police_statement(world: World, args: dict, decision: int) -> Generator:
     duration_hours=Param("number", False, 48.0, lo=0, hi=24 * 30),
 )
 def mediation(world: World, args: dict, decision: int) -> Generator:
+    yield from _work_with_groups(world, args, decision, "mediation", fx.MEDIATION_CALMING, detail_helps=True)
+
+
+def _work_with_groups(
+    world: World, args: dict, decision: int, kind: str, calming: float, *, detail_helps: bool
+):
+    """A partner's work with the named groups, after the partner's delay: each group's hazard
+    x (1 - strength x c) for duration_hours and its reached people calmed by calming x c, where
+    c = credibility x willingness, x DETAIL_BONUS if `detail_helps` and the partner has been told
+    investigative detail or identities (both as they stand when the work starts), at most 1."""
     partner = args["partner"]
     yield world.env.timeout(world.partner_delay(partner))
     state = world.partner_state[partner]
     world.bring_in(partner, (), decision)
     spec = world.specs[partner]
-    informed = fx.DETAIL_BONUS if state.shared & {"investigative", "identities"} else 1.0
+    informed = detail_helps and state.shared & {"investigative", "identities"}
+    bonus = fx.DETAIL_BONUS if informed else 1.0
     for g in args["groups"]:
-        c = min(1.0, spec.credibility.get(g, 0.0) * state.willingness * informed)
+        c = min(1.0, spec.credibility.get(g, 0.0) * state.willingness * bonus)
         world.modify_hazard(
-            g, 1.0 - args["strength"] * c, args["duration_hours"], f"mediation by {partner}", decision,
+            g, 1.0 - args["strength"] * c, args["duration_hours"], f"{kind} by {partner}", decision,
             lasting=True,
         )  # fmt: skip
-        world.calm(g, fx.MEDIATION_CALMING * c, spec.reach.get(g, 0.0), partner, decision)
+        world.calm(g, calming * c, spec.reach.get(g, 0.0), partner, decision)
 
 
 @action(
@@ -290,19 +301,8 @@ def mediation(world: World, args: dict, decision: int) -> Generator:
     duration_hours=Param("number", False, 48.0, lo=0, hi=24 * 30),
 )
 def keep_busy(world: World, args: dict, decision: int) -> Generator:
-    partner = args["partner"]
-    yield world.env.timeout(world.partner_delay(partner))
-    state = world.partner_state[partner]
-    world.bring_in(partner, (), decision)
-    spec = world.specs[partner]
-    for g in args["groups"]:
-        # no DETAIL_BONUS: running a program needs no case detail
-        c = min(1.0, spec.credibility.get(g, 0.0) * state.willingness)
-        world.modify_hazard(
-            g, 1.0 - args["strength"] * c, args["duration_hours"], f"keep_busy by {partner}", decision,
-            lasting=True,
-        )  # fmt: skip
-        world.calm(g, fx.KEEP_BUSY_CALMING * c, spec.reach.get(g, 0.0), partner, decision)
+    # no DETAIL_BONUS: running a program needs no case detail
+    yield from _work_with_groups(world, args, decision, "keep_busy", fx.KEEP_BUSY_CALMING, detail_helps=False)
 
 
 @action(
