@@ -27,7 +27,7 @@ from lms.extensions import db
 from lms.models import Course, CourseVersion, ScenarioRecord, ScenarioVersion, User
 from lms.models.types import utcnow
 from lms.services import audit, time_on_task
-from lms.services.catalog import courses_offered_to
+from lms.services.catalog import courses_offered_to, published_version, spec_of
 from lms.services.scenario_authoring import AuthoringError
 from lms.services.scenario_library import visible_records
 from lms.services.scoping import NotFound, scoped
@@ -126,10 +126,6 @@ def working_version(course: Course) -> CourseVersion:
     return version
 
 
-def latest_published(course: Course) -> CourseVersion | None:
-    return next((v for v in reversed(course.versions) if v.status == "published"), None)
-
-
 @dataclass(frozen=True)
 class HoursRecheck:
     """A published course whose declared credit hours its current estimate no longer supports."""
@@ -151,10 +147,10 @@ def courses_over_their_hours(actor: User) -> list[HoursRecheck]:
     times arrive. The fix is a new version with lower declared hours."""
     out = []
     for course in my_courses(actor):
-        version = latest_published(course)
+        version = published_version(course)
         if version is None:
             continue
-        shortfall = hours_shortfall(cf.course_from_data(version.content), course.agency_id)
+        shortfall = hours_shortfall(spec_of(version), course.agency_id)
         if shortfall is not None:
             out.append(HoursRecheck(course, version, shortfall))
     return out
