@@ -150,3 +150,6 @@ def init_app(app: Flask) -> None:
     app.extensions["ripple_rendered_markdown"] = RenderedCache()
     app.add_template_filter(cached_markdown, "markdown")
     app.add_template_filter(cached_inline, "inline_md")
+    from lms.services.network_picture import svg_marks
+
+    app.add_template_filter(svg_marks, "network_marks")  # the community picture's dots and lines

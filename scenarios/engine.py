@@ -78,7 +78,10 @@ def simulate(
     if problems:
         raise DecisionError(problems)
     world = World(scenario, decisions, int(seed), detail=detail)
+    earlier: list = []
     if stop_at_decision is not None:
+        for point in scenario.decisions[:stop_at_decision]:
+            world.observe_at(point.at_hours, earlier)
         at = scenario.decisions[stop_at_decision].at_hours
         # SimPy needs a stop time after "now"; at 0 this still lets the incident happen
         world.env.run(until=max(at, 1e-9))
@@ -96,6 +99,7 @@ def simulate(
         spread=world.spread,
         people_groups=[world.gids[k] for k in world.group_of],
         stopped_at_decision=stop_at_decision,
+        earlier=earlier,
     )
 
 

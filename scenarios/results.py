@@ -55,6 +55,9 @@ class Run:
     spread: list[tuple[float, int, int, int]]  # (time, from person, to person, level)
     people_groups: list[str]  # person index -> group id
     stopped_at_decision: int | None = None
+    # a stopped run's observation at each earlier decision point (what the trainee saw there):
+    # the same as ``simulate(..., stop_at_decision=k).observation``, without a second run
+    earlier: list[Observation] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

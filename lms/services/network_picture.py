@@ -6,8 +6,11 @@ so far, and there only for the groups the officer can see (`visible`): elsewhere
 
 from __future__ import annotations
 
+import functools
 import math
 import random
+
+from markupsafe import Markup
 
 import scenarios as engine
 from lms.wording import join_words, quantity
@@ -18,7 +21,13 @@ def cluster_layout(people_groups: list[str], seed: int) -> list[tuple[float, flo
 
     Cheap and readable at a thousand people (a force layout takes seconds there), and it
     shows what matters in the debrief: the rumour crossing from one group into another.
+    An attempt's every page draws the same layout: it is kept for the last few attempts.
     """
+    return list(_layout(tuple(people_groups), seed))
+
+
+@functools.lru_cache(maxsize=64)
+def _layout(people_groups: tuple[str, ...], seed: int) -> tuple[tuple[float, float], ...]:
     order = list(dict.fromkeys(people_groups))
     sizes = {g: people_groups.count(g) for g in order}
     total = len(people_groups) or 1
@@ -35,7 +44,7 @@ def cluster_layout(people_groups: list[str], seed: int) -> list[tuple[float, flo
         r, a = radius * math.sqrt(rng.random()), 2 * math.pi * rng.random()
         cx, cy = centres[group]
         positions.append((cx + r * math.cos(a), cy + r * math.sin(a)))
-    return positions
+    return tuple(positions)
 
 
 def who_names(scenario: engine.Scenario, who: str) -> str:
@@ -156,3 +165,30 @@ def _clock(scenario: engine.Scenario) -> dict:
         "minutes": h * 60 + m,
         "event": scenario.start_clock.event,
     }
+
+
+def svg_marks(pic: dict, start: float, end: float) -> Markup:
+    """The picture's lines (tellings) and dots (people) as SVG, for `play/_network.html`.
+
+    Built here rather than in a Jinja loop: a thousand people and their tellings are a few
+    thousand elements, and the loop's escaping of each number was most of a play page's
+    rendering time. Every value is a number or a fixed class name, so nothing needs escaping."""
+    parts = []
+    for x1, y1, x2, y2, level, t in pic["tellings"]:
+        parts.append(
+            f'<line x1="{x1:.1f}" y1="{y1:.1f}" x2="{x2:.1f}" y2="{y2:.1f}" data-t="{t:.2f}" '
+            f'class="telling level-{int(level)}{" recent" if t > start else ""}{" later" if t > end else ""}"/>'
+        )
+    for x, y, group, held, at, _first, shown in pic["people"]:
+        radius = 3.2 if at is not None and at <= end else 2.2
+        if not shown:
+            mark = ' class="person unknown"'
+        elif at is not None:
+            mark = (
+                f' data-t="{at:.2f}" class="person group-{int(group) % 6} heard level-{int(held)}'
+                f'{" recent" if at > start else ""}{" later" if at > end else ""}"'
+            )
+        else:
+            mark = f' class="person group-{int(group) % 6}"'
+        parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{radius}"{mark}/>')
+    return Markup("".join(parts))

@@ -296,9 +296,12 @@ class Recap:
 
 
 def previous_observation(play) -> engine.Observation | None:
-    """What the officer saw at the previous decision: the attempt replayed to it."""
+    """What the officer saw at the previous decision: taken during the replay to this one
+    (``run.earlier``), or the attempt replayed to it."""
     if play.index == 0:
         return None
+    if play.run is not None and len(play.run.earlier) >= play.index:
+        return play.run.earlier[play.index - 1]
     choices = play.attempt.choices[: play.index - 1]
     return engine.simulate(
         play.scenario, choices, play.attempt.seed, stop_at_decision=play.index - 1

@@ -1426,6 +1426,19 @@ class World:
         return report
 
     # -- results -------------------------------------------------------------
+    def observe_at(self, at: float, into: list[Observation]) -> None:
+        """Append to ``into`` what the trainee sees at hour ``at``, taken during the run.
+
+        An urgent SimPy event at ``at`` (scheduled now, so first of everything at that time)
+        sees the state after every event before ``at`` and none at it: the state a run stopped
+        there (``env.run(until=at)``) sees. It reads and draws nothing else, so the run goes on
+        as it would without it."""
+        event = self.env.event()
+        event._ok, event._value = True, None  # triggered: step() runs its callback
+        event.callbacks.append(lambda _event: into.append(self.observation(at)))
+        # a stopped run at hour 0 runs to 1e-9 so that the incident happens (engine.simulate)
+        self.env.schedule(event, simpy.events.URGENT, max(at, 1e-9) - self.env.now)
+
     def observation(self, at: float) -> Observation:
         signals = [
             Signal(e.time, e.who, e.details["text"], e.details["level"])

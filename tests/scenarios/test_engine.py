@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+import scenarios
 from scenarios import (
     DecisionError,
     community_layout,
@@ -175,3 +177,32 @@ def test_the_regular_looks_cost_no_simpy_events(crew, detail):
     assert len(world.series.times) == samples and world.series.times[-1] == horizon
     assert world.risk_t == horizon
     assert steps < samples
+
+
+def _random_path(scenario, rng):
+    path = []
+    for point in scenario.decisions:
+        ids = [o.id for o in point.options]
+        path.append(rng.sample(ids, rng.randint(1, min(point.max_choices, len(ids)))))
+    return path
+
+
+@pytest.mark.parametrize("slug", sorted(p.stem for p in scenarios.list_library()))
+def test_a_stopped_run_carries_each_earlier_observation_exactly(library, slug):
+    """The play page shows the change since the previous decision from ``run.earlier``: it must be
+    what a run stopped at that decision sees, and taking it must not change the run."""
+    scenario = library[slug]
+    rng = random.Random(slug)
+    paths = [scenario.expert_path, scenario.baseline_path, _random_path(scenario, rng)]
+    for path, seed in zip(paths, (3, 17, rng.randrange(2**32)), strict=True):
+        full = simulate(scenario, path, seed)
+        last = len(scenario.decisions) - 1
+        stopped = simulate(scenario, path[:last], seed, stop_at_decision=last)
+        assert stopped.events == full.events[: len(stopped.events)]
+        assert stopped.spread == full.spread[: len(stopped.spread)]
+        assert stopped.series.reach == full.series.reach[: len(stopped.series.reach)]
+        assert len(stopped.earlier) == last
+        for k in range(last):
+            alone = simulate(scenario, path[:k], seed, stop_at_decision=k)
+            assert stopped.earlier[k] == alone.observation, (slug, k)
+            assert alone.earlier == stopped.earlier[:k]
