@@ -6,7 +6,10 @@ graded as an attempt on SEED, on one core:
 1. the time of the adaptive grade (scenarios/adaptive.py) and the runs it used, beside the time
    of the old fixed 200-run grade in the same run (the baseline the ratio is taken against);
 2. whether its verdict is that of a 2,000-run grade of the same seed family (the rule applied to
-   the 2,000 runs' prefix, which is the adaptive grade's own runs: the family is a prefix).
+   the 2,000 runs' prefix, which is the adaptive grade's own runs: the family is a prefix);
+3. the grades that outrun their rule's floor, spread over every core as a worker spreads them on
+   an idle machine (lms/services/grading_spread.py: a billiard pool once the floor is passed),
+   against the same grades serially; the grade must be the same.
 
 The references are worked out first, once per scenario (as Ripple keeps them on the version),
 and not counted. Set RIPPLE_AGREEMENT_CACHE to a folder to reuse the 2,000-run values between
@@ -31,6 +34,7 @@ FULL = 2000
 def main() -> None:
     cache = os.environ.get("RIPPLE_AGREEMENT_CACHE")
     times, fixed_times, runs = [], [], []
+    long: list[tuple] = []  # grades past their floor
     for path in scenarios.list_library():
         s = scenarios.load_scenario(path)
         refs = scenarios.references(s)
@@ -41,6 +45,8 @@ def main() -> None:
             g, _ = adaptive.grade(s, decisions, SEED, refs)
             times.append(time.perf_counter() - start)
             runs.append(g.runs)
+            if g.runs > s.grading.adaptive.floor:
+                long.append((s, decisions, refs, times[-1], g))
             start = time.perf_counter()
             scenarios.grade(s, decisions, scenarios.monte_carlo(s, decisions, FIXED, SEED), refs)
             fixed_times.append(time.perf_counter() - start)
@@ -57,4 +63,27 @@ def main() -> None:
     print(
         f"the old fixed {FIXED}-run grade, same paths, same run: {fixed:.3f} s median; "
         f"adaptive / fixed = {median / fixed:.2f}"
+    )
+    _spread(long)
+
+
+def _spread(long: list[tuple]) -> None:
+    from lms.services.grading_spread import _pool
+
+    cores = os.cpu_count() or 1
+    if not long or cores < 2:
+        print("no grade outran its floor (or one core): nothing to spread")
+        return
+    serial, spread = [], []
+    for s, decisions, refs, took, g in long:
+        how = adaptive.Spread(workers=cores, after=s.grading.adaptive.floor, make_pool=_pool)
+        start = time.perf_counter()
+        again, _ = adaptive.grade(s, decisions, SEED, refs, spread=how)
+        spread.append(time.perf_counter() - start)
+        serial.append(took)
+        assert again.to_dict() == g.to_dict(), f"{s.slug}: the spread grade differs from the serial one"
+    print(
+        f"grades past their floor ({len(long)} of the library's calibration paths), idle machine: "
+        f"serial {np.median(serial):.3f} s median, spread over {cores} cores {np.median(spread):.3f} s; "
+        f"serial / spread = {np.median(serial) / np.median(spread):.2f} (the same grades)"
     )

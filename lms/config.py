@@ -24,6 +24,16 @@ def _bool(name: str, default: bool) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _positive_int(name: str) -> int | None:
+    """An optional whole-number setting of at least 1; anything else stops the start, naming it."""
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return None
+    if not value.isdigit() or int(value) < 1:
+        raise SystemExit(f"{name} must be a whole number of at least 1 (it is {value!r}).")
+    return int(value)
+
+
 def database_url() -> str:
     """DATABASE_URL, normalised so plain postgres URLs use the psycopg 3 driver."""
     url = os.environ.get("DATABASE_URL") or f"sqlite:///{INSTANCE_DIR / 'ripple.sqlite3'}"
@@ -104,6 +114,9 @@ class Config:
     SCENARIO_GRADING_RUNS = (
         int(os.environ["SCENARIO_GRADING_RUNS"]) if os.environ.get("SCENARIO_GRADING_RUNS") else None
     )
+    # The most processes one grade's runs spread over on a Celery worker while the machine is
+    # idle (lms/services/grading_spread.py); unset means every core, 1 keeps grades serial.
+    GRADING_CORES = _positive_int("GRADING_CORES")
     # Runs of each reference path (the expert's, no partnership) that grades are scored against
     # and the debrief's bands show; unset means each scenario's own `grading.reference_runs`.
     # The references are worked out once per scenario version and kept on it. (What-if

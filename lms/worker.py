@@ -90,7 +90,7 @@ def grade_attempt(self, attempt_id: int) -> None:
     from lms.services import attempts
 
     try:
-        attempts.grade_pending(attempt_id)
+        attempts.grade_pending(attempt_id, spread=True)  # over idle cores (grading_spread)
         db.session.commit()
     except engine.EventBudgetExceeded:
         db.session.rollback()  # deterministic: the same runs explode again; no retries

@@ -23,6 +23,7 @@ DECISION_FORM = re.compile(r'action="(/play/attempts/(\d+)/decisions/(\d+))"')
 OPTION = re.compile(r'name="options"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="options"')
 START = re.compile(r'action="(/play/scenarios/\d+/start)"')
 STATUS_URL = re.compile(r'data-status-url="([^"]+)"')
+POLL_MS = re.compile(r'data-poll-ms="(\d+)"')
 CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="csrf_token"')
 
 
@@ -70,15 +71,17 @@ class Officer(HttpUser):
             page = reply.text
         if "Grading your attempt" not in page:
             return  # graded in the request (no broker) or the attempt was not finished
-        # What the grading page's script does: ask the attempt's status every 2 s for the first
-        # half-minute, every 5 s after, then open the debrief. The wait from the final click to
-        # the debrief is reported as "time to grade".
+        # What the grading page's script does: ask the attempt's status after the delay the
+        # server names (the page's data-poll-ms, then each answer's poll_ms), then open the
+        # debrief. The wait from the final click to the debrief is reported as "time to grade".
         status_url = STATUS_URL.search(page).group(1)
+        wait = int(POLL_MS.search(page).group(1)) / 1000
         submitted = time.perf_counter()
         status = {"status": "grading"}
         while status["status"] == "grading" and time.perf_counter() - submitted < GIVE_UP_AFTER:
-            gevent.sleep(2 if time.perf_counter() - submitted < 30 else 5)
+            gevent.sleep(wait)
             status = self.client.get(status_url, name="grading status").json()
+            wait = status.get("poll_ms", 2000) / 1000
         graded = status["status"] != "grading"
         if graded:
             self.client.get(status["url"], name="debrief")

@@ -19,12 +19,14 @@ part is the same in every run and adds nothing.
 from __future__ import annotations
 
 import math
+import multiprocessing
 import os
 from collections.abc import Callable, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass
 from statistics import NormalDist
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -159,6 +161,25 @@ def _batch_ends(rule: AdaptiveRule) -> list[int]:
     return [*ends, cap]
 
 
+@dataclass(frozen=True)
+class Spread:
+    """How a grade spreads its runs over processes, when it pays.
+
+    A grade that has made ``after`` runs without settling (one near the pass mark, which may run
+    to the cap) asks ``idle()`` once; if it answers yes, the rest goes ``workers`` batches at a
+    time over a pool from ``make_pool(workers)`` (a context manager with an ordered ``map``: a
+    ``concurrent.futures`` executor or a billiard pool). The rule is still checked after each
+    batch in order, and runs past the stopping batch are dropped, so the grade is the serial
+    one bit for bit. Short grades never start a pool: its start-up costs more than it saves."""
+
+    workers: int
+    after: int = 0
+    idle: Callable[[], bool] = lambda: True
+    make_pool: Callable[[int], Any] = lambda workers: ProcessPoolExecutor(
+        max_workers=workers, mp_context=multiprocessing.get_context("fork")
+    )
+
+
 def monte_carlo(
     scenario: Scenario,
     decisions: Sequence[Sequence[str]],
@@ -167,11 +188,13 @@ def monte_carlo(
     rule: AdaptiveRule | None = None,
     workers: int | None = None,
     progress: Callable[[int, int], None] | None = None,
+    spread: Spread | None = None,
 ) -> tuple[Distribution, Check]:
     """Run ``decisions`` batch by batch until the rule stops; the distribution of the runs made
     (exactly ``engine.monte_carlo(scenario, decisions, check.runs, seed)``) and the last check.
 
-    ``workers > 1`` spreads each batch over processes; the runs and the stop are the same."""
+    ``workers > 1`` spreads every batch over that many processes (``Spread(workers)``); ``spread``
+    says when and how otherwise. Either way the runs and the stop are the serial ones."""
     from . import engine
     from .grading import critical_errors, references, rubric_score
 
@@ -181,36 +204,49 @@ def monte_carlo(
         raise DecisionError(problems)
     refs = refs or references(scenario)
     rule = rule or scenario.grading.adaptive
+    if spread is None and workers and workers > 1:
+        spread = Spread(min(workers, os.cpu_count() or 1))
     rubric = rubric_score(scenario, decisions)
     critical = bool(critical_errors(scenario, decisions))
-    cap = _cap(rule)
-    seeds = engine.run_seeds(seed, cap)  # a prefix family: the first n are run_seeds(seed, n)
+    seeds = engine.run_seeds(seed, _cap(rule))  # a prefix family: the first n are run_seeds(seed, n)
     results: list = []
-    pool: Executor | None = None
-    if workers and workers > 1:
-        pool = ProcessPoolExecutor(max_workers=min(workers, os.cpu_count() or 1))
-    try:
-        for end in _batch_ends(rule):
-            batch = seeds[len(results) : end]
-            if pool is not None:
-                size = max(1, math.ceil(len(batch) / (workers or 1)))
-                chunks = [batch[i : i + size] for i in range(0, len(batch), size)]
-                for part in pool.map(engine._chunk, [(scenario, decisions, c) for c in chunks]):
-                    results.extend(part)
-            else:
-                results.extend(engine._one((scenario, decisions, s)) for s in batch)
-            if progress:
-                progress(len(results), cap)
-            per_run = {
-                m: np.asarray([r[0][m] for r in results], dtype=float) for m in scenario.grading.outcomes
-            }
-            found = check(scenario, per_run, refs, rubric, critical, rule)
-            if found.stop:
-                break
-    finally:
-        if pool is not None:
-            pool.shutdown()
+    ends = _batch_ends(rule)
+    found: Check | None = None
+    with ExitStack() as stack:
+        pool, width = None, 1
+        while ends:
+            if spread is not None and len(results) >= spread.after:
+                if spread.workers > 1 and spread.idle():
+                    pool, width = stack.enter_context(spread.make_pool(spread.workers)), spread.workers
+                spread = None  # asked once
+            # serially one batch at a time; with a pool, one batch per process at a time
+            ahead = ends[:width]
+            made = _run(scenario, decisions, seeds[len(results) : ahead[-1]], pool, width)
+            start = len(results)
+            for end in ahead:  # the rule after each batch, in order; runs past the stop are dropped
+                results.extend(made[len(results) - start : end - start])
+                ends.pop(0)
+                if progress:
+                    progress(len(results), _cap(rule))
+                per_run = {
+                    m: np.asarray([r[0][m] for r in results], dtype=float) for m in scenario.grading.outcomes
+                }
+                found = check(scenario, per_run, refs, rubric, critical, rule)
+                if found.stop:
+                    ends.clear()
+                    break
     return engine.summarise(scenario, decisions, seed, results), found
+
+
+def _run(scenario: Scenario, decisions: list[list[str]], seeds: list, pool, width: int) -> list:
+    """The runs of ``seeds``, in order: here, or split evenly over the pool's processes."""
+    from . import engine
+
+    if pool is None:
+        return [engine._one((scenario, decisions, s)) for s in seeds]
+    size = math.ceil(len(seeds) / width)
+    chunks = [(scenario, decisions, seeds[i : i + size]) for i in range(0, len(seeds), size)]
+    return [run for part in pool.map(engine._chunk, chunks) for run in part]
 
 
 def grade(
@@ -221,6 +257,7 @@ def grade(
     rule: AdaptiveRule | None = None,
     workers: int | None = None,
     progress: Callable[[int, int], None] | None = None,
+    spread: Spread | None = None,
 ) -> tuple[Grade, Distribution]:
     """Grade ``decisions`` with the adaptive rule: the grade (with its runs, 95% interval and
     how it stopped) and the distribution of its runs."""
@@ -228,7 +265,7 @@ def grade(
     from .grading import references
 
     refs = refs or references(scenario)
-    dist, found = monte_carlo(scenario, decisions, seed, refs, rule, workers, progress)
+    dist, found = monte_carlo(scenario, decisions, seed, refs, rule, workers, progress, spread)
     result = grade_runs(scenario, decisions, dist, refs)
     result.stopped = found.reason
     return result, dist

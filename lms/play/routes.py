@@ -81,7 +81,8 @@ def attempt(attempt_id: int):
         return render_template(
             "play/grading.html",
             attempt=found,
-            ahead=attempts.grading_queue_position(found),
+            ahead=(ahead := attempts.grading_queue_position(found)),
+            poll_ms=attempts.poll_after_ms(ahead),
             steps=next_steps.for_attempt(current_user, found),
         )
     play = attempts.state(found)
@@ -99,7 +100,12 @@ def status(attempt_id: int):
     except NotFound:
         abort(404)
     return jsonify(
-        {"status": found.status, "ahead": found.ahead, "url": url_for("play.attempt", attempt_id=found.id)}
+        {
+            "status": found.status,
+            "ahead": found.ahead,
+            "poll_ms": found.poll_after_ms,
+            "url": url_for("play.attempt", attempt_id=found.id),
+        }
     )
 
 

@@ -277,11 +277,26 @@ def _grade_in_thread(app, attempt_id: int) -> None:
             db.session.remove()
 
 
+# When the grading page asks again: soon when nothing waits ahead (a grade takes a fraction of
+# a second), later the longer the queue, so that a class waiting at once does not add its polls
+# to the load that keeps it waiting.
+POLL_FIRST_MS, POLL_PER_AHEAD_MS, POLL_MOST_MS = 1000, 500, 10_000
+
+
+def poll_after_ms(ahead: int) -> int:
+    """Milliseconds before the grading page polls again, with ``ahead`` attempts before it."""
+    return min(POLL_MOST_MS, POLL_FIRST_MS + POLL_PER_AHEAD_MS * ahead)
+
+
 @dataclass
 class AttemptStatus:
     id: int
     status: str
     ahead: int  # attempts waiting to be graded before this one
+
+    @property
+    def poll_after_ms(self) -> int:
+        return poll_after_ms(self.ahead)
 
 
 def status_of(actor: User, attempt_id: int) -> AttemptStatus:
@@ -312,13 +327,16 @@ def grading_queue_position(attempt: Attempt) -> int:
     return _ahead_of(attempt.id, attempt.status)
 
 
-def grade_pending(attempt_id: int) -> AttemptGrade | None:
+def grade_pending(attempt_id: int, spread: bool = False) -> AttemptGrade | None:
     """Grade an attempt waiting in "grading". Safe to run twice or concurrently: the attempt
-    row is locked where the database can, and an attempt that has its grade is left alone."""
+    row is locked where the database can, and an attempt that has its grade is left alone.
+
+    ``spread``: a Celery worker's grade may use the machine's cores while it is idle
+    (lms.services.grading_spread); the grade is the same."""
     attempt = db.session.scalar(select(Attempt).where(Attempt.id == attempt_id).with_for_update())
     if attempt is None or attempt.status != "grading" or any(g.kind == "auto" for g in attempt.grades):
         return None
-    return _finish(attempt, scenario_of(attempt.scenario_version))
+    return _finish(attempt, scenario_of(attempt.scenario_version), spread)
 
 
 def grade_all_pending(waiting_since: datetime | None = None) -> int:
@@ -347,8 +365,9 @@ def grade_all_pending(waiting_since: datetime | None = None) -> int:
     return len(ids)
 
 
-def _finish(attempt: Attempt, scenario: engine.Scenario) -> AttemptGrade:
+def _finish(attempt: Attempt, scenario: engine.Scenario, spread: bool = False) -> AttemptGrade:
     from lms.services.debrief import distribution_summary, store_references
+    from lms.services.grading_spread import spread_for
 
     # The version's references (the debrief's bands and the grade's reference means), worked
     # out by its first grading and kept on it: every grade of the version uses the same ones.
@@ -358,7 +377,11 @@ def _finish(attempt: Attempt, scenario: engine.Scenario) -> AttemptGrade:
         distribution = engine.monte_carlo(scenario, attempt.choices, runs, attempt.seed)
         result = engine.grade(scenario, attempt.choices, distribution, refs)
     else:  # the adaptive rule (scenarios/adaptive.py): as many runs as the verdict needs
-        result, distribution = engine.adaptive.grade(scenario, attempt.choices, attempt.seed, refs)
+        rule = scenario.grading.adaptive
+        how = spread_for(attempt.id, rule) if spread else None
+        result, distribution = engine.adaptive.grade(
+            scenario, attempt.choices, attempt.seed, refs, spread=how
+        )
     breakdown = result.to_dict()
     breakdown["distribution"] = distribution_summary(distribution)
     grade = AttemptGrade(

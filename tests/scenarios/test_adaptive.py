@@ -3,6 +3,9 @@ the same grade for the same inputs, serial or parallel."""
 
 from __future__ import annotations
 
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
+
 import numpy as np
 import pytest
 
@@ -85,6 +88,51 @@ def test_parallel_batches_give_the_serial_grade(small):
     serial, _ = adaptive.grade(small, small.expert_path, seed=5)
     parallel, _ = adaptive.grade(small, small.expert_path, seed=5, workers=2)
     assert parallel.to_dict() == serial.to_dict()
+
+
+class _Pools:
+    """Spread's make_pool, counting the pools it starts."""
+
+    def __init__(self):
+        self.made = 0
+
+    def __call__(self, workers):
+        self.made += 1
+        return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"))
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.parametrize("after, workers", [(10, 2), (0, 3)])
+def test_a_grade_that_goes_parallel_part_way_is_the_serial_grade(small, seed, after, workers):
+    """Path a, b runs 25 to 40 runs on these seeds: past the floor, in rounds of a batch per
+    process, so the runs of a round past the stop are dropped."""
+    path = [["a"], ["b"]]
+    serial, serial_runs = adaptive.grade(small, path, seed=seed)
+    assert serial.runs > 10
+    pools = _Pools()
+    spread = adaptive.Spread(workers=workers, after=after, make_pool=pools)
+    parallel, parallel_runs = adaptive.grade(small, path, seed=seed, spread=spread)
+    assert parallel.to_dict() == serial.to_dict()
+    assert parallel_runs.per_run == serial_runs.per_run and pools.made == 1
+
+
+def test_a_grade_settled_before_it_may_spread_starts_no_pool(small):
+    pools = _Pools()
+    result, _ = adaptive.grade(
+        small, small.baseline_path, seed=1, spread=adaptive.Spread(2, after=10, make_pool=pools)
+    )
+    assert result.runs == 10 and pools.made == 0
+
+
+def test_a_busy_machine_keeps_the_grade_serial(small):
+    def no_pool(workers):
+        raise AssertionError("a busy machine must not start a pool")
+
+    asked = []
+    spread = adaptive.Spread(workers=2, idle=lambda: asked.append(1) or False, make_pool=no_pool)
+    result, _ = adaptive.grade(small, small.baseline_path, seed=3, spread=spread)
+    serial, _ = adaptive.grade(small, small.baseline_path, seed=3)
+    assert result.to_dict() == serial.to_dict() and asked == [1]  # asked once, not every batch
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3, 4])

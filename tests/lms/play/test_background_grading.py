@@ -90,13 +90,14 @@ def test_the_grading_page_polls_a_small_status_and_shows_the_queue(
     sign_in(instructor)
     page = client.get(f"/play/attempts/{mine.id}").get_data(as_text=True)
     assert "1 attempt is waiting to be graded before yours." in page
-    assert f'data-status-url="/play/attempts/{mine.id}/status"' in page
+    assert f'data-status-url="/play/attempts/{mine.id}/status" data-poll-ms="1500"' in page
     assert "js/grading.js" in page
     status = client.get(f"/play/attempts/{mine.id}/status").get_json()
-    assert status == {"status": "grading", "ahead": 1, "url": f"/play/attempts/{mine.id}"}
+    assert status == {"status": "grading", "ahead": 1, "poll_ms": 1500, "url": f"/play/attempts/{mine.id}"}
     attempts.grade_pending(ahead.id)
     db.session.commit()
-    assert client.get(f"/play/attempts/{mine.id}/status").get_json()["ahead"] == 0
+    nothing_ahead = client.get(f"/play/attempts/{mine.id}/status").get_json()
+    assert (nothing_ahead["ahead"], nothing_ahead["poll_ms"]) == (0, 1000)
     attempts.grade_pending(mine.id)
     db.session.commit()
     status = client.get(f"/play/attempts/{mine.id}/status").get_json()
@@ -150,3 +151,8 @@ def test_staff_are_told_when_grades_wait_too_long(
     db.session.commit()
     page = client.get("/").get_data(as_text=True)
     assert "1 scenario attempt is waiting more than 3 minutes for a grade" in page
+
+
+@pytest.mark.parametrize("ahead, wait", [(0, 1000), (1, 1500), (10, 6000), (18, 10_000), (500, 10_000)])
+def test_the_grading_page_polls_later_the_longer_the_queue(ahead, wait):
+    assert attempts.poll_after_ms(ahead) == wait

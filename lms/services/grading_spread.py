@@ -1,0 +1,60 @@
+"""Whether a grade spreads its runs over the worker's cores (``scenarios.adaptive.Spread``).
+
+Only on a Celery worker (its grading task asks for it), only for a grade still unsettled after
+its rule's floor (a near-pass-mark grade that may run to the cap: shorter ones finish before a
+pool would have started), and only while the machine is idle: no other attempt waits to be
+graded and the load average leaves all but one core free. Under load every grade stays in its
+worker's one process, so a class finishing at once is graded by the workers side by side, each
+at full speed. The runs, the stop and the grade are the serial ones bit for bit either way.
+
+``GRADING_CORES`` caps the processes (1 keeps every grade serial); unset means every core.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+
+from flask import current_app
+from sqlalchemy import func, select
+
+import scenarios as engine
+from lms.extensions import db
+from lms.models import Attempt
+
+
+def spread_for(attempt_id: int, rule: engine.AdaptiveRule) -> engine.adaptive.Spread | None:
+    """How the grade of ``attempt_id`` may spread its runs, or None for serial."""
+    cores = current_app.config.get("GRADING_CORES") or os.cpu_count() or 1
+    if cores < 2:
+        return None
+    return engine.adaptive.Spread(
+        workers=cores, after=rule.floor, idle=lambda: machine_idle(attempt_id, cores), make_pool=_pool
+    )
+
+
+def machine_idle(attempt_id: int, cores: int, load: float | None = None) -> bool:
+    """No other attempt is waiting to be graded, and the last minute's load average (this grade
+    included) leaves ``cores - 1`` cores free."""
+    if load is None:
+        load = os.getloadavg()[0]
+    if load > 1.0 or cores < 2:
+        return False
+    others = db.session.scalar(
+        select(func.count()).select_from(Attempt).where(Attempt.status == "grading", Attempt.id != attempt_id)
+    )
+    return others == 0
+
+
+def _pool(workers: int):
+    """A billiard pool (Celery's own multiprocessing, which a Celery worker's daemonic process
+    may start, unlike the standard library's); its processes end if this one dies."""
+    import billiard
+
+    return billiard.Pool(workers, initializer=_end_with_parent)
+
+
+def _end_with_parent() -> None:
+    from billiard.util import set_pdeathsig
+
+    set_pdeathsig(signal.SIGTERM)
