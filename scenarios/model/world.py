@@ -36,6 +36,7 @@ from ..results import Event, Observation, Series, Signal
 from ..schema import Scenario
 from . import effects as fx
 from .actions import ACTIONS
+from .cache import per_scenario
 from .community import build_population
 
 IGNORANT, SPREADER, STIFLER = 0, 1, 2
@@ -153,6 +154,53 @@ class PartnerState:
     leaks: int = 0  # how many things told to them travelled further
 
 
+@dataclass(frozen=True)
+class _Constants:
+    """What a World takes from its scenario alone, worked out once per scenario and shared
+    by its runs: read-only (``anger`` and ``gsum`` are copied, as a run changes them)."""
+
+    gids: list[str]
+    gindex: dict[str, int]
+    sizes: list[int]
+    affects: list[bool]
+    anger: list[float]  # per person, at the start
+    people_groups: list[str]  # per person, the group's id
+    gsum: list[float]  # per group, at the start
+    armed: list[int]
+    pairs: list[tuple[int, int]]
+    armed_groups: list[int]
+    divisors: list[int]
+    pair_index: dict[tuple[int, int], int]
+    specs: dict[str, object]
+    budget: int
+
+
+@per_scenario
+def _constants(scenario: Scenario) -> _Constants:
+    gids = list(scenario.group_ids)
+    gindex = {g: k for k, g in enumerate(gids)}
+    sizes = [g.size for g in scenario.groups]
+    armed = [gindex[g] for g in scenario.retaliation.groups]
+    pairs = [(a, b) for a in armed for b in armed if a != b]
+    return _Constants(
+        gids=gids,
+        gindex=gindex,
+        sizes=sizes,
+        affects=[g in scenario.rumour.affects for g in gids],
+        anger=[g.anger for g in scenario.groups for _ in range(g.size)],
+        people_groups=[g.id for g in scenario.groups for _ in range(g.size)],
+        gsum=[g.anger * g.size for g in scenario.groups],
+        armed=armed,
+        pairs=pairs,
+        armed_groups=list(dict.fromkeys(armed)),
+        divisors=[max(1, size) for size in sizes],
+        pair_index={p: k for k, p in enumerate(pairs)},
+        # scenario.partner(id), looked up once (reversed: the first of a repeated id wins, as there)
+        specs={p.id: p for p in reversed(scenario.partners)},
+        budget=event_budget(scenario),
+    )
+
+
 class World:
     """One run's state and processes. Build, then ``run(until)``."""
 
@@ -175,9 +223,9 @@ class World:
         self.members = pop.members
         self.starts, self.targets = pop.starts, pop.targets
         self.n = n = len(pop.group_of)
-        self.gids = list(scenario.group_ids)
-        self.gindex = {g: k for k, g in enumerate(self.gids)}
-        self.sizes = [len(m) for m in self.members]
+        # what depends only on the scenario, shared by its runs (read-only; see _Constants)
+        self.constants = c = _constants(scenario)
+        self.gids, self.gindex, self.sizes = c.gids, c.gindex, c.sizes
 
         # rumour state
         self.state = [IGNORANT] * n
@@ -195,14 +243,13 @@ class World:
         self.group_max_level = [0] * len(self.gids)
         self.escalation = scenario.rumour.escalation
         self.escalation_boost: list[tuple[float, float]] = []  # (factor, until)
-        self.affects = [g in scenario.rumour.affects for g in self.gids]
+        self.affects = c.affects
 
         # tension: lazily decayed anger
         self.tau = scenario.tension.decay_hours
-        start = [g.anger for g in scenario.groups]
-        self.anger = [start[k] for k in self.group_of]
+        self.anger = list(c.anger)
         self.anger_t = [0.0] * n
-        self.gsum = [g.anger * g.size for g in scenario.groups]
+        self.gsum = list(c.gsum)
         self.gsum_t = [0.0] * len(self.gids)
         self.buffer = [1.0] * len(self.gids)  # multiplier on anger increases
         self.trust = [g.police_trust for g in scenario.groups]
@@ -210,16 +257,14 @@ class World:
 
         # retaliation
         ret = scenario.retaliation
-        self.armed = [self.gindex[g] for g in ret.groups]
-        self.pairs = [(a, b) for a in self.armed for b in self.armed if a != b]
-        self.armed_groups = list(dict.fromkeys(self.armed))
+        self.armed, self.pairs, self.armed_groups = c.armed, c.pairs, c.armed_groups
         self.anger_weight, self.anger_reference = ret.anger_weight, ret.anger_reference
-        self.divisors = [max(1, size) for size in self.sizes]
+        self.divisors = c.divisors
         self.mult_now = [1.0] * len(self.gids)  # _group_factors' lists
         self.against_now = [1.0] * len(self.gids)
         self.excite = [0.0] * len(self.pairs)
         self.excite_t = 0.0
-        self.pair_index = {p: k for k, p in enumerate(self.pairs)}
+        self.pair_index = c.pair_index
         self.hazard_mods: list[list[tuple[float, float]]] = [[] for _ in self.gids]  # as retaliator
         self.hazard_mods_against: list[list[tuple[float, float]]] = [[] for _ in self.gids]
         self.incidents = 0
@@ -227,8 +272,7 @@ class World:
         self.first_retaliation: float | None = None
 
         self.partner_state = {p.id: PartnerState(willingness=p.willingness) for p in scenario.partners}
-        # scenario.partner(id), looked up once (reversed: the first of a repeated id wins, as there)
-        self.specs = {p.id: p for p in reversed(scenario.partners)}
+        self.specs = c.specs  # scenario.partner(id), looked up once
         # information and its costs (scenarios/MODEL.md, "What is shared")
         self.leaks = 0
         self.case_damaged = False  # investigative detail or an operation got out
@@ -256,7 +300,7 @@ class World:
         # by a correction or calming, anger updates from incidents, group samples (partner reports
         # are not counted: a Monte Carlo's runs skip them, and both must spend alike)
         self.model_events = 0
-        self.budget = event_budget(scenario)
+        self.budget = c.budget
 
         env = self.env
         self.retaliation_proc = env.process(self._incident_and_retaliation())
@@ -265,6 +309,10 @@ class World:
         env.process(self._decisions())
         if scenario.incident.transfer_at_hours is not None:
             env.process(self._transfer(scenario.incident.transfer_at_hours))
+
+    def people_groups(self) -> list[str]:
+        """Per person, the id of their group (a new list)."""
+        return list(self.constants.people_groups)
 
     # -- helpers used by actions ---------------------------------------------
     def log(
