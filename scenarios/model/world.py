@@ -171,6 +171,7 @@ class _Constants:
     armed_groups: list[int]
     divisors: list[int]
     pair_index: dict[tuple[int, int], int]
+    pair_terms: tuple[tuple[int, int, int], ...]  # per pair: retaliator, target, index
     specs: dict[str, object]
     budget: int
 
@@ -195,6 +196,7 @@ def _constants(scenario: Scenario) -> _Constants:
         armed_groups=list(dict.fromkeys(armed)),
         divisors=[max(1, size) for size in sizes],
         pair_index={p: k for k, p in enumerate(pairs)},
+        pair_terms=tuple((p, q, j) for j, (p, q) in enumerate(pairs)),
         # scenario.partner(id), looked up once (reversed: the first of a repeated id wins, as there)
         specs={p.id: p for p in reversed(scenario.partners)},
         budget=event_budget(scenario),
@@ -1263,11 +1265,11 @@ class World:
         integrate = self._integrate_risk_to
         inf = math.inf
         # the next sample's number and time, and the next hour's (inf: no more)
-        at = [0, 0.0, 1, hourly if meter or report is not None else inf]
+        i, next_sample, h, next_hour = 0, 0.0, 1, hourly if meter or report is not None else inf
         env.next_look = 0.0
 
         def look(before: float) -> None:
-            i, next_sample, h, next_hour = at
+            nonlocal i, next_sample, h, next_hour
             if next_sample < before:
                 first = i
                 while next_sample < before:
@@ -1289,8 +1291,7 @@ class World:
                 if report is not None:
                     for t in hours:
                         report(t)
-            at[:] = i, next_sample, h, next_hour
-            env.next_look = min(next_sample, next_hour)
+            env.next_look = next_sample if next_sample < next_hour else next_hour
 
         return look
 
@@ -1309,6 +1310,7 @@ class World:
             (k, ser.anger_by_group[g] if detail else None, sizes[k], sizes[k] or 1)
             for k, g in enumerate(self.gids)
         ]
+        plain = [(k, size, div) for k, _, size, div in groups]  # without the series
         ngroups = len(self.gids)
         n1 = max(1, n)
         tau, exp = self.tau, math.exp
@@ -1317,29 +1319,42 @@ class World:
 
         def samples(first: int, last: int) -> None:
             count = last - first
-            times.extend(sample_times[first:last])
-            reach.extend([self.believers / n] * count)
+            # the series' new entries: one sample at a time, mostly (looks come before events)
+            if count == 1:
+                times.append(sample_times[first])
+                reach.append(self.believers / n)
+            else:
+                times.extend(sample_times[first:last])
+                reach.extend([self.believers / n] * count)
             for lv, series in level_lists:
                 series.extend([by_level[lv] / n] * count)
             # anger only decays between state changes: the first sample has the most of it
             t = first * step
             total = 0.0
-            for k, series, size, div in groups:
-                a = gsum[k] * exp(-(t - gsum_t[k]) / tau) / div
-                if series is not None:
+            if detail:
+                for k, series, size, div in groups:
+                    a = gsum[k] * exp(-(t - gsum_t[k]) / tau) / div
                     series.append(a)
-                    series.extend(
-                        gsum[k] * exp(-(i * step - gsum_t[k]) / tau) / div for i in range(first + 1, last)
-                    )
-                total += a * size
+                    if count > 1:
+                        series.extend(
+                            gsum[k] * exp(-(i * step - gsum_t[k]) / tau) / div for i in range(first + 1, last)
+                        )
+                    total += a * size
+            else:  # the same sum, without the series
+                for k, size, div in plain:
+                    total += gsum[k] * exp(-(t - gsum_t[k]) / tau) / div * size
             if total / n1 > self.peak_mean_anger:
                 self.peak_mean_anger = total / n1
             self.model_events += ngroups * count  # counted alike with and without detail
-            incidents.extend([self.incidents] * count)
             if self.trust_changes != seen[0]:
                 seen[0] = self.trust_changes
                 seen[1] = sum(tr * sz for tr, sz in zip(trust, sizes, strict=True)) / n1
-            police_trust.extend([seen[1]] * count)
+            if count == 1:
+                incidents.append(self.incidents)
+                police_trust.append(seen[1])
+            else:
+                incidents.extend([self.incidents] * count)
+                police_trust.extend([seen[1]] * count)
 
         return samples
 
@@ -1359,17 +1374,35 @@ class World:
             return
         ret = self.scenario.retaliation
         tau, mu = ret.decay_hours, ret.baseline_per_day / 24.0
-        exp, excite, excite_t = math.exp, self.excite, self.excite_t
+        exp, excite_t = math.exp, self.excite_t
         a, risk, done = self.risk_t, self.risk, 0
         d_a = exp(-(a - excite_t) / tau)
+        excite, terms = self.excite, self.constants.pair_terms  # (retaliator, target, index)
+        # _group_factors' constants, for it inlined below (the same operations)
+        weight, reference, anger_tau = self.anger_weight, self.anger_reference, self.tau
+        gsum, gsum_t, divisors = self.gsum, self.gsum_t, self.divisors
+        hazard_mods, hazard_mods_against = self.hazard_mods, self.hazard_mods_against
+        mult, against, armed = self.mult_now, self.against_now, self.armed_groups
         for t in times:
             if t <= a:
                 continue
+            for k in armed:
+                m = 1.0 + weight * (
+                    gsum[k] * exp(-(t - gsum_t[k]) / anger_tau) / divisors[k] / reference - 1.0
+                )
+                mods = hazard_mods[k]
+                if mods:
+                    m *= _live_factor(mods, t)
+                mult[k] = m if m > 0.0 else 0.0  # max(0.0, m)
+                mods = hazard_mods_against[k]
+                against[k] = _live_factor(mods, t) if mods else 1.0
             d_t = exp(-(t - excite_t) / tau)
-            mult, against = self._group_factors(t)
+            # per pair (mu * (t - a) + e * tau * (d_a - d_t)) * mult * against, with what the
+            # pairs share worked out once
+            base, fall = mu * (t - a), d_a - d_t
             total = 0.0
-            for (p, q), e in zip(pairs, excite, strict=True):
-                total += (mu * (t - a) + e * tau * (d_a - d_t)) * mult[p] * against[q]
+            for p, q, j in terms:
+                total += (base + excite[j] * tau * fall) * mult[p] * against[q]
             risk += total
             a, d_a = t, d_t  # d_a at the new a is d_t: the same expression
             done += 1
