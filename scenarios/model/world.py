@@ -28,6 +28,7 @@ import functools
 import math
 import random
 from dataclasses import dataclass, field
+from itertools import compress
 
 import numpy as np
 import simpy
@@ -561,10 +562,14 @@ class World:
         count = min(len(people), count)
         if count <= 0:
             return np.zeros(0, dtype=np.int64)
-        # members are consecutive numbers, so a sample of positions is one of people; the head
-        # of a random permutation is a uniform sample in random order (and cheaper to get
-        # from numpy than choice() at these sizes)
-        return self.np_rng.permutation(len(people))[:count] + people[0]
+        # members are consecutive numbers; the head of a random permutation of them is a
+        # uniform sample in random order (and cheaper to get from numpy than choice() at these
+        # sizes). permutation(m) shuffles arange(m), and a shuffle's draws depend only on the
+        # length: shuffling the people themselves gives permutation(m) + people[0]
+        first = people[0]
+        order = np.arange(first, first + len(people))
+        self.np_rng.shuffle(order)
+        return order[:count]
 
     def calm(self, gid: str, fraction: float, reach: float, who: str, decision: int | None) -> None:
         t = self.env.now
@@ -608,11 +613,12 @@ class World:
         for g, r in reach.items():
             k = self.gindex[g]
             chosen = self._sample_array(k, round(r * self.sizes[k]))
-            believe = self.np_rng.random(len(chosen)) < cred.get(g, 0.0)
+            believe = (self.np_rng.random(len(chosen)) < cred.get(g, 0.0)).tolist()
+            chosen = chosen.tolist()  # as lists: slices of lists cost less than numpy's
             for w in range(CORRECTION_BATCHES):
                 part = chosen[w::CORRECTION_BATCHES]
                 reached[w] += len(part)
-                waves[w].extend(part[believe[w::CORRECTION_BATCHES]].tolist())
+                waves[w].extend(compress(part, believe[w::CORRECTION_BATCHES]))
         total = {g: 0 for g in reach}
         was_believing = 0
         # per-group constants and the state lists, looked up once (the same values and
