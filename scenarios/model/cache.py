@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import threading
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -17,6 +18,7 @@ def per_scenario(build: Callable[[object], T]) -> Callable[[object], T]:
     kept beside its value, so a reused ``id`` is told apart). The value is shared by every
     run of the scenario: it must be treated as read-only."""
     kept: dict[int, tuple[object, T]] = {}
+    lock = threading.Lock()  # a miss's insert and eviction (a hit only reads)
 
     @functools.wraps(build)
     def cached(scenario):
@@ -24,9 +26,10 @@ def per_scenario(build: Callable[[object], T]) -> Callable[[object], T]:
         if entry is not None and entry[0] is scenario:
             return entry[1]
         value = build(scenario)
-        if len(kept) >= KEPT:
-            del kept[next(iter(kept))]
-        kept[id(scenario)] = (scenario, value)
+        with lock:
+            while len(kept) >= KEPT:
+                del kept[next(iter(kept))]
+            kept[id(scenario)] = (scenario, value)
         return value
 
     cached.cache = kept  # for tests

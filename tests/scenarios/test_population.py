@@ -70,3 +70,13 @@ def test_runs_do_not_change_what_they_share(crew):
         **first.to_dict(),
         "people_groups": first.people_groups[:-1],
     }
+
+
+def test_the_scenario_cache_keeps_a_bounded_number_of_scenarios(tiny):
+    from scenarios.model.cache import KEPT
+
+    copies = [dataclasses.replace(tiny) for _ in range(KEPT + 6)]
+    for s in copies:
+        _constants(s)
+    assert len(_constants.cache) == KEPT
+    assert _constants(copies[-1]) is _constants(copies[-1])
