@@ -61,6 +61,9 @@ class _Layout:
     second_offsets: np.ndarray
     across: int | None  # the block whose edges count only across groups, if any
     bulk_ok: bool  # every range over 1 and under 2**32 (each end takes one word)
+    key_type: type  # of the adjacency's keys: int32 while n * n fits
+    people: np.ndarray  # 0..n, of key_type
+    people_n: np.ndarray  # people * n: where each person's keys begin
 
 
 @per_scenario
@@ -95,6 +98,8 @@ def _layout(scenario: Scenario) -> _Layout:
             blocks.append(
                 (sizes[ka] * contacts, int(offsets[ka]), sizes[ka], int(offsets[kb]), sizes[kb], False)
             )
+    key_type = np.int32 if n * n < 2**31 else np.int64
+    people = np.arange(n + 1, dtype=key_type)
     first_sizes = [block[2] for block in blocks]
     second_sizes = [block[4] for block in blocks]
     return _Layout(
@@ -106,12 +111,15 @@ def _layout(scenario: Scenario) -> _Layout:
         network,
         np.asarray(first_sizes, dtype=np.uint64),
         np.asarray([(1 << 32) % size for size in first_sizes], dtype=np.uint64),
-        np.asarray([block[1] for block in blocks], dtype=np.int64),
+        np.asarray([block[1] for block in blocks], dtype=key_type),
         np.asarray(second_sizes, dtype=np.uint64),
         np.asarray([(1 << 32) % size for size in second_sizes], dtype=np.uint64),
-        np.asarray([block[3] for block in blocks], dtype=np.int64),
+        np.asarray([block[3] for block in blocks], dtype=key_type),
         next((i for i, block in enumerate(blocks) if block[5]), None),
         all(1 < size < 2**32 for size in first_sizes + second_sizes),
+        key_type,
+        people,
+        people * n,
     )
 
 
@@ -144,10 +152,11 @@ _HALF = np.uint64(32)
 def _bounded(words: list[np.ndarray], counts: list[int], sizes, thresholds, offsets) -> np.ndarray | None:
     """``integers(0, size, count) + offset`` per block from the blocks' 32-bit ``words``, or
     None if a word would have been passed over (see ``_draw_edges_in_bulk``)."""
-    scaled = np.concatenate(words).astype(np.uint64) * np.repeat(sizes, counts)
-    if (scaled & _LOW < np.repeat(thresholds, counts)).any():
+    # (the methods, not numpy's functions: those add a Python call each)
+    scaled = np.concatenate(words).astype(np.uint64) * sizes.repeat(counts)
+    if np.count_nonzero(scaled & _LOW < thresholds.repeat(counts)):
         return None
-    return (scaled >> _HALF).astype(np.int64) + np.repeat(offsets, counts)
+    return (scaled >> _HALF).astype(offsets.dtype) + offsets.repeat(counts)
 
 
 def _draw_edges_in_bulk(layout: _Layout, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray] | None:
@@ -206,21 +215,24 @@ def build_population(scenario: Scenario, rng: np.random.Generator) -> Population
     # then those before them rising: the key holds (to - from) mod n, not to). No division
     # (slow in numpy): a != b, so (b - a) mod n is b - a, or that plus n, and (a - b) mod n
     # is n minus it (x + (x >> sign & n) adds n to a negative x, faster than np.where)
-    key_type = np.int32 if n * n < 2**31 else np.int64
+    key_type = lay.key_type
     sign = 31 if key_type is np.int32 else 63
-    a, b = a.astype(key_type), b.astype(key_type)
+    a, b = a.astype(key_type, copy=False), b.astype(key_type, copy=False)
     d = b - a
     ahead = d + (d >> sign & n)
-    keys = np.sort(np.concatenate((a * n + ahead, b * n + (n - ahead))))
+    keys = np.concatenate((a * n + ahead, b * n + (n - ahead)))
+    keys.sort()
     if keys.size:
-        keys = keys[np.concatenate(([True], keys[1:] != keys[:-1]))]
+        first = np.empty(keys.size, dtype=bool)  # the first of each run of equal keys
+        first[0] = True
+        np.not_equal(keys[1:], keys[:-1], out=first[1:])
+        keys = keys[first]
     # person i's keys are those from i * n on; a key's contact is i plus its rest, mod n
-    people = np.arange(n + 1, dtype=key_type)
-    starts = np.searchsorted(keys, people * n)
-    src = np.repeat(people[:-1], np.diff(starts))
+    starts = keys.searchsorted(lay.people_n)
+    src = lay.people[:-1].repeat(starts[1:] - starts[:-1])
     dst = keys - src * n + src - n
     dst += dst >> sign & n
     # an array, not a list: built by a copy, not one Python int per entry (indexing it
     # costs a little more, but a run reads only the few entries its tellings pick)
-    targets = array("i", dst.astype(np.int32).tobytes())
+    targets = array("i", dst.astype(np.int32, copy=False).tobytes())
     return Population(lay.group_list, members, starts.tolist(), targets)
