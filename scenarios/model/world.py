@@ -1024,6 +1024,8 @@ class World:
         anger, anger_t, tau = self.anger, self.anger_t, self.tau
         gsum, gsum_t = self.gsum, self.gsum_t
         per_level = self.scenario.tension.anger_per_level
+        # per group: whether hearing the rumour angers its people
+        angered = [a and per_level > 0 for a in affects]
         rate_each = rumour.contact_rate
         max_level = self.levels
         n = self.n
@@ -1113,7 +1115,7 @@ class World:
                     gmax[k] = lv
                 if keep_spread:
                     spread.append((t, s, j, lv))
-                if affects[k] and per_level > 0:
+                if angered[k]:
                     old = anger[j] * exp(-(t - anger_t[j]) / tau)
                     new = old + per_level * lv * buffer[k]
                     if new > 1.0:
