@@ -97,7 +97,7 @@ def simulate(
         metrics=world.metrics(),
         observation=observation,
         spread=world.spread,
-        people_groups=[world.gids[k] for k in world.group_of],
+        people_groups=world.people_groups(),
         stopped_at_decision=stop_at_decision,
         earlier=earlier,
     )

@@ -20,6 +20,10 @@ Performance notes (why the code looks like this):
   events: ``_LookingEnvironment`` takes those due before each event and the
   rumour loop those due before each telling (see ``World._looks``). Before
   issue 18 they were a process whose wake-ups were two thirds of a run's events.
+* What depends only on the scenario is worked out once per scenario object
+  (``_constants``, and the population's layout in ``community``) and shared by its
+  runs, read-only. In hot code, no objects made per call that can be made once
+  (``zip(..., strict=True)`` alone costs about a microsecond).
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ import functools
 import math
 import random
 from dataclasses import dataclass, field
+from itertools import compress
 
 import numpy as np
 import simpy
@@ -36,6 +41,7 @@ from ..results import Event, Observation, Series, Signal
 from ..schema import Scenario
 from . import effects as fx
 from .actions import ACTIONS
+from .cache import per_scenario
 from .community import build_population
 
 IGNORANT, SPREADER, STIFLER = 0, 1, 2
@@ -153,6 +159,55 @@ class PartnerState:
     leaks: int = 0  # how many things told to them travelled further
 
 
+@dataclass(frozen=True)
+class _Constants:
+    """What a World takes from its scenario alone, worked out once per scenario and shared
+    by its runs: read-only (``anger`` and ``gsum`` are copied, as a run changes them)."""
+
+    gids: list[str]
+    gindex: dict[str, int]
+    sizes: list[int]
+    affects: list[bool]
+    anger: list[float]  # per person, at the start
+    people_groups: list[str]  # per person, the group's id
+    gsum: list[float]  # per group, at the start
+    armed: list[int]
+    pairs: list[tuple[int, int]]
+    armed_groups: list[int]
+    divisors: list[int]
+    pair_index: dict[tuple[int, int], int]
+    pair_terms: tuple[tuple[int, int, int], ...]  # per pair: retaliator, target, index
+    specs: dict[str, object]
+    budget: int
+
+
+@per_scenario
+def _constants(scenario: Scenario) -> _Constants:
+    gids = list(scenario.group_ids)
+    gindex = {g: k for k, g in enumerate(gids)}
+    sizes = [g.size for g in scenario.groups]
+    armed = [gindex[g] for g in scenario.retaliation.groups]
+    pairs = [(a, b) for a in armed for b in armed if a != b]
+    return _Constants(
+        gids=gids,
+        gindex=gindex,
+        sizes=sizes,
+        affects=[g in scenario.rumour.affects for g in gids],
+        anger=[g.anger for g in scenario.groups for _ in range(g.size)],
+        people_groups=[g.id for g in scenario.groups for _ in range(g.size)],
+        gsum=[g.anger * g.size for g in scenario.groups],
+        armed=armed,
+        pairs=pairs,
+        armed_groups=list(dict.fromkeys(armed)),
+        divisors=[max(1, size) for size in sizes],
+        pair_index={p: k for k, p in enumerate(pairs)},
+        pair_terms=tuple((p, q, j) for j, (p, q) in enumerate(pairs)),
+        # scenario.partner(id), looked up once (reversed: the first of a repeated id wins, as there)
+        specs={p.id: p for p in reversed(scenario.partners)},
+        budget=event_budget(scenario),
+    )
+
+
 class World:
     """One run's state and processes. Build, then ``run(until)``."""
 
@@ -175,9 +230,9 @@ class World:
         self.members = pop.members
         self.starts, self.targets = pop.starts, pop.targets
         self.n = n = len(pop.group_of)
-        self.gids = list(scenario.group_ids)
-        self.gindex = {g: k for k, g in enumerate(self.gids)}
-        self.sizes = [len(m) for m in self.members]
+        # what depends only on the scenario, shared by its runs (read-only; see _Constants)
+        self.constants = c = _constants(scenario)
+        self.gids, self.gindex, self.sizes = c.gids, c.gindex, c.sizes
 
         # rumour state
         self.state = [IGNORANT] * n
@@ -195,14 +250,13 @@ class World:
         self.group_max_level = [0] * len(self.gids)
         self.escalation = scenario.rumour.escalation
         self.escalation_boost: list[tuple[float, float]] = []  # (factor, until)
-        self.affects = [g in scenario.rumour.affects for g in self.gids]
+        self.affects = c.affects
 
         # tension: lazily decayed anger
         self.tau = scenario.tension.decay_hours
-        start = [g.anger for g in scenario.groups]
-        self.anger = [start[k] for k in self.group_of]
+        self.anger = list(c.anger)
         self.anger_t = [0.0] * n
-        self.gsum = [g.anger * g.size for g in scenario.groups]
+        self.gsum = list(c.gsum)
         self.gsum_t = [0.0] * len(self.gids)
         self.buffer = [1.0] * len(self.gids)  # multiplier on anger increases
         self.trust = [g.police_trust for g in scenario.groups]
@@ -210,16 +264,14 @@ class World:
 
         # retaliation
         ret = scenario.retaliation
-        self.armed = [self.gindex[g] for g in ret.groups]
-        self.pairs = [(a, b) for a in self.armed for b in self.armed if a != b]
-        self.armed_groups = list(dict.fromkeys(self.armed))
+        self.armed, self.pairs, self.armed_groups = c.armed, c.pairs, c.armed_groups
         self.anger_weight, self.anger_reference = ret.anger_weight, ret.anger_reference
-        self.divisors = [max(1, size) for size in self.sizes]
+        self.divisors = c.divisors
         self.mult_now = [1.0] * len(self.gids)  # _group_factors' lists
         self.against_now = [1.0] * len(self.gids)
         self.excite = [0.0] * len(self.pairs)
         self.excite_t = 0.0
-        self.pair_index = {p: k for k, p in enumerate(self.pairs)}
+        self.pair_index = c.pair_index
         self.hazard_mods: list[list[tuple[float, float]]] = [[] for _ in self.gids]  # as retaliator
         self.hazard_mods_against: list[list[tuple[float, float]]] = [[] for _ in self.gids]
         self.incidents = 0
@@ -227,8 +279,7 @@ class World:
         self.first_retaliation: float | None = None
 
         self.partner_state = {p.id: PartnerState(willingness=p.willingness) for p in scenario.partners}
-        # scenario.partner(id), looked up once (reversed: the first of a repeated id wins, as there)
-        self.specs = {p.id: p for p in reversed(scenario.partners)}
+        self.specs = c.specs  # scenario.partner(id), looked up once
         # information and its costs (scenarios/MODEL.md, "What is shared")
         self.leaks = 0
         self.case_damaged = False  # investigative detail or an operation got out
@@ -256,7 +307,7 @@ class World:
         # by a correction or calming, anger updates from incidents, group samples (partner reports
         # are not counted: a Monte Carlo's runs skip them, and both must spend alike)
         self.model_events = 0
-        self.budget = event_budget(scenario)
+        self.budget = c.budget
 
         env = self.env
         self.retaliation_proc = env.process(self._incident_and_retaliation())
@@ -265,6 +316,10 @@ class World:
         env.process(self._decisions())
         if scenario.incident.transfer_at_hours is not None:
             env.process(self._transfer(scenario.incident.transfer_at_hours))
+
+    def people_groups(self) -> list[str]:
+        """Per person, the id of their group (a new list)."""
+        return list(self.constants.people_groups)
 
     # -- helpers used by actions ---------------------------------------------
     def log(
@@ -511,10 +566,14 @@ class World:
         count = min(len(people), count)
         if count <= 0:
             return np.zeros(0, dtype=np.int64)
-        # members are consecutive numbers, so a sample of positions is one of people; the head
-        # of a random permutation is a uniform sample in random order (and cheaper to get
-        # from numpy than choice() at these sizes)
-        return self.np_rng.permutation(len(people))[:count] + people[0]
+        # members are consecutive numbers; the head of a random permutation of them is a
+        # uniform sample in random order (and cheaper to get from numpy than choice() at these
+        # sizes). permutation(m) shuffles arange(m), and a shuffle's draws depend only on the
+        # length: shuffling the people themselves gives permutation(m) + people[0]
+        first = people[0]
+        order = np.arange(first, first + len(people))
+        self.np_rng.shuffle(order)
+        return order[:count]
 
     def calm(self, gid: str, fraction: float, reach: float, who: str, decision: int | None) -> None:
         t = self.env.now
@@ -558,11 +617,12 @@ class World:
         for g, r in reach.items():
             k = self.gindex[g]
             chosen = self._sample_array(k, round(r * self.sizes[k]))
-            believe = self.np_rng.random(len(chosen)) < cred.get(g, 0.0)
+            believe = (self.np_rng.random(len(chosen)) < cred.get(g, 0.0)).tolist()
+            chosen = chosen.tolist()  # as lists: slices of lists cost less than numpy's
             for w in range(CORRECTION_BATCHES):
                 part = chosen[w::CORRECTION_BATCHES]
                 reached[w] += len(part)
-                waves[w].extend(part[believe[w::CORRECTION_BATCHES]].tolist())
+                waves[w].extend(compress(part, believe[w::CORRECTION_BATCHES]))
         total = {g: 0 for g in reach}
         was_believing = 0
         # per-group constants and the state lists, looked up once (the same values and
@@ -964,6 +1024,8 @@ class World:
         anger, anger_t, tau = self.anger, self.anger_t, self.tau
         gsum, gsum_t = self.gsum, self.gsum_t
         per_level = self.scenario.tension.anger_per_level
+        # per group: whether hearing the rumour angers its people
+        angered = [a and per_level > 0 for a in affects]
         rate_each = rumour.contact_rate
         max_level = self.levels
         n = self.n
@@ -1053,7 +1115,7 @@ class World:
                     gmax[k] = lv
                 if keep_spread:
                     spread.append((t, s, j, lv))
-                if affects[k] and per_level > 0:
+                if angered[k]:
                     old = anger[j] * exp(-(t - anger_t[j]) / tau)
                     new = old + per_level * lv * buffer[k]
                     if new > 1.0:
@@ -1215,11 +1277,11 @@ class World:
         integrate = self._integrate_risk_to
         inf = math.inf
         # the next sample's number and time, and the next hour's (inf: no more)
-        at = [0, 0.0, 1, hourly if meter or report is not None else inf]
+        i, next_sample, h, next_hour = 0, 0.0, 1, hourly if meter or report is not None else inf
         env.next_look = 0.0
 
         def look(before: float) -> None:
-            i, next_sample, h, next_hour = at
+            nonlocal i, next_sample, h, next_hour
             if next_sample < before:
                 first = i
                 while next_sample < before:
@@ -1241,8 +1303,7 @@ class World:
                 if report is not None:
                     for t in hours:
                         report(t)
-            at[:] = i, next_sample, h, next_hour
-            env.next_look = min(next_sample, next_hour)
+            env.next_look = next_sample if next_sample < next_hour else next_hour
 
         return look
 
@@ -1261,6 +1322,7 @@ class World:
             (k, ser.anger_by_group[g] if detail else None, sizes[k], sizes[k] or 1)
             for k, g in enumerate(self.gids)
         ]
+        plain = [(k, size, div) for k, _, size, div in groups]  # without the series
         ngroups = len(self.gids)
         n1 = max(1, n)
         tau, exp = self.tau, math.exp
@@ -1269,29 +1331,42 @@ class World:
 
         def samples(first: int, last: int) -> None:
             count = last - first
-            times.extend(sample_times[first:last])
-            reach.extend([self.believers / n] * count)
+            # the series' new entries: one sample at a time, mostly (looks come before events)
+            if count == 1:
+                times.append(sample_times[first])
+                reach.append(self.believers / n)
+            else:
+                times.extend(sample_times[first:last])
+                reach.extend([self.believers / n] * count)
             for lv, series in level_lists:
                 series.extend([by_level[lv] / n] * count)
             # anger only decays between state changes: the first sample has the most of it
             t = first * step
             total = 0.0
-            for k, series, size, div in groups:
-                a = gsum[k] * exp(-(t - gsum_t[k]) / tau) / div
-                if series is not None:
+            if detail:
+                for k, series, size, div in groups:
+                    a = gsum[k] * exp(-(t - gsum_t[k]) / tau) / div
                     series.append(a)
-                    series.extend(
-                        gsum[k] * exp(-(i * step - gsum_t[k]) / tau) / div for i in range(first + 1, last)
-                    )
-                total += a * size
+                    if count > 1:
+                        series.extend(
+                            gsum[k] * exp(-(i * step - gsum_t[k]) / tau) / div for i in range(first + 1, last)
+                        )
+                    total += a * size
+            else:  # the same sum, without the series
+                for k, size, div in plain:
+                    total += gsum[k] * exp(-(t - gsum_t[k]) / tau) / div * size
             if total / n1 > self.peak_mean_anger:
                 self.peak_mean_anger = total / n1
             self.model_events += ngroups * count  # counted alike with and without detail
-            incidents.extend([self.incidents] * count)
             if self.trust_changes != seen[0]:
                 seen[0] = self.trust_changes
                 seen[1] = sum(tr * sz for tr, sz in zip(trust, sizes, strict=True)) / n1
-            police_trust.extend([seen[1]] * count)
+            if count == 1:
+                incidents.append(self.incidents)
+                police_trust.append(seen[1])
+            else:
+                incidents.extend([self.incidents] * count)
+                police_trust.extend([seen[1]] * count)
 
         return samples
 
@@ -1311,17 +1386,35 @@ class World:
             return
         ret = self.scenario.retaliation
         tau, mu = ret.decay_hours, ret.baseline_per_day / 24.0
-        exp, excite, excite_t = math.exp, self.excite, self.excite_t
+        exp, excite_t = math.exp, self.excite_t
         a, risk, done = self.risk_t, self.risk, 0
         d_a = exp(-(a - excite_t) / tau)
+        excite, terms = self.excite, self.constants.pair_terms  # (retaliator, target, index)
+        # _group_factors' constants, for it inlined below (the same operations)
+        weight, reference, anger_tau = self.anger_weight, self.anger_reference, self.tau
+        gsum, gsum_t, divisors = self.gsum, self.gsum_t, self.divisors
+        hazard_mods, hazard_mods_against = self.hazard_mods, self.hazard_mods_against
+        mult, against, armed = self.mult_now, self.against_now, self.armed_groups
         for t in times:
             if t <= a:
                 continue
+            for k in armed:
+                m = 1.0 + weight * (
+                    gsum[k] * exp(-(t - gsum_t[k]) / anger_tau) / divisors[k] / reference - 1.0
+                )
+                mods = hazard_mods[k]
+                if mods:
+                    m *= _live_factor(mods, t)
+                mult[k] = m if m > 0.0 else 0.0  # max(0.0, m)
+                mods = hazard_mods_against[k]
+                against[k] = _live_factor(mods, t) if mods else 1.0
             d_t = exp(-(t - excite_t) / tau)
-            mult, against = self._group_factors(t)
+            # per pair (mu * (t - a) + e * tau * (d_a - d_t)) * mult * against, with what the
+            # pairs share worked out once
+            base, fall = mu * (t - a), d_a - d_t
             total = 0.0
-            for (p, q), e in zip(pairs, excite, strict=True):
-                total += (mu * (t - a) + e * tau * (d_a - d_t)) * mult[p] * against[q]
+            for p, q, j in terms:
+                total += (base + excite[j] * tau * fall) * mult[p] * against[q]
             risk += total
             a, d_a = t, d_t  # d_a at the new a is d_t: the same expression
             done += 1
