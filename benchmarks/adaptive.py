@@ -8,7 +8,7 @@ graded as an attempt on SEED, on one core:
 2. whether its verdict is that of a 2,000-run grade of the same seed family (the rule applied to
    the 2,000 runs' prefix, which is the adaptive grade's own runs: the family is a prefix);
 3. the grades that outrun their rule's floor, spread over every core as a worker spreads them on
-   an idle machine (lms/services/grading_spread.py: a billiard pool once the floor is passed),
+   an idle machine (lms/services/grading_spread.py: its kept pool once the floor is passed),
    against the same grades serially; the grade must be the same.
 
 The references are worked out first, once per scenario (as Ripple keeps them on the version),
@@ -68,7 +68,7 @@ def main() -> None:
 
 
 def _spread(long: list[tuple]) -> None:
-    from lms.services.grading_spread import _pool
+    from lms.services.grading_spread import _pool, end_pools
 
     cores = os.cpu_count() or 1
     if not long or cores < 2:
@@ -82,6 +82,7 @@ def _spread(long: list[tuple]) -> None:
         spread.append(time.perf_counter() - start)
         serial.append(took)
         assert again.to_dict() == g.to_dict(), f"{s.slug}: the spread grade differs from the serial one"
+    end_pools()
     print(
         f"grades past their floor ({len(long)} of the library's calibration paths), idle machine: "
         f"serial {np.median(serial):.3f} s median, spread over {cores} cores {np.median(spread):.3f} s; "

@@ -57,6 +57,14 @@ def refuse_to_start_without_settings(**_) -> None:
         raise SystemExit(1) from None
 
 
+@signals.worker_process_shutdown.connect
+def end_grading_pool(**_) -> None:
+    """A worker process's kept grading pool (lms.services.grading_spread) ends with it."""
+    from lms.services.grading_spread import end_pools
+
+    end_pools()
+
+
 class AppTask(Task):
     """Runs each task inside the Flask app's context, timed for /metrics."""
 

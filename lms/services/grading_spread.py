@@ -12,6 +12,8 @@ at full speed. The runs, the stop and the grade are the serial ones bit for bit 
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
 import signal
 
@@ -21,6 +23,8 @@ from sqlalchemy import func, select
 import scenarios as engine
 from lms.extensions import db
 from lms.models import Attempt
+
+log = logging.getLogger(__name__)
 
 
 def spread_for(attempt_id: int, rule: engine.AdaptiveRule) -> engine.adaptive.Spread | None:
@@ -46,12 +50,51 @@ def machine_idle(attempt_id: int, cores: int, load: float | None = None) -> bool
     return others == 0
 
 
-def _pool(workers: int):
+class _KeptPool:
     """A billiard pool (Celery's own multiprocessing, which a Celery worker's daemonic process
-    may start, unlike the standard library's); its processes end if this one dies."""
-    import billiard
+    may start, unlike the standard library's) kept for the process's later grades: starting
+    one costs about 50 ms and ending one a second. Its processes end if this one dies. If it
+    fails or stalls, the pool is dropped and that round's runs are made here, serially: the
+    same runs, so the same grade."""
 
-    return billiard.Pool(workers, initializer=_end_with_parent)
+    def __init__(self, workers: int):
+        import billiard
+
+        self.workers = workers
+        self.pool = billiard.Pool(workers, initializer=_end_with_parent)
+
+    def map(self, fn, items: list) -> list:
+        try:
+            return self.pool.map_async(fn, items).get(timeout=STALLED_AFTER)
+        except Exception:
+            log.exception("the grading pool failed; this grade goes on in one process")
+            _kept.pop(os.getpid(), None)
+            self.pool.terminate()
+            return [fn(item) for item in items]
+
+    def end(self) -> None:
+        self.pool.terminate()
+
+
+STALLED_AFTER = 120  # seconds for a round of runs (about 0.1 s each) before the pool is given up
+_kept: dict[int, _KeptPool] = {}  # by process id: a forked child never uses its parent's pool
+
+
+def _pool(workers: int) -> contextlib.AbstractContextManager:
+    """The process's kept pool of ``workers`` processes, started on first use."""
+    pool = _kept.get(os.getpid())
+    if pool is None or pool.workers != workers:
+        if pool is not None:
+            pool.end()
+        pool = _kept[os.getpid()] = _KeptPool(workers)
+    return contextlib.nullcontext(pool)
+
+
+def end_pools() -> None:
+    """End this process's kept pool (a Celery worker process shutting down)."""
+    pool = _kept.pop(os.getpid(), None)
+    if pool is not None:
+        pool.end()
 
 
 def _end_with_parent() -> None:

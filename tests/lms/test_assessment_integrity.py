@@ -377,7 +377,7 @@ def test_debrief_and_what_if_withhold_the_expert_path_from_the_officer(
     body = response.get_data(as_text=True)
     assert 'id="what-if-withheld"' in body and "Projection:" not in body
     status = browser.get(f"/play/attempts/{attempt.id}/status", headers={"Accept": "application/json"})
-    assert set(status.get_json()) == {"status", "ahead", "url"}  # the JSON carries no key
+    assert set(status.get_json()) == {"status", "ahead", "poll_ms", "url"}  # the JSON carries no key
     staff = sign_in(instructor).get(f"/play/attempts/{attempt.id}/debrief").get_data(as_text=True)
     assert "The expert path here" in staff
     assert re.search(r"(Earned|Cost) (\d+|no) points?</span>", staff)  # instructors see each choice's points

@@ -4,6 +4,8 @@ the serial rule gives, bit for bit; on a busy machine it never starts a pool."""
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 import scenarios as engine
@@ -39,7 +41,8 @@ def pools(monkeypatch):
         return real(workers)
 
     monkeypatch.setattr(grading_spread, "_pool", counted)
-    return made
+    yield made
+    grading_spread.end_pools()
 
 
 def waiting(user, version, choice="a") -> Attempt:
@@ -118,6 +121,7 @@ def _square(x):
 def _pool_from_here(results):
     with grading_spread._pool(2) as pool:
         results.put(list(pool.map(_square, range(5))))
+    grading_spread.end_pools()
 
 
 def test_a_celery_worker_process_may_start_the_pool():
@@ -131,3 +135,18 @@ def test_a_celery_worker_process_may_start_the_pool():
     assert results.get(timeout=30) == [0, 1, 4, 9, 16]
     child.join(timeout=30)
     assert child.exitcode == 0
+
+
+def _fails(x):
+    raise RuntimeError("a pool process failed")
+
+
+def test_a_failing_pool_is_dropped_and_the_round_is_made_here(monkeypatch):
+    with grading_spread._pool(2) as pool:
+        assert pool.map(_square, [1, 2, 3]) == [1, 4, 9]
+        monkeypatch.setattr(pool.pool, "map_async", lambda fn, items: pool.pool.apply_async(_fails))
+        assert pool.map(_square, [1, 2, 3]) == [1, 4, 9]  # made in this process
+    assert os.getpid() not in grading_spread._kept
+    with grading_spread._pool(2) as again:
+        assert again is not pool and again.map(_square, [4]) == [16]
+    grading_spread.end_pools()
