@@ -138,6 +138,23 @@ def deliver_rows(grade_ids: list[int], statement_ids: list[int]) -> None:
     db.session.commit()
 
 
+@celery.task(base=AppTask, name="ripple.warm_references")
+def warm_references() -> None:
+    """Keep the references of every published version that lacks them (lms.services.debrief)."""
+    from lms.services.debrief import warm_references as warm
+
+    warm()
+
+
+@signals.worker_ready.connect
+def warm_up(**_) -> None:
+    """A starting worker queues the references' warm-up (it runs before later tasks)."""
+    try:
+        warm_references.apply_async(retry=False)
+    except Exception:  # the broker is unreachable: the first grade of each version works them out
+        log.warning("could not queue the references' warm-up", exc_info=True)
+
+
 @celery.task(base=AppTask, name="ripple.tick")
 def tick() -> None:
     """Every 30 s (with `worker -B`): run the periodic jobs that are due (see lms.schedule):

@@ -97,16 +97,24 @@ GRADING_LATE = timedelta(minutes=3)
 def background_warnings(user: User) -> list[str]:
     """What staff should know about work that is not getting done: grades waiting too long
     (workers down or the broker unreachable). Scoped to the user's agency."""
-    from lms.models import Attempt
+    from lms.models import Attempt, AttemptDecision
     from lms.services.scoping import scoped
 
     warnings = []
-    # Attempts waiting for a grade are few (seconds each when workers run), so read them all.
-    late = [a for a in db.session.scalars(scoped(Attempt, user).where(Attempt.status == "grading"))
-            if a.decisions and a.decisions[-1].made_at < utcnow() - GRADING_LATE]  # fmt: skip
+    # One count, however long the queue: attempts waiting whose last decision is that old.
+    finished_at = (
+        select(func.max(AttemptDecision.made_at))
+        .where(AttemptDecision.attempt_id == Attempt.id)
+        .scalar_subquery()
+    )
+    late = db.session.scalar(
+        scoped(Attempt, user)
+        .where(Attempt.status == "grading", finished_at < utcnow() - GRADING_LATE)
+        .with_only_columns(func.count(Attempt.id))
+    )
     if late:
         warnings.append(
-            f"{len(late)} scenario attempt{'s are' if len(late) != 1 else ' is'} waiting more than "
+            f"{late} scenario attempt{'s are' if late != 1 else ' is'} waiting more than "
             f"{int(GRADING_LATE.total_seconds() // 60)} minutes for a grade: the grading workers may be down. "
             "They will be graded as soon as a worker or `flask attempts grade-pending` runs."
         )
