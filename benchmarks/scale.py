@@ -10,7 +10,7 @@ task per part. Timed from submit until the results are stored; the workers are s
 and warmed up (each has loaded the app and run a part) before the clock starts. The 1-worker
 sweep, measured in the same run, is the baseline; each figure is the best of REPEATS sweeps.
 Then, on the same workers, a class of CLASS_SIZE officers makes its last decision in the same
-moment: the time until every attempt is graded (full-size Monte Carlo, as in production).
+moment: the time until every attempt is graded (the adaptive rule, as in production).
 
 Without PostgreSQL or Redis on 127.0.0.1 it says so and falls back to the old measurement (the
 same paths split across a process pool, no Celery, no database), labelled as such.
@@ -128,7 +128,7 @@ def _measure() -> None:
                             parts[slug] = len(run.parts)
                     _class_finishes(instructor, published, CLASS_SIZE // 4)  # warm: reference bands
                     burst[workers] = _class_finishes(instructor, published, CLASS_SIZE)
-            scenario_slug, grading_runs = published.scenario.slug, published_runs(published)
+            scenario_slug, grading_runs = published.scenario.slug, _runs_used(published)
         finally:
             db.session.remove()
             db.engine.dispose()
@@ -148,16 +148,25 @@ def _measure() -> None:
     print(TARGET)
     print(
         f"grading a class of {CLASS_SIZE} who finish {scenario_slug} in the same moment "
-        f"({grading_runs} Monte Carlo runs each): all graded after {burst[1]:.1f} s with 1 "
+        f"(the adaptive rule: {grading_runs} runs each, median): all graded after {burst[1]:.1f} s with 1 "
         f"worker ({CLASS_SIZE / burst[1]:.2f} attempts/s), {burst[2]:.1f} s with 2 "
         f"({CLASS_SIZE / burst[2]:.2f} attempts/s), speed-up {burst[1] / burst[2]:4.2f}x"
     )
 
 
-def published_runs(version) -> int:
-    from lms.services.scenario_library import scenario_of
+def _runs_used(version) -> int:
+    """The median number of runs the adaptive rule used for the version's graded attempts."""
+    import statistics
 
-    return scenario_of(version).grading.runs
+    from sqlalchemy import select
+
+    from lms.extensions import db
+    from lms.models import Attempt, AttemptGrade
+
+    grades = db.session.scalars(
+        select(AttemptGrade).join(Attempt).where(Attempt.scenario_version_id == version.id)
+    ).all()
+    return int(statistics.median(g.breakdown["runs"] for g in grades)) if grades else 0
 
 
 def _class_finishes(instructor, version, size: int, timeout: float = 900) -> float:
