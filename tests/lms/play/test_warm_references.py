@@ -13,7 +13,9 @@ from lms.services import debrief
 
 
 def published():
-    return database.session.scalars(select(ScenarioVersion).where(ScenarioVersion.status == "published")).all()
+    return database.session.scalars(
+        select(ScenarioVersion).where(ScenarioVersion.status == "published")
+    ).all()
 
 
 def test_the_warm_up_keeps_each_published_versions_references_once(db, library):
