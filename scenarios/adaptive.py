@@ -208,7 +208,8 @@ def monte_carlo(
         spread = Spread(min(workers, os.cpu_count() or 1))
     rubric = rubric_score(scenario, decisions)
     critical = bool(critical_errors(scenario, decisions))
-    seeds = engine.run_seeds(seed, _cap(rule))  # a prefix family: the first n are run_seeds(seed, n)
+    cap = _cap(rule)
+    seeds = engine.run_seeds(seed, cap)  # a prefix family: the first n are run_seeds(seed, n)
     results: list = []
     ends = _batch_ends(rule)
     found: Check | None = None
@@ -227,7 +228,7 @@ def monte_carlo(
                 results.extend(made[len(results) - start : end - start])
                 ends.pop(0)
                 if progress:
-                    progress(len(results), _cap(rule))
+                    progress(len(results), cap)
                 per_run = {
                     m: np.asarray([r[0][m] for r in results], dtype=float) for m in scenario.grading.outcomes
                 }

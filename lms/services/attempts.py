@@ -339,6 +339,16 @@ def grade_pending(attempt_id: int, spread: bool = False) -> AttemptGrade | None:
     return _finish(attempt, scenario_of(attempt.scenario_version), spread)
 
 
+def finished_at():
+    """When an attempt's last decision was made, as a correlated subquery on ``Attempt``: for
+    filtering waiting attempts by how long they have waited, in one query."""
+    return (
+        select(func.max(AttemptDecision.made_at))
+        .where(AttemptDecision.attempt_id == Attempt.id)
+        .scalar_subquery()
+    )
+
+
 def grade_all_pending(waiting_since: datetime | None = None) -> int:
     """Grade every attempt still waiting (the sweeper for a lost task or a dead broker).
 
@@ -347,12 +357,7 @@ def grade_all_pending(waiting_since: datetime | None = None) -> int:
     """
     stmt = select(Attempt.id).where(Attempt.status == "grading")
     if waiting_since is not None:
-        finished_at = (
-            select(func.max(AttemptDecision.made_at))
-            .where(AttemptDecision.attempt_id == Attempt.id)
-            .scalar_subquery()
-        )
-        stmt = stmt.where(finished_at <= waiting_since)
+        stmt = stmt.where(finished_at() <= waiting_since)
     ids = db.session.scalars(stmt.order_by(Attempt.id)).all()
     for attempt_id in ids:
         try:

@@ -97,19 +97,15 @@ GRADING_LATE = timedelta(minutes=3)
 def background_warnings(user: User) -> list[str]:
     """What staff should know about work that is not getting done: grades waiting too long
     (workers down or the broker unreachable). Scoped to the user's agency."""
-    from lms.models import Attempt, AttemptDecision
+    from lms.models import Attempt
+    from lms.services.attempts import finished_at
     from lms.services.scoping import scoped
 
     warnings = []
     # One count, however long the queue: attempts waiting whose last decision is that old.
-    finished_at = (
-        select(func.max(AttemptDecision.made_at))
-        .where(AttemptDecision.attempt_id == Attempt.id)
-        .scalar_subquery()
-    )
     late = db.session.scalar(
         scoped(Attempt, user)
-        .where(Attempt.status == "grading", finished_at < utcnow() - GRADING_LATE)
+        .where(Attempt.status == "grading", finished_at() < utcnow() - GRADING_LATE)
         .with_only_columns(func.count(Attempt.id))
     )
     if late:

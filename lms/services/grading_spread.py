@@ -33,16 +33,14 @@ def spread_for(attempt_id: int, rule: engine.AdaptiveRule) -> engine.adaptive.Sp
     if cores < 2:
         return None
     return engine.adaptive.Spread(
-        workers=cores, after=rule.floor, idle=lambda: machine_idle(attempt_id, cores), make_pool=_pool
+        workers=cores, after=rule.floor, idle=lambda: machine_idle(attempt_id), make_pool=_pool
     )
 
 
-def machine_idle(attempt_id: int, cores: int, load: float | None = None) -> bool:
+def machine_idle(attempt_id: int) -> bool:
     """No other attempt is waiting to be graded, and the last minute's load average (this grade
-    included) leaves ``cores - 1`` cores free."""
-    if load is None:
-        load = os.getloadavg()[0]
-    if load > 1.0 or cores < 2:
+    included) is at most one core's worth: every other core is free."""
+    if os.getloadavg()[0] > 1.0:
         return False
     others = db.session.scalar(
         select(func.count()).select_from(Attempt).where(Attempt.status == "grading", Attempt.id != attempt_id)
