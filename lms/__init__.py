@@ -58,6 +58,7 @@ def create_app(config: type | dict | None = None) -> Flask:
     from lms.learn import bp as learn_bp
     from lms.lti import bp as lti_bp
     from lms.main import bp as main_bp
+    from lms.packaging import bp as packaging_bp
     from lms.play import bp as play_bp
     from lms.training import bp as training_bp
     from lms.verify import bp as verify_bp
@@ -74,6 +75,7 @@ def create_app(config: type | dict | None = None) -> Flask:
         lti_bp,
         api_bp,
         integrations_bp,
+        packaging_bp,
         activity_bp,
         training_bp,
     ):

@@ -29,6 +29,7 @@ from lms.models.integrations import (
     XapiStatement,
 )
 from lms.models.operations import PeriodicRun
+from lms.models.packaging import DispatchPackage, PackageLearner
 from lms.models.people import Agency, Role, RoleGrant, SignInThrottle, Unit, User, UserSession
 from lms.models.reports import ReportSubscription
 from lms.models.scenarios import Attempt, AttemptDecision, AttemptGrade, ScenarioRecord, ScenarioVersion
@@ -53,9 +54,12 @@ __all__ = [
     "Completion",
     "Course",
     "CourseVersion",
+    "DELIVERY_METHODS",
+    "DispatchPackage",
     "DueDateChange",
     "GradeDelivery",
     "ItemCompletion",
+    "LinkPurpose",
     "LrsSettings",
     "LtiDeployment",
     "LtiKey",
@@ -63,19 +67,18 @@ __all__ = [
     "LtiLaunchState",
     "LtiRegistration",
     "LtiUserLink",
-    "DELIVERY_METHODS",
-    "LinkPurpose",
     "Mandate",
     "MandateMinimum",
     "OutboxMessage",
-    "Role",
+    "PackageLearner",
     "PeriodicRun",
     "ReportSubscription",
-    "RosterImport",
+    "Role",
     "RoleGrant",
+    "RosterImport",
     "ScenarioRecord",
-    "SessionAttendance",
     "ScenarioVersion",
+    "SessionAttendance",
     "SignInThrottle",
     "TrainingSession",
     "Unit",

@@ -41,12 +41,10 @@ from pylti1p3.tool_config.abstract import ToolConfAbstract
 from sqlalchemy import delete, select
 
 from lms.extensions import db
-from lms.input import id_or_none, one_line, text_problem
+from lms.input import one_line, text_problem
 from lms.models import (
     Agency,
-    Assignment,
     Attempt,
-    Course,
     LtiDeployment,
     LtiKey,
     LtiLaunch,
@@ -60,7 +58,7 @@ from lms.models import (
 )
 from lms.models.types import utcnow
 from lms.public_urls import public_url
-from lms.services import audit, outbound
+from lms.services import audit, launch_targets, outbound
 
 CLAIM = "https://purl.imsglobal.org/spec/lti/claim/"
 AGS_CLAIM = "https://purl.imsglobal.org/spec/lti-ags/claim/endpoint"
@@ -546,36 +544,9 @@ def link_user(registration: LtiRegistration, subject: str, claims: dict[str, Any
     return user
 
 
-def parse_target(target: str | None) -> tuple[str, list[str]] | None:
-    if not target:
-        return None
-    kind, _, rest = target.partition(":")
-    if kind in ("course", "module", "scenario") and rest:
-        return kind, rest.split(":")
-    return None
-
-
-def _open_assignment(user: User, course: Course) -> Assignment:
-    from lms.services import learning
-
-    found = db.session.scalar(
-        select(Assignment)
-        .where(
-            Assignment.user_id == user.id, Assignment.course_id == course.id, Assignment.status != "cancelled"
-        )
-        .order_by(Assignment.id.desc())
-        .limit(1)
-    )
-    try:
-        return found or learning.assign_course(None, user, course, source="lti")
-    except learning.LearningError as error:
-        raise LaunchError(str(error)) from error
-
-
 def handle_launch(claims: dict[str, Any], registration: LtiRegistration) -> LaunchResult:
     """Record a validated launch, sign in its person and decide what it opens."""
-    from lms.services import attempts, catalog, outcomes
-    from lms.services.scenario_library import latest_published
+    from lms.services import outcomes
 
     roles = [str(r) for r in claims.get(CLAIM + "roles", []) if isinstance(r, str)]
     user = link_user(registration, str(claims["sub"]), claims, roles)
@@ -604,28 +575,10 @@ def handle_launch(claims: dict[str, Any], registration: LtiRegistration) -> Laun
         if not _is_instructor(roles):
             raise LaunchError("Only instructors can add Ripple content to a course.")
         return LaunchResult(launch, user, url_for("lti.deep_link"), registration)
-    target = parse_target(launch.target)
-    redirect_to = url_for("lti.context_page")
-    if target is not None and target[0] in ("course", "module"):
-        course_id = id_or_none(target[1][0])  # a hand-set target may name an id no column holds
-        course = db.session.get(Course, course_id) if course_id else None
-        if (
-            course is None
-            or course.agency_id not in (None, registration.agency_id)
-            or catalog.published_version(course) is None
-        ):
-            raise LaunchError("The linked course is not available in Ripple.")
-        if not _is_instructor(roles):
-            assignment = _open_assignment(user, course)
-            launch.assignment_id = assignment.id
-            redirect_to = url_for("learn.assignment", assignment_id=assignment.id)
-            if target[0] == "module" and len(target[1]) > 1:
-                redirect_to += f"#module-{target[1][1]}"
-    elif target is not None and target[0] == "scenario":
-        version = latest_published(registration.agency_id, target[1][0])
-        if version is None:
-            raise LaunchError("The linked scenario is not available in Ripple.")
-        attempt = db.session.scalar(
+
+    def resume(_version: ScenarioVersion) -> Attempt | None:
+        # An attempt in progress from this link (of any version) goes on where it was.
+        return db.session.scalar(
             select(Attempt)
             .join(LtiLaunch, LtiLaunch.attempt_id == Attempt.id)
             .where(
@@ -635,9 +588,23 @@ def handle_launch(claims: dict[str, Any], registration: LtiRegistration) -> Laun
                 LtiLaunch.resource_link_id == launch.resource_link_id,
             )
             .limit(1)
-        ) or attempts.start_direct(user, version)
-        launch.attempt_id = attempt.id
-        redirect_to = url_for("play.attempt", attempt_id=attempt.id)
+        )
+
+    try:
+        opened = launch_targets.open_target(
+            user,
+            registration.agency_id,
+            launch.target,
+            source="lti",
+            instructor=_is_instructor(roles),
+            resume=resume,
+            default="lti.context_page",
+        )
+    except launch_targets.TargetError as error:
+        raise LaunchError(str(error)) from error
+    launch.assignment_id = opened.assignment.id if opened.assignment else None
+    launch.attempt_id = opened.attempt.id if opened.attempt else None
+    redirect_to = opened.redirect_to
     db.session.flush()
     outcomes.launched(launch)
     return LaunchResult(launch, user, redirect_to, registration)
@@ -646,39 +613,8 @@ def handle_launch(claims: dict[str, Any], registration: LtiRegistration) -> Laun
 # --- deep linking -------------------------------------------------------------------------------------
 
 
-@dataclass
-class CatalogueEntry:
-    target: str
-    title: str
-    kind: str
-    graded: bool
-
-
-def catalogue(agency_id: int) -> list[CatalogueEntry]:
-    """What an instructor may link from a platform: published courses and scenarios."""
-    from lms.services import catalog
-    from lms.services.scenario_library import latest_published
-
-    entries = []
-    for course in db.session.scalars(catalog.courses_offered_to(agency_id).order_by(Course.title)):
-        if catalog.published_version(course) is not None:
-            entries.append(CatalogueEntry(f"course:{course.id}", course.title, "Course", True))
-    from lms.models import ScenarioRecord
-
-    seen = set()
-    records = db.session.scalars(
-        select(ScenarioRecord)
-        .where((ScenarioRecord.agency_id == agency_id) | ScenarioRecord.agency_id.is_(None))
-        .order_by(ScenarioRecord.title)
-    )
-    for record in records:
-        if record.slug in seen:
-            continue
-        version: ScenarioVersion | None = latest_published(agency_id, record.slug)
-        if version is not None:
-            seen.add(record.slug)
-            entries.append(CatalogueEntry(f"scenario:{record.slug}", version.title, "Scenario", True))
-    return entries
+parse_target = launch_targets.parse_target
+catalogue = launch_targets.catalogue
 
 
 def deep_link_response(launch: LtiLaunch, targets: list[str]) -> tuple[str, str]:
