@@ -44,6 +44,10 @@ def create_app(config: type | dict | None = None) -> Flask:
     wording.init_app(app)
     dates.init_app(app)
 
+    from lms import public_urls
+
+    public_urls.init_app(app)  # without PUBLIC_BASE_URL: record the site's address once
+
     from lms import input as request_input
 
     request_input.init_app(app)  # before the blueprints: it replaces the `int` URL converter

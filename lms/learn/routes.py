@@ -17,7 +17,7 @@ from lms.learn.forms import CheckForm, LessonDoneForm, ReissueForm, RevokeForm
 from lms.models import Agency, Assignment, Attempt, Certificate, Role, User
 from lms.navigation import register
 from lms.public_urls import public_url
-from lms.services import certificates, learning, transcript
+from lms.services import badges, certificates, learning, transcript
 from lms.services.scoping import scoped
 
 register("My training", "learn.my_training", Role.OFFICER, order=10)
@@ -239,6 +239,7 @@ def certificate(certificate_id: int):
         cert=cert,
         info=certificates.facts(cert, _agency_name(cert.agency_id)),
         verify_url=public_url("verify.certificate", code=cert.code),
+        backpack_email=badges.backpack_email(db.session.get(User, cert.user_id)),
         history=certificates.history(cert),
         manage=manage,
         revoke_form=RevokeForm(prefix="revoke") if manage else None,

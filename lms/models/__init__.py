@@ -33,6 +33,7 @@ from lms.models.packaging import DispatchPackage, PackageLearner
 from lms.models.people import Agency, Role, RoleGrant, SignInThrottle, Unit, User, UserSession
 from lms.models.reports import ReportSubscription
 from lms.models.scenarios import Attempt, AttemptDecision, AttemptGrade, ScenarioRecord, ScenarioVersion
+from lms.models.site import SiteSettings
 from lms.models.training import DELIVERY_METHODS, MandateMinimum, SessionAttendance, TrainingSession
 
 __all__ = [
@@ -80,6 +81,7 @@ __all__ = [
     "ScenarioVersion",
     "SessionAttendance",
     "SignInThrottle",
+    "SiteSettings",
     "TrainingSession",
     "Unit",
     "User",

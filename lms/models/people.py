@@ -12,6 +12,16 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from lms.extensions import db
 from lms.models.types import UTCDateTime, utcnow
 
+# RFC 2606 reserves .invalid: mail to it never arrives. Ripple gives it to platform users who
+# came without a usable address (lms.services.lti.link_user).
+PLACEHOLDER_DOMAIN = "invalid"
+
+
+def is_placeholder_email(email: str | None) -> bool:
+    """Whether `email` is a stand-in no mail can reach (or missing)."""
+    domain = (email or "").strip().lower().rpartition("@")[2].rstrip(".")
+    return not domain or domain == PLACEHOLDER_DOMAIN or domain.endswith("." + PLACEHOLDER_DOMAIN)
+
 
 class Role(enum.StrEnum):
     OFFICER = "officer"
@@ -109,6 +119,11 @@ class User(UserMixin, db.Model):
     hire_date: Mapped[date | None] = mapped_column(Date)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     password_hash: Mapped[str | None] = mapped_column(String(255))
+    # The address this person proved they receive mail at: they used a link Ripple emailed to it
+    # (an invitation or a password reset). It counts only while it is still `email` (see
+    # confirmed_email); an address from a learning platform, a roster import or the API is
+    # someone else's claim and never lands here by itself.
+    email_confirmed: Mapped[str | None] = mapped_column(String(254))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     agency: Mapped[Agency | None] = relationship()
@@ -123,6 +138,19 @@ class User(UserMixin, db.Model):
     def has_role(self, *roles: Role | str) -> bool:
         held = {grant.role for grant in self.role_grants}
         return any(str(role) in held for role in roles)
+
+    @property
+    def confirmed_email(self) -> str | None:
+        """The person's email if they have confirmed it (see email_confirmed), else None.
+
+        Only this address may identify the person to other systems (an xAPI `mbox`, an Open
+        Badges recipient); a placeholder (`...@lti.invalid`) or an address nobody confirmed never
+        does."""
+        if not self.email_confirmed or self.email_confirmed.lower() != (self.email or "").lower():
+            return None
+        if is_placeholder_email(self.email):
+            return None
+        return self.email
 
     @property
     def is_platform_admin(self) -> bool:

@@ -2,7 +2,13 @@
 
 Each certificate is a hosted assertion (https://www.imsglobal.org/sites/default/files/Badges/OBv2p0Final/index.html):
 the documents are plain dicts served as JSON at their own URLs, which the caller passes in.
-The recipient is identified by a salted SHA-256 hash of their email, never the address.
+The recipient is identified by a salted SHA-256 hash, never in clear: of the email the person
+has confirmed (User.confirmed_email), which a backpack matches to its owner's verified
+addresses; when they have none (a placeholder from a learning platform, an address a roster
+typed), of a stable URL of the person in Ripple (recipient type "url", which Open Badges 2.0
+allows), so the assertion still verifies but names no address they cannot prove is theirs. Such
+a badge cannot go into a backpack until the person confirms an email (the certificate page
+says so); the assertion is served live, so it names that email from then on.
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ from typing import Any
 from sqlalchemy import select
 
 from lms.extensions import db
-from lms.models import Agency, Certificate, Course, CourseVersion
+from lms.models import Agency, Certificate, Course, CourseVersion, User
 
 CONTEXT = "https://w3id.org/openbadges/v2"
 
@@ -25,7 +31,25 @@ def recipient_salt(certificate: Certificate) -> str:
 
 
 def hashed_identity(email: str, salt: str) -> str:
-    return "sha256$" + hashlib.sha256((email.strip().lower() + salt).encode()).hexdigest()
+    return _hashed(email.strip().lower(), salt)
+
+
+def _hashed(identity: str, salt: str) -> str:
+    return "sha256$" + hashlib.sha256((identity + salt).encode()).hexdigest()
+
+
+def backpack_email(user: User) -> str | None:
+    """The email a badge names its earner by, or None: only one the person has confirmed."""
+    return user.confirmed_email
+
+
+def recipient(certificate: Certificate, user: User, *, person_url: str) -> dict[str, Any]:
+    """The assertion's IdentityObject: the confirmed email, else the person's Ripple URL."""
+    salt = recipient_salt(certificate)
+    email = backpack_email(user)
+    if email:
+        return {"type": "email", "hashed": True, "salt": salt, "identity": hashed_identity(email, salt)}
+    return {"type": "url", "hashed": True, "salt": salt, "identity": _hashed(person_url, salt)}
 
 
 def _iso(day: date) -> str:
@@ -33,20 +57,21 @@ def _iso(day: date) -> str:
 
 
 def assertion(
-    certificate: Certificate, email: str, *, assertion_url: str, badge_url: str, verify_url: str
+    certificate: Certificate,
+    user: User,
+    *,
+    assertion_url: str,
+    badge_url: str,
+    verify_url: str,
+    person_url: str,
 ) -> dict[str, Any]:
-    """The hosted assertion of a certificate that is not revoked."""
-    salt = recipient_salt(certificate)
+    """The hosted assertion of a certificate that is not revoked, for its earner `user`
+    (`person_url`: the person's stable URL in Ripple, see recipient)."""
     document: dict[str, Any] = {
         "@context": CONTEXT,
         "type": "Assertion",
         "id": assertion_url,
-        "recipient": {
-            "type": "email",
-            "hashed": True,
-            "salt": salt,
-            "identity": hashed_identity(email, salt),
-        },
+        "recipient": recipient(certificate, user, person_url=person_url),
         "badge": badge_url,
         "verification": {"type": "hosted"},
         "issuedOn": _iso(certificate.issued_on),

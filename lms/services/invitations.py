@@ -37,6 +37,7 @@ from sqlalchemy import exists, func, select, update
 from lms.dates import moment
 from lms.extensions import db
 from lms.models import AccountLink, Agency, LinkPurpose, OutboxMessage, RosterImport, User, UserSession
+from lms.models.people import is_placeholder_email
 from lms.models.types import utcnow
 from lms.services import accounts, audit, reminders, sessions
 
@@ -146,6 +147,8 @@ def why_not_invitable(person: User) -> str | None:
         return "not in an agency"
     if person.password_hash:
         return "already has a password"
+    if is_placeholder_email(person.email):
+        return "no email address (only a placeholder from a learning platform)"
     return None
 
 
@@ -298,6 +301,7 @@ def redeem(token: str, purpose: LinkPurpose, password: str) -> User:
         .execution_options(synchronize_session=False)
     )
     user.password_hash = accounts.hash_password(password)
+    _confirm_address(user, link)
     invited = purpose is LinkPurpose.INVITE
     sessions.end_all(user, "invitation-accepted" if invited else "password-reset")
     audit.record(
@@ -308,6 +312,27 @@ def redeem(token: str, purpose: LinkPurpose, password: str) -> User:
     )
     db.session.flush()
     return user
+
+
+def emailed_to(link: AccountLink) -> str | None:
+    """The address a mail server accepted this link's email for, or None (it stayed in the
+    outbox: without MAIL_SERVER anyone who reads the outbox could have opened it)."""
+    message = db.session.scalar(
+        select(OutboxMessage).where(OutboxMessage.dedupe_key == f"account-link:{link.id}")
+    )
+    return message.to_email if message is not None and message.delivery == "smtp" else None
+
+
+def _confirm_address(user: User, link: AccountLink) -> None:
+    """Using a link that was emailed to the person's current address proves they get mail
+    there: that address becomes their confirmed one (User.confirmed_email)."""
+    address = emailed_to(link)
+    if not address or address.lower() != user.email.lower() or is_placeholder_email(address):
+        return
+    if (user.email_confirmed or "").lower() == address.lower():
+        return
+    user.email_confirmed = user.email
+    audit.record(user, "account.email_confirmed", user, summary=f"{user.email} confirmed by an emailed link")
 
 
 def send(messages: list[tuple[OutboxMessage, str]], settings: reminders.MailSettings) -> None:

@@ -19,18 +19,20 @@ from sqlalchemy.orm import Session
 
 from lms import tasks
 from lms.extensions import db
+from lms.input import id_or_none
 from lms.models import (
     Assignment,
     Attempt,
     AttemptGrade,
     Completion,
+    Course,
     GradeDelivery,
     LtiLaunch,
     User,
     XapiStatement,
 )
 from lms.models.types import utcnow
-from lms.services import xapi
+from lms.services import launch_targets, xapi
 
 # --- xAPI objects for our records ---------------------------------------------------------------
 
@@ -155,17 +157,30 @@ def course_withdrawn(completion: Completion) -> None:
 
 
 def launched(launch: LtiLaunch) -> None:
+    """`launched` for what the launch opened, named by Ripple's own title (the platform's
+    course title is the platform's: it names the platform's course, not our activity, and
+    would give one activity as many names as there are platforms linking it)."""
+    if launch.attempt_id:
+        attempt = db.session.get(Attempt, launch.attempt_id)
+        obj, context = _attempt_context(attempt)
+        xapi.queue(launch.user, "launched", obj, context=context)
+        return
     obj = xapi.activity(
-        "course",
-        f"lti/{launch.registration_id}/{launch.resource_link_id or 'launch'}",
-        launch.context_title or "Ripple",
+        "course", f"lti/{launch.registration_id}/{launch.resource_link_id or 'launch'}", "Ripple"
     )
-    if launch.target:
-        kind, _, rest = launch.target.partition(":")
-        if kind == "scenario":
-            obj = xapi.activity("scenario", f"scenarios/{rest}", launch.context_title or rest)
-        elif kind in ("course", "module"):
-            obj = xapi.activity("course", f"courses/{rest.split(':')[0]}", launch.context_title or "Course")
+    parsed = launch_targets.parse_target(launch.target)
+    assignment = db.session.get(Assignment, launch.assignment_id) if launch.assignment_id else None
+    if assignment is not None:
+        obj = xapi.activity("course", f"courses/{assignment.course_id}", assignment.course_version.title)
+    elif parsed is not None and parsed[0] in ("course", "module"):
+        # An instructor's look at a course (no assignment): its published title in Ripple.
+        from lms.services import catalog
+
+        course_id = id_or_none(parsed[1][0])
+        course = db.session.get(Course, course_id) if course_id else None
+        version = catalog.published_version(course) if course is not None else None
+        if version is not None:
+            obj = xapi.activity("course", f"courses/{course.id}", version.title)
     xapi.queue(launch.user, "launched", obj)
 
 
@@ -335,11 +350,12 @@ class Queues:
     grades_pending: int
     statements_pending: int
     statements_delivered: int
+    statements_failed: int  # refused by the LRS as invalid: not sent again
 
 
 def queues_of(agency_id: int, *, limit: int = 50) -> Queues:
     """What the coordinator sees: undelivered scores and statements (oldest first), and counts."""
-    from sqlalchemy import func
+    from sqlalchemy import case, func
 
     def count(model, status):
         return db.session.scalar(
@@ -354,10 +370,14 @@ def queues_of(agency_id: int, *, limit: int = 50) -> Queues:
         .order_by(GradeDelivery.status.desc(), GradeDelivery.id.desc())
         .limit(limit)
     ).all()
+    # Waiting ones first (oldest first), then those the LRS refused as invalid (newest first).
     statements = db.session.scalars(
         select(XapiStatement)
-        .where(XapiStatement.agency_id == agency_id, XapiStatement.status == "pending")
-        .order_by(XapiStatement.id)
+        .where(XapiStatement.agency_id == agency_id, XapiStatement.status.in_(("pending", "failed")))
+        .order_by(
+            XapiStatement.status.desc(),
+            case((XapiStatement.status == "pending", XapiStatement.id), else_=-XapiStatement.id),
+        )
         .limit(limit)
     ).all()
     return Queues(
@@ -366,6 +386,7 @@ def queues_of(agency_id: int, *, limit: int = 50) -> Queues:
         count(GradeDelivery, "pending"),
         count(XapiStatement, "pending"),
         count(XapiStatement, "delivered"),
+        count(XapiStatement, "failed"),
     )
 
 

@@ -1,7 +1,9 @@
 """xAPI statements about learning in Ripple, queued per agency and delivered to its LRS.
 
 Statements use the ADL verb IRIs and account-based actors (`{homePage, name: our person id}`;
-the email only when the agency opts in). A scenario attempt is the statement's
+the email only when the agency opts in and the person has confirmed it, see
+User.confirmed_email). Ids are built from lms.public_urls.base_url(), the same in a request and
+in the worker. A scenario attempt is the statement's
 `context.registration` (a UUID derived from the attempt), with the course and module as parent
 activities. Statements are queued in the same transaction as the record they report and sent
 later by `deliver_due()` with an idempotent PUT per statement id, so an LRS outage or a lost
@@ -15,11 +17,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import requests
-from flask import current_app, has_request_context, request
+from flask import current_app
 from sqlalchemy import select
 
+from lms import public_urls
 from lms.extensions import db
 from lms.models import Agency, LrsSettings, User, XapiStatement
+from lms.models.people import is_placeholder_email
 from lms.models.types import utcnow
 from lms.services import audit, outbound
 
@@ -42,17 +46,26 @@ MAX_BACKOFF = timedelta(hours=6)
 BATCH = 200
 
 
+# What an LRS answers for a statement it will never accept (xAPI 1.0.3 part 3, 2.1.1: 400 for
+# a malformed statement; 413 too large; 422 from LRSs that validate with a schema): sending it
+# again cannot help, so the row is marked failed. 409 means it holds the statement already
+# (delivered). Everything else (401/403: the key; 404/405: the endpoint; 429; 5xx) is the
+# setup or the moment, fixable without changing the statement, and is retried.
+REFUSED_AS_INVALID = frozenset({400, 413, 422})
+
+
 class LrsError(ValueError):
     """LRS settings that cannot be saved; the message is for the coordinator."""
 
 
+class StatementRefused(LrsError):
+    """The LRS refused this statement as invalid: it is not sent again."""
+
+
 def base_url() -> str:
-    configured = current_app.config.get("PUBLIC_BASE_URL")
-    if configured:
-        return configured
-    if has_request_context():
-        return request.url_root.rstrip("/")
-    return "http://localhost"
+    """The site's address every id is built from: the same in a request and outside one (the
+    worker, the grading sweep, CLI commands), see lms.public_urls.base_url."""
+    return public_urls.base_url()
 
 
 def activity(kind: str, path: str, title: str) -> dict[str, Any]:
@@ -74,10 +87,13 @@ def actor_of(user: User, settings: LrsSettings | None) -> dict[str, Any]:
         "name": user.name,
         "account": {"homePage": base_url(), "name": str(user.id)},
     }
-    if settings is not None and settings.include_email:
+    email = user.confirmed_email
+    if settings is not None and settings.include_email and email:
         # An Agent has exactly one inverse functional identifier: the email replaces the account.
+        # Only an address the person confirmed: a placeholder or an address someone else typed
+        # (a roster, a platform) would name a stranger, or nobody, and the LRS refuses it.
         del actor["account"]
-        actor["mbox"] = f"mailto:{user.email}"
+        actor["mbox"] = f"mailto:{email}"
     return actor
 
 
@@ -202,6 +218,13 @@ def _send(settings: LrsSettings, row: XapiStatement, session: requests.Session) 
         timeout=current_app.config["INTEGRATIONS_HTTP_TIMEOUT"],
     )
     # 409: the LRS already holds this statement id (an earlier try got through).
+    if response.status_code in REFUSED_AS_INVALID:
+        problems = validate_statement(row.statement)
+        found = f" Ripple's own check found: {'; '.join(problems)}." if problems else ""
+        raise StatementRefused(
+            f"{outbound.answered('LRS', response)}: it refused this statement as invalid, so it is "
+            f"not sent again.{found}"
+        )
     if response.status_code not in (200, 204, 409):
         raise LrsError(outbound.answered("LRS", response))  # never the body: it is the LRS's to say
 
@@ -213,7 +236,7 @@ def deliver(rows: list[XapiStatement], *, now: datetime | None = None) -> tuple[
     settings_by_agency: dict[int, LrsSettings | None] = {}
     with outbound.session(user_agent="Ripple-xAPI") as session:
         for row in rows:
-            if row.status == "delivered":
+            if row.status != "pending":  # delivered, or refused by the LRS as invalid
                 continue
             if row.agency_id not in settings_by_agency:
                 settings_by_agency[row.agency_id] = settings_for(row.agency_id)
@@ -223,6 +246,9 @@ def deliver(rows: list[XapiStatement], *, now: datetime | None = None) -> tuple[
                 if settings is None:
                     raise LrsError("The agency's LRS is switched off or not set up.")
                 _send(settings, row, session)
+            except StatementRefused as error:
+                row.status, row.last_error = "failed", str(error)[:1000]
+                failed += 1
             except (requests.RequestException, LrsError) as error:
                 row.last_error = outbound.describe(error, "LRS")[:1000]
                 row.next_try_at = now + backoff(row.tries)
@@ -247,6 +273,12 @@ def validate_statement(statement: dict[str, Any]) -> list[str]:
         problems.append("actor must have exactly one inverse functional identifier")
     if "account" in actor and not {"homePage", "name"} <= set(actor["account"]):
         problems.append("actor.account needs homePage and name")
+    if "mbox" in actor:
+        address = str(actor["mbox"]).removeprefix("mailto:")
+        if not str(actor["mbox"]).startswith("mailto:") or "@" not in address:
+            problems.append("actor.mbox must be mailto: and an email address")
+        elif is_placeholder_email(address):
+            problems.append("actor.mbox is a placeholder address that no mail reaches")
     verb = statement.get("verb") or {}
     if not str(verb.get("id", "")).startswith(("http://", "https://")):
         problems.append("verb.id must be an IRI")

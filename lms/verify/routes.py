@@ -77,10 +77,11 @@ def assertion(code: str):
     return _json(
         badges.assertion(
             cert,
-            user.email,
+            user,
             assertion_url=url,
             badge_url=_badge_url(cert.agency_id, cert.course_id),
             verify_url=public_url("verify.certificate", code=cert.code),
+            person_url=public_url("agency.person", user_id=user.id),
         )
     )
 

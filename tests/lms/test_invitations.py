@@ -392,3 +392,59 @@ def test_a_coordinator_cannot_invite_someone_of_another_agency(db, coordinator, 
     with pytest.raises(accounts.AccountError, match="not in your agency"):
         invitations.invite(coordinator, stranger)
     assert messages(db) == []
+
+
+# --- a confirmed email: a link emailed to the address, used -------------------------------------
+
+
+def test_accepting_an_emailed_invitation_confirms_the_address(
+    db, client, sign_in, coordinator, newcomer, smtp
+):
+    assert newcomer.confirmed_email is None  # the roster's address is the roster's claim
+    sign_in(coordinator)
+    client.post(f"/people/{newcomer.id}/invite").close()
+    client.post("/auth/sign-out")
+    (email,) = smtp.messages
+    assert set_password(client, LINK.search(email.get_content()).group(1)).status_code == 302
+    db.session.expire_all()
+    person = db.session.get(User, newcomer.id)
+    assert person.confirmed_email == "nia@riverside.test"
+    actions = db.session.scalars(select(AuditEvent.action).where(AuditEvent.target_id == person.id)).all()
+    assert "account.email_confirmed" in actions
+
+
+def test_a_reset_emailed_to_the_address_confirms_it(db, client, officer, smtp):
+    client.post("/auth/forgot-password", data={"email": officer.email}).close()
+    (email,) = smtp.messages
+    set_password(client, LINK.search(email.get_content()).group(1))
+    db.session.expire_all()
+    assert db.session.get(User, officer.id).confirmed_email == officer.email
+
+
+def test_a_link_opened_from_the_outbox_confirms_nothing(db, client, sign_in, coordinator, newcomer):
+    # Without a mail server the link stays in the outbox, where others can read it.
+    set_password(client, invite(client, sign_in, coordinator, newcomer))
+    db.session.expire_all()
+    person = db.session.get(User, newcomer.id)
+    assert person.password_hash and person.confirmed_email is None
+
+
+def test_an_address_changed_after_it_was_confirmed_is_not_confirmed(
+    db, client, sign_in, coordinator, newcomer, smtp
+):
+    sign_in(coordinator)
+    client.post(f"/people/{newcomer.id}/invite").close()
+    client.post("/auth/sign-out")
+    # The roster changes the address before the invitation is used: the new one is unproven.
+    newcomer.email = "nia.new@riverside.test"
+    db.session.commit()
+    set_password(client, LINK.search(smtp.messages[0].get_content()).group(1))
+    db.session.expire_all()
+    assert db.session.get(User, newcomer.id).confirmed_email is None
+
+
+def test_a_placeholder_address_is_not_invited(db, coordinator, make_user, agency):
+    person = without_password(db, make_user(agency, email="lti-3-0a1b2c3d4e5f@lti.invalid"))
+    with pytest.raises(accounts.AccountError, match="no email address"):
+        invitations.invite(coordinator, person)
+    assert messages(db) == []

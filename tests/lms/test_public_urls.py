@@ -83,6 +83,29 @@ def test_without_a_configured_address_development_uses_the_request_address(clien
     assert json.dumps(doc).count("http://localhost/") >= 3
 
 
+@pytest.mark.parametrize("first_page", ["assertion", "verify page"])
+def test_without_a_configured_address_links_made_outside_a_request_match_the_first_request(
+    app, client, cert, first_page
+):
+    """The development server (no PUBLIC_BASE_URL) records the address of the first request it
+    serves, even one that commits nothing; a CLI command or the worker builds the same links."""
+    from flask import has_request_context
+
+    from lms.public_urls import public_url
+
+    dev = "http://127.0.0.1:5000"
+    path = f"/badges/assertions/{cert.code}" if first_page == "assertion" else f"/verify/{cert.code}"
+    client.get(path, base_url=dev)
+    doc = client.get(f"/badges/assertions/{cert.code}", base_url="http://other.example").get_json()
+    assert doc["id"] == f"{dev}/badges/assertions/{cert.code}"  # the recorded address, not this Host
+    assert not has_request_context()
+    assert public_url("verify.assertion", code=cert.code) == doc["id"]
+    assert (
+        public_url("verify.badge_class", agency_id=cert.agency_id, course_id=cert.course_id) == doc["badge"]
+    )
+    assert public_url("verify.certificate", code=cert.code) == doc["evidence"]
+
+
 def test_the_lti_tool_configuration_uses_the_configured_site(app, public_site):
     from lms.services import lti
 

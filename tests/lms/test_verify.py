@@ -95,12 +95,44 @@ def test_assertion_has_the_required_fields(client, cert):
         assert key in doc
 
 
-def test_assertion_recipient_is_a_salted_email_hash(client, officer, cert):
+def test_assertion_recipient_is_a_salted_hash_of_the_confirmed_email(db, client, officer, cert):
+    officer.email_confirmed = officer.email  # as using an emailed invitation or reset link does
+    db.session.commit()
     recipient = _assertion(client, cert).get_json()["recipient"]
     assert recipient["type"] == "email" and recipient["hashed"] is True
     expected = hashlib.sha256((officer.email + recipient["salt"]).encode()).hexdigest()
     assert recipient["identity"] == f"sha256${expected}"
     assert officer.email not in _assertion(client, cert).get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    "email",
+    ["lti-3-0a1b2c3d4e5f@lti.invalid", "roster.typed@example.org"],
+    ids=["placeholder", "not-confirmed"],
+)
+def test_without_a_confirmed_email_the_recipient_is_the_persons_ripple_url(db, client, officer, cert, email):
+    from lms.public_urls import public_url
+
+    officer.email = email
+    db.session.commit()
+    response = _assertion(client, cert)
+    recipient = response.get_json()["recipient"]
+    assert recipient["type"] == "url" and recipient["hashed"] is True
+    # The person's stable URL in Ripple, made the same way outside the request.
+    person_url = public_url("agency.person", user_id=officer.id)
+    expected = hashlib.sha256((person_url + recipient["salt"]).encode()).hexdigest()
+    assert recipient["identity"] == f"sha256${expected}"
+    email_hash = hashlib.sha256((email + recipient["salt"]).encode()).hexdigest()
+    assert email_hash not in response.get_data(as_text=True) and email not in response.get_data(as_text=True)
+
+
+def test_the_certificate_page_says_when_a_badge_cannot_go_into_a_backpack(db, client, sign_in, officer, cert):
+    page = sign_in(officer).get(f"/learn/certificates/{cert.id}").get_data(as_text=True)
+    assert "no email address is confirmed" in page and "Forgot your password?" in page
+    officer.email_confirmed = officer.email
+    db.session.commit()
+    page = client.get(f"/learn/certificates/{cert.id}").get_data(as_text=True)
+    assert "no email address is confirmed" not in page and "Open Badge (JSON)" in page
 
 
 def test_assertion_dates_are_iso8601(client, cert):

@@ -25,9 +25,27 @@ def serve(wsgi_app, ssl_context=None):
         thread.join(timeout=5)
 
 
+def _invalid_mbox(statement: dict) -> bool:
+    """Whether the actor's mbox is not a real address, as an LRS that validates it sees it
+    (email-validator's syntax rules refuse special-use domains such as .invalid)."""
+    from email_validator import EmailNotValidError, validate_email
+
+    mbox = (statement.get("actor") or {}).get("mbox")
+    if mbox is None:
+        return False
+    try:
+        validate_email(str(mbox).removeprefix("mailto:"), check_deliverability=False)
+    except EmailNotValidError:
+        return True
+    return not str(mbox).startswith("mailto:")
+
+
 class RecordingLrs:
     """A tiny LRS: accepts PUT /xapi/statements?statementId=…, records what it got.
-    `down` makes it answer 503, as an LRS outage would."""
+    `down` makes it answer 503, as an LRS outage would; `status` makes it answer that status
+    to every statement (a wrong key: 401, a rate limit: 429 ...). A statement whose actor mbox is
+    not a real address is refused with `invalid_status` (400 as xAPI says; LRSs that validate
+    with a schema answer 422) and not recorded."""
 
     def __init__(self):
         self.reset()
@@ -36,6 +54,8 @@ class RecordingLrs:
         self.statements: dict[str, dict] = {}
         self.requests: list[dict] = []
         self.down = False
+        self.status: int | None = None
+        self.invalid_status = 400
 
     def __call__(self, environ, start_response):
         from werkzeug.wrappers import Request, Response
@@ -53,8 +73,12 @@ class RecordingLrs:
             return Response("unavailable", status=503)(environ, start_response)
         if request.method != "PUT" or request.path != "/xapi/statements":
             return Response("no", status=405)(environ, start_response)
+        if self.status is not None:
+            return Response(status=self.status)(environ, start_response)
         statement_id = request.args.get("statementId")
         body = request.get_json()
+        if _invalid_mbox(body):
+            return Response('{"detail": "actor.mbox"}', status=self.invalid_status)(environ, start_response)
         if statement_id in self.statements:
             status = 204 if self.statements[statement_id] == body else 409
         else:

@@ -406,3 +406,40 @@ def test_a_launch_is_reported_to_the_lrs(
     verbs = [row.verb for row in db.session.scalars(db.select(XapiStatement).order_by(XapiStatement.id))]
     assert verbs[:2] == ["attempted", "launched"] or verbs[:2] == ["launched", "attempted"]
     assert {s["verb"]["display"]["en-US"] for s in lrs.statements.values()} >= {"launched", "attempted"}
+
+
+@pytest.mark.parametrize("target", ["scenario", "course", "course-instructor", "none"])
+def test_a_launched_statement_names_ripples_activity_not_the_platform_course(
+    db, client, platform, registration, store_scenario, agency, coordinator, lrs, target
+):
+    """The platform's course is "Patrol 101"; the activity is Ripple's, by Ripple's title."""
+    from lms.models import XapiStatement
+    from lms.services import xapi
+    from tests.lms.learning_fixtures import course_data, publish
+
+    xapi.save_settings(
+        coordinator, agency, endpoint=lrs.url, key="k", secret="s", include_email=False, active=True
+    )
+    course = publish(course_data(slug="lti-titled"))
+    db.session.commit()
+    custom = {
+        "scenario": {"ripple_target": "scenario:store-dispute"},
+        "course": {"ripple_target": f"course:{course.id}"},
+        "course-instructor": {"ripple_target": f"course:{course.id}"},
+        "none": {},
+    }[target]
+    roles = (INSTRUCTOR,) if target == "course-instructor" else (LEARNER,)
+    launch_as(client, platform, roles=roles, custom=custom)
+    (row,) = db.session.scalars(db.select(XapiStatement).where(XapiStatement.verb == "launched"))
+    name = row.statement["object"]["definition"]["name"]["en-US"]
+    expected = {
+        "scenario": store_scenario.title,
+        "course": course.title,
+        "course-instructor": course.title,
+        "none": "Ripple",
+    }[target]
+    assert name == expected and "Patrol 101" not in repr(row.statement)
+    others = db.session.scalars(db.select(XapiStatement).where(XapiStatement.verb != "launched")).all()
+    for other in others:  # the attempt's own statements name the same activity the same way
+        assert other.statement["object"]["id"] == row.statement["object"]["id"]
+        assert other.statement["context"]["registration"] == row.statement["context"]["registration"]

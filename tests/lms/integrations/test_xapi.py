@@ -72,7 +72,7 @@ def test_email_only_when_the_agency_opts_in(db, agency, coordinator, lrs, make_u
     xapi.save_settings(
         coordinator, agency, endpoint=lrs.url, key="k", secret="s", include_email=True, active=True
     )
-    officer = make_user(agency, email="opted@example.test")
+    officer = make_user(agency, email="opted@example.test", email_confirmed="opted@example.test")
     row = xapi.queue(officer, "launched", xapi.activity("course", "courses/1", "A course"))
     assert row.statement["actor"]["mbox"] == "mailto:opted@example.test"
     assert "account" not in row.statement["actor"]
