@@ -29,15 +29,17 @@
   if (["not attempted", "unknown", ""].indexOf(get(statusKey)) >= 0) { set(statusKey, "incomplete"); }
 
   function pad(n, width) { var s = String(n); while (s.length < width) { s = "0" + s; } return s; }
+  function parts(seconds) { // whole hours, minutes, seconds and hundredths
+    var cs = Math.round(seconds * 100), whole = Math.floor(cs / 100);
+    return {h: Math.floor(whole / 3600), m: Math.floor(whole / 60) % 60, s: whole % 60, cs: pad(cs % 100, 2)};
+  }
   function hhmmss(seconds) { // SCORM 1.2 CMITimespan: HHHH:MM:SS.SS
-    var whole = Math.floor(seconds);
-    return pad(Math.min(9999, Math.floor(whole / 3600)), 4) + ":" + pad(Math.floor(whole / 60) % 60, 2) + ":" +
-      pad(whole % 60, 2) + "." + pad(Math.floor((seconds - whole) * 100), 2);
+    var t = parts(seconds);
+    return pad(Math.min(9999, t.h), 4) + ":" + pad(t.m, 2) + ":" + pad(t.s, 2) + "." + t.cs;
   }
   function duration(seconds) { // SCORM 2004 timeinterval: an ISO 8601 duration
-    var whole = Math.floor(seconds);
-    return "PT" + Math.floor(whole / 3600) + "H" + (Math.floor(whole / 60) % 60) + "M" +
-      (whole % 60) + "." + pad(Math.floor((seconds - whole) * 100), 2) + "S";
+    var t = parts(seconds);
+    return "PT" + t.h + "H" + t.m + "M" + t.s + "." + t.cs + "S";
   }
 
   window.addEventListener("message", function (event) {
