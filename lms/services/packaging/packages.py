@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 
 from lms.extensions import db
 from lms.input import one_line, text_problem
@@ -318,6 +318,17 @@ def issue_launch(
     launch.token_hash = _hash(token)
     db.session.flush()
     return launch, token
+
+
+def purge_expired_launches(now: datetime | None = None) -> int:
+    """Delete the launch tokens that expired without being used (a redeemed launch is kept: it
+    says what its session opened); returns how many. Flushes."""
+    result = db.session.execute(
+        delete(PackageLaunch)
+        .where(PackageLaunch.redeemed_at.is_(None), PackageLaunch.expires_at <= (now or utcnow()))
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount or 0
 
 
 def _person_name(raw: str | None) -> str:

@@ -188,3 +188,16 @@ def test_pages_of_a_graded_launch_report_to_the_package_origin(client, package, 
     page = client.get(opened, follow_redirects=True).get_data(as_text=True)  # the debrief
     assert f'data-origin="{LMS}"' in page and '"type": "ripple.result"' in page
     assert "js/package-report.js" in page
+
+
+def test_a_package_session_over_https_gets_a_cookie_the_lms_frame_can_send(client, package):
+    https = "https://ripple.county.test"
+    launched = client.post(
+        f"/packages/{package.key}/launch",
+        data={"learner_id": "lms-8"},
+        headers={"Origin": LMS},
+        base_url=https,
+    )
+    entered = client.get(launched.headers["Location"], base_url=https)
+    cookie = next(v for v in entered.headers.getlist("Set-Cookie") if v.startswith("session="))
+    assert "SameSite=None" in cookie and "Secure" in cookie

@@ -382,3 +382,19 @@ def test_a_course_package_assigns_the_course_and_reports_its_completion(db, make
         "passed",
         1.0,
     )
+
+
+def test_the_periodic_purge_deletes_tokens_that_expired_unused_and_keeps_used_launches(db, make_package):
+    from lms import schedule
+    from lms.models import PackageLaunch
+
+    package = make_package()
+    used, token = _launch(package, learner="used")
+    packages.redeem_launch(package.key, token)
+    unused, _ = _launch(package, learner="unused")
+    fresh, _ = _launch(package, learner="fresh", now=unused.expires_at)
+    db.session.commit()
+    job = next(job for job in schedule.JOBS if job.name == "package-launches")
+    assert job.run(unused.expires_at) == "1 expired package launch(es) deleted"
+    db.session.commit()
+    assert set(db.session.scalars(select(PackageLaunch.id))) == {used.id, fresh.id}
