@@ -14,6 +14,7 @@ import io
 import json
 import mimetypes
 import os
+import re
 import threading
 import zipfile
 
@@ -214,3 +215,29 @@ def test_a_learner_plays_a_packaged_scenario_and_the_lms_gets_the_result(
 
     page.evaluate("() => { document.getElementById('sco').src = 'about:blank'; }")  # the learner leaves
     page.wait_for_function("() => window.record.finished === 1")
+
+
+def test_a_coordinator_creates_downloads_and_revokes_a_package(
+    page, sign_in_as, coordinator, agency, library, axe_violations
+):
+    sign_in_as(coordinator)
+    page.goto(f"/agencies/{agency.id}/integrations")
+    page.get_by_role("link", name="Packages", exact=True).click()
+    expect(page.get_by_role("heading", name="Create a package")).to_be_visible()
+    page.get_by_label("Course or scenario").select_option("scenario:store-dispute")
+    page.get_by_label("SCORM 2004 (3rd edition)").check()
+    page.get_by_label("Seat limit (optional)").fill("25")
+    page.get_by_label("LMS addresses allowed to open it").fill("https://lms.county.test\nlms.county.test/x")
+    page.get_by_role("button", name="Create package").click()
+    expect(page.get_by_text("Line 2 (“lms.county.test/x”): must start with https://").first).to_be_visible()
+    page.get_by_label("LMS addresses allowed to open it").fill("https://lms.county.test")
+    page.get_by_role("button", name="Create package").click()
+    expect(page.get_by_text("0 of 25")).to_be_visible()
+    assert axe_violations() == []
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download the SCORM 2004 (3rd edition) package").click()
+    assert download.value.suggested_filename.endswith(".zip")
+    page.get_by_role("link", name="Revoke the SCORM 2004 (3rd edition) package").click()
+    page.get_by_role("button", name="Revoke the package").click()
+    expect(page.get_by_text("your LMS can no longer open it")).to_be_visible()
+    expect(page.get_by_role("cell", name=re.compile("^revoked"))).to_be_visible()
