@@ -9,7 +9,7 @@ export FLASK_APP := wsgi
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run serve worker test test-fast bench load faults db lint format clean browser-deps help
+.PHONY: run serve worker test test-fast bench load faults db lint format clean browser-deps browser-npm help
 
 help:
 	@echo "make run    - set up, migrate, load demo data, serve on http://$(HOST):$(PORT)"
@@ -53,7 +53,22 @@ browser-deps:
 	    (apt-get install -y -qq chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)); \
 	  else echo "chromium is not installed: browser tests will be skipped (apt-get install chromium)"; fi; }
 
-test: $(STAMP) browser-deps
+# The SCORM runtime (scorm-again, from npm) that the browser tests' LMS page hosts: installed
+# from tests/browser/package-lock.json when node_modules is missing or older than the lock file.
+BROWSER_NPM := tests/browser/node_modules/.package-lock.json
+
+$(BROWSER_NPM): tests/browser/package.json tests/browser/package-lock.json
+	@command -v npm >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "Installing Debian's npm for the browser tests"; \
+	    (apt-get install -y -qq npm >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq npm >/dev/null)); \
+	  fi; }
+	@if command -v npm >/dev/null 2>&1; then npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error && touch $@; \
+	else echo "npm is not installed: the SCORM browser tests will be skipped (apt-get install npm)"; fi
+
+browser-npm: $(BROWSER_NPM)
+
+test: $(STAMP) browser-deps browser-npm
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test-fast: $(STAMP)

@@ -6,6 +6,7 @@
 | deliveries           | every minute   | send queued LTI scores and xAPI statements that are due     |
 | stale-jobs           | every 5 min    | mark background jobs whose worker went away as failed        |
 | lti-states           | every 10 min   | delete expired LTI login states and nonces                  |
+| package-launches     | every 10 min   | delete SCORM package launch tokens that expired unused      |
 | sign-in-records      | every 10 min   | delete ended and expired sessions and spent sign-in counters |
 | assignment-rules     | daily          | assign rule courses to joiners and movers                   |
 | certificate-renewals | daily          | assign renewal courses when a renewal window opens          |
@@ -105,6 +106,12 @@ def _lti_states(now: datetime) -> str:
     return f"{purge_expired_states(now)} expired LTI state(s) deleted"
 
 
+def _package_launches(now: datetime) -> str:
+    from lms.services.packaging.packages import purge_expired_launches
+
+    return f"{purge_expired_launches(now)} expired package launch(es) deleted"
+
+
 def _assignment_rules(now: datetime) -> str:
     from lms.models import Agency
     from lms.services import rules
@@ -148,6 +155,7 @@ JOBS: tuple[Periodic, ...] = (
     Periodic("deliveries", _deliveries, every=timedelta(minutes=1)),
     Periodic("stale-jobs", _stale_jobs, every=timedelta(minutes=5)),
     Periodic("lti-states", _lti_states, every=timedelta(minutes=10)),
+    Periodic("package-launches", _package_launches, every=timedelta(minutes=10)),
     Periodic("sign-in-records", _sign_in_records, every=timedelta(minutes=10)),
     Periodic("assignment-rules", _assignment_rules, daily=True),
     Periodic("certificate-renewals", _certificate_renewals, daily=True),

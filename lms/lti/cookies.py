@@ -1,9 +1,11 @@
-"""Cookies and framing for sessions that began with an LTI launch.
+"""Cookies and framing for sessions that began with an LTI launch (or a package launch).
 
 A launch usually runs in the platform's iframe, a third-party context where browsers send only
 `SameSite=None; Secure` cookies. Sessions started by a launch get that cookie on HTTPS (other
 sessions keep `Lax`), and their pages may be framed by the launching platform's origin in
 addition to LMS_FRAME_ORIGINS. The launch's state lives server-side, not in the cookie.
+Sessions opened from a SCORM package (`session["package"]`, lms/packaging/reporting.py) run in
+the LMS's frame too and get the same cookie; their framing rule is the package's own.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from lms.security import RippleSessionInterface, content_security_policy
 
 class LtiAwareSessionInterface(RippleSessionInterface):
     def get_cookie_samesite(self, app: Flask):
-        if session.get("lti") and request.is_secure:
+        if (session.get("lti") or session.get("package")) and request.is_secure:
             return "None"
         return super().get_cookie_samesite(app)
 

@@ -29,7 +29,7 @@ from lms.models.integrations import (
     XapiStatement,
 )
 from lms.models.operations import PeriodicRun
-from lms.models.packaging import DispatchPackage, PackageLearner
+from lms.models.packaging import DispatchPackage, PackageLaunch, PackageLearner
 from lms.models.people import Agency, Role, RoleGrant, SignInThrottle, Unit, User, UserSession
 from lms.models.reports import ReportSubscription
 from lms.models.scenarios import Attempt, AttemptDecision, AttemptGrade, ScenarioRecord, ScenarioVersion
@@ -71,6 +71,7 @@ __all__ = [
     "Mandate",
     "MandateMinimum",
     "OutboxMessage",
+    "PackageLaunch",
     "PackageLearner",
     "PeriodicRun",
     "ReportSubscription",

@@ -67,3 +67,28 @@ class PackageLearner(db.Model):
 
     package: Mapped[DispatchPackage] = relationship(back_populates="learners")
     user: Mapped[User] = relationship()
+
+
+class PackageLaunch(db.Model):
+    """One launch of a package from an LMS page: the single-use, short-lived token Ripple issued
+    for it (stored as a SHA-256 hash), and once redeemed the person, attempt or assignment it
+    opened, so the pages of that session know what to report back to the package."""
+
+    __tablename__ = "package_launches"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"), index=True)
+    package_id: Mapped[int] = mapped_column(ForeignKey("dispatch_packages.id"), index=True)
+    learner_id: Mapped[str] = mapped_column(String(255))
+    learner_name: Mapped[str] = mapped_column(String(200), default="")
+    # The origin (scheme://host[:port]) of the package page that asked; reports go only there.
+    origin: Mapped[str] = mapped_column(String(255))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    redeemed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    attempt_id: Mapped[int | None] = mapped_column(ForeignKey("attempts.id"), index=True)
+    assignment_id: Mapped[int | None] = mapped_column(ForeignKey("assignments.id"), index=True)
+
+    package: Mapped[DispatchPackage] = relationship()

@@ -100,7 +100,7 @@ def open_target(
     source: str,
     instructor: bool = False,
     resume: Callable[[ScenarioVersion], Attempt | None] | None = None,
-    default: str = "main.home",
+    default: str = "main.index",
 ) -> Opened:
     """Open `target` for `user` of `agency_id`. Flushes.
 

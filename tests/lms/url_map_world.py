@@ -169,6 +169,20 @@ def _integrations(agency, coordinator, target) -> tuple[dict, str]:
     return objects, secret
 
 
+def _package(agency, coordinator) -> dict:
+    """Agency A's SCORM package of the library scenario every agency sees."""
+    from lms.extensions import db
+    from lms.services.packaging import packages
+
+    package = packages.create_package(
+        coordinator,
+        agency,
+        packages.PackageInput("scorm12", "scenario:store-dispute", 5, "https://lms.alpha.test"),
+    )
+    db.session.commit()
+    return {"package_id": package.id, "package_key": package.key}
+
+
 def build_world(make_agency, make_user) -> World:
     """Two agencies with an officer, instructor and coordinator each, a platform admin, an
     anonymous visitor, and agency A's records for every URL parameter."""
@@ -207,6 +221,7 @@ def build_world(make_agency, make_user) -> World:
     objects.update(_authoring_objects(people["A.instructor"]))
     integration_objects, api_token = _integrations(agency_a, people["A.coordinator"], target)
     objects.update(integration_objects)
+    objects.update(_package(agency_a, people["A.coordinator"]))
     return World(agency_a, agency_b, people, objects, target=target, api_token=api_token)
 
 
