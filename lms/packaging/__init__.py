@@ -4,3 +4,5 @@ coordinator's package pages, and the launch routes the packages call from inside
 from flask import Blueprint
 
 bp = Blueprint("packaging", __name__)
+
+from lms.packaging import cmi5  # noqa: E402,F401

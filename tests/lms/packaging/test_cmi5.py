@@ -1,0 +1,285 @@
+"""cmi5: Ripple as the assignable unit. A test LMS on 127.0.0.1 imports Ripple's package
+(cmi5.xml), launches it with the cmi5 parameters against a real LRS (ralph, which validates
+every statement), and the statements Ripple sent are read back from ralph and checked
+against the cmi5 rules."""
+
+from __future__ import annotations
+
+import io
+import json
+import secrets
+import uuid
+import zipfile
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+import pytest
+from sqlalchemy import func, select
+
+from lms.models import Cmi5Session, Cmi5Statement, DispatchPackage, PackageLearner, Role, User
+from lms.services.packaging import cmi5
+
+CMI5 = "https://w3id.org/xapi/cmi5/context/categories/cmi5"
+MOVEON = "https://w3id.org/xapi/cmi5/context/categories/moveon"
+SESSION_ID = "https://w3id.org/xapi/cmi5/context/extensions/sessionid"
+
+
+@pytest.fixture
+def package(db, agency, store_dispute):
+    row = DispatchPackage(
+        agency_id=agency.id,
+        kind="cmi5",
+        target="scenario:store-dispute",
+        title="Store dispute",
+        key=secrets.token_urlsafe(24),
+    )
+    db.session.add(row)
+    db.session.commit()
+    return row
+
+
+@pytest.fixture
+def au(app, lms, package):
+    with app.test_request_context():
+        return lms.import_package(cmi5.build_zip(package))
+
+
+def open_launch(client, launch):
+    parts = urlsplit(launch.url)
+    return client.get(f"{parts.path}?{parts.query}")
+
+
+def play(client, attempt_path: str, path: str = "expert_path"):
+    from lms.extensions import db
+    from lms.models import Attempt
+    from lms.services.scenario_library import scenario_of
+
+    attempt = db.session.get(Attempt, int(attempt_path.rstrip("/").rsplit("/", 1)[1]))
+    for index, choice in enumerate(getattr(scenario_of(attempt.scenario_version), path)):
+        response = client.post(f"{attempt_path}/decisions/{index}", data={"options": choice})
+        assert response.status_code == 302, response.get_data(as_text=True)
+    db.session.expire_all()
+    return db.session.get(Attempt, attempt.id)
+
+
+def rows(model) -> int:
+    from lms.extensions import db
+
+    return db.session.scalar(select(func.count()).select_from(model))
+
+
+def verbs(statements) -> list[str]:
+    return [s["verb"]["id"].rsplit("/", 1)[1] for s in statements]
+
+
+def ripple_statements(ralph, launch) -> list[dict]:
+    """What the AU (Ripple) said in this registration: everything but the LMS's launched."""
+    return [s for s in ralph.statements(launch.registration) if not s["verb"]["id"].endswith("/launched")]
+
+
+def assert_cmi5_session(statements, launch, mastery: float | None):
+    """The cmi5 rules for one AU session, on what ralph holds."""
+    names = verbs(statements)
+    assert names[0] == "initialized" and names[-1] == "terminated"
+    assert names.count("terminated") == 1 and names.count("initialized") == 1
+    assert len(set(names)) == len(names)  # no verb twice in a session
+    assert len({"passed", "failed"} & set(names)) <= 1
+    for statement in statements:
+        context = statement["context"]
+        assert statement["actor"]["account"] == launch.actor["account"]
+        assert statement["object"]["id"] == launch.activity_id
+        assert context["registration"] == launch.registration
+        assert context["extensions"][SESSION_ID] == launch.session_id
+        categories = [a["id"] for a in context["contextActivities"]["category"]]
+        assert CMI5 in categories
+        assert context["contextActivities"]["grouping"]  # the LMS's template, not overwritten
+        result = statement.get("result", {})
+        assert (MOVEON in categories) == ("success" in result or "completion" in result)
+        assert len(statement["timestamp"].split(".")[1]) == 4  # milliseconds and Z
+        verb = statement["verb"]["id"].rsplit("/", 1)[1]
+        if verb in ("terminated", "completed", "passed", "failed"):
+            assert result["duration"].startswith("PT")
+        if verb in ("passed", "failed"):
+            scaled = result["score"]["scaled"]
+            assert result["success"] is (verb == "passed")
+            if mastery is not None:
+                assert (verb == "passed") is (scaled >= mastery)
+        else:
+            assert "score" not in result and "success" not in result
+    stamps = [s["timestamp"] for s in statements]
+    assert stamps == sorted(stamps) and len(set(stamps)) == len(stamps)
+
+
+def test_the_package_is_a_zip_with_a_cmi5_course_structure(app, package, au, store_dispute):
+    from lms.services.scenario_library import scenario_of
+
+    with app.test_request_context():
+        archive = zipfile.ZipFile(io.BytesIO(cmi5.build_zip(package)))
+        assert archive.namelist() == ["cmi5.xml"]
+        assert archive.read("cmi5.xml") == cmi5.course_structure(package)
+    assert au.move_on == "CompletedAndPassed" and au.launch_method == "AnyWindow"
+    assert au.mastery_score == scenario_of(store_dispute).grading.pass_mark / 100  # its pass mark
+    assert au.url.endswith(f"/cmi5/{package.key}/launch") and au.title == "Store dispute"
+
+
+def test_a_course_package_asks_for_completion_only(app, db, agency, lms, course):
+    row = DispatchPackage(
+        agency_id=agency.id, kind="cmi5", target=f"course:{course.id}", title="My course", key="course-key"
+    )
+    db.session.add(row)
+    db.session.commit()
+    with app.test_request_context():
+        imported = lms.import_package(cmi5.build_zip(row))
+    assert imported.move_on == "Completed" and imported.mastery_score is None
+
+
+@pytest.mark.parametrize(
+    ("mastery", "path"),
+    [("from-course", "expert_path"), (1.0, "expert_path"), (0.0, "baseline_path"), (None, "baseline_path")],
+)
+def test_a_graded_launch_reports_by_the_cmi5_rules(db, client, lms, ralph, au, package, mastery, path):
+    launch = lms.launch(au, mastery_score=mastery)
+    response = open_launch(client, launch)
+    assert response.status_code == 302 and "/play/attempts/" in response.location
+    assert "Return to the learning platform" in client.get(response.location).get_data(as_text=True)
+    attempt = play(client, response.location, path)
+    grade = attempt.grades[-1]
+
+    response = client.post("/cmi5/return")
+    assert response.status_code == 302 and response.location == f"{lms.url}/course/{launch.registration}"
+    assert lms.fetches[launch.fetch_code] == 1
+
+    statements = ripple_statements(ralph, launch)
+    effective = au.mastery_score if mastery == "from-course" else mastery
+    assert_cmi5_session(statements, launch, effective)
+    names = verbs(statements)
+    passed = grade.score / 100 >= effective if effective is not None else grade.passed
+    assert names == ["initialized", "completed", "passed" if passed else "failed", "terminated"]
+    verdict = statements[2]
+    assert verdict["result"]["score"]["scaled"] == round(grade.score / 100, 4)
+    if effective is not None:
+        assert verdict["context"]["extensions"][cmi5.MASTERY_SCORE] == effective
+    # moveOn (CompletedAndPassed) is satisfied exactly when the learner passed.
+    assert ({"completed", "passed"} <= set(names)) is passed
+    assert (
+        db.session.scalar(
+            select(func.count()).select_from(Cmi5Statement).where(Cmi5Statement.status == "pending")
+        )
+        == 0
+    )
+
+
+@pytest.mark.parametrize("mode", ["Browse", "Review"])
+def test_browse_and_review_launches_say_only_initialized_and_terminated(client, lms, ralph, au, mode):
+    launch = lms.launch(au, launch_mode=mode)
+    response = open_launch(client, launch)
+    play(client, response.location)
+    client.post("/cmi5/return")
+    statements = ripple_statements(ralph, launch)
+    assert verbs(statements) == ["initialized", "terminated"]
+    assert_cmi5_session(statements, launch, au.mastery_score)
+
+
+def test_a_second_session_of_the_registration_resumes_and_says_nothing_twice(db, client, lms, ralph, au):
+    registration = str(uuid.uuid4())
+    first = lms.launch(au, registration=registration)
+    location = open_launch(client, first).location
+    client.post("/cmi5/return")
+    second = lms.launch(au, registration=registration)
+    assert open_launch(client, second).location == location  # the attempt in progress goes on
+    play(client, location)
+    client.post("/cmi5/return")
+    third = lms.launch(au, registration=registration)
+    open_launch(client, third)
+    client.post("/cmi5/return")
+    everything = ripple_statements(ralph, first)
+    by_session = {}
+    for statement in everything:
+        by_session.setdefault(statement["context"]["extensions"][SESSION_ID], []).append(statement)
+    assert [verbs(by_session[launch.session_id]) for launch in (first, second, third)] == [
+        ["initialized", "terminated"],
+        ["initialized", "completed", "passed", "terminated"],
+        ["initialized", "terminated"],
+    ]
+    assert rows(PackageLearner) == 1 and rows(Cmi5Session) == 3
+
+
+def test_the_learner_is_matched_by_package_and_account(db, client, lms, au, package, agency):
+    open_launch(client, lms.launch(au, learner="L-77"))
+    client.post("/cmi5/return")
+    open_launch(client, lms.launch(au, learner="L-77"))
+    learner = db.session.scalar(select(PackageLearner))
+    assert rows(PackageLearner) == 1 and learner.learner_id == "L-77"
+    assert learner.user.agency_id == agency.id and learner.user.has_role(Role.OFFICER)
+
+
+def _nothing_created_by(client, launch_url: str, *, status: int = 400) -> str:
+    before = (rows(Cmi5Session), rows(User), rows(PackageLearner), rows(Cmi5Statement))
+    parts = urlsplit(launch_url)
+    response = client.get(f"{parts.path}?{parts.query}")
+    assert response.status_code == status
+    assert (rows(Cmi5Session), rows(User), rows(PackageLearner), rows(Cmi5Statement)) == before
+    return response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (
+            {"fetch": "http://169.254.169.254/latest/meta-data"},
+            "Ripple will not call the launch&#39;s `fetch`",
+        ),
+        ({"endpoint": "http://10.0.0.5/xapi/"}, "Ripple will not call the launch&#39;s `endpoint`"),
+        ({"endpoint": "file:///etc/passwd"}, "`endpoint` is not an http(s) URL"),
+        ({"actor": "{not json"}, "`actor` is not JSON"),
+        ({"actor": json.dumps({"objectType": "Agent", "mbox": "mailto:a@b.test"})}, "has no `account`"),
+        (
+            {"actor": json.dumps({"account": {"homePage": "https://lms.test", "name": "a\x00b"}})},
+            "actor.account.name",
+        ),
+        ({"actor": json.dumps(["Agent"])}, "not a JSON object"),
+        ({"registration": "not-a-uuid"}, "`registration` is missing or not a UUID"),
+        ({"activityId": ""}, "`activityId` is missing"),
+    ],
+)
+def test_a_bad_launch_gets_a_clear_page_and_creates_nothing(client, lms, au, overrides, message):
+    launch = lms.launch(au, overrides=overrides)
+    page = _nothing_created_by(client, launch.url)
+    assert message in page and "nothing was saved" in page
+    assert lms.fetches.get(launch.fetch_code) is None  # the LMS's token was never asked for
+
+
+def test_a_revoked_package_is_refused(db, client, lms, au, package):
+    from lms.models.types import utcnow
+
+    package.revoked_at = utcnow()
+    db.session.commit()
+    launch = lms.launch(au)
+    assert "withdrawn by the agency" in _nothing_created_by(client, launch.url)
+    assert lms.fetches.get(launch.fetch_code) is None
+
+
+def test_a_launch_url_used_before_is_refused_without_fetching_again(app, client, lms, au):
+    launch = lms.launch(au)
+    assert open_launch(client, launch).status_code == 302
+    # The same browser reloading its launch goes back to it...
+    assert "/play/attempts/" in open_launch(client, launch).location
+    # ...another browser (or after the session ended) is told plainly.
+    assert "already used" in _nothing_created_by(app.test_client(), launch.url)
+    assert lms.fetches[launch.fetch_code] == 1
+
+
+def test_a_fetch_url_the_lms_already_answered_gives_its_error(client, lms, au):
+    launch = lms.launch(au)
+    assert open_launch(client, launch).status_code == 302
+    # Another fetch URL for the same token: Ripple fetches, the LMS answers with the cmi5 error.
+    parts = urlsplit(launch.url)
+    query = dict(parse_qsl(parts.query))
+    query["fetch"] += "?again=1"
+    page = _nothing_created_by(client, f"{parts.path}?{urlencode(query)}")
+    assert "already used or has expired (cmi5 error 1)" in page
+    assert lms.fetches[launch.fetch_code] == 2
+
+
+def test_an_unknown_key_is_refused(client, lms, au):
+    launch = lms.launch(au)
+    assert "No cmi5 package" in _nothing_created_by(client, launch.url.replace("/cmi5/", "/cmi5/x", 1))
