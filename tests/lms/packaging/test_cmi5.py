@@ -15,7 +15,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 import pytest
 from sqlalchemy import func, select
 
-from lms.models import Cmi5Session, Cmi5Statement, DispatchPackage, PackageLearner, Role, User
+from lms.models import Assignment, Cmi5Session, Cmi5Statement, DispatchPackage, PackageLearner, Role, User
 from lms.services.packaging import cmi5
 
 CMI5 = "https://w3id.org/xapi/cmi5/context/categories/cmi5"
@@ -229,6 +229,8 @@ def _nothing_created_by(client, launch_url: str, *, status: int = 400) -> str:
             "Ripple will not call the launch&#39;s `fetch`",
         ),
         ({"endpoint": "http://10.0.0.5/xapi/"}, "Ripple will not call the launch&#39;s `endpoint`"),
+        ({"endpoint": "https://192.168.1.10/xapi/"}, "192.168.1.10 is a private address"),
+        ({"fetch": "https://127.0.0.2/fetch/x"}, "127.0.0.2 is a loopback address"),
         ({"endpoint": "file:///etc/passwd"}, "`endpoint` is not an http(s) URL"),
         ({"actor": "{not json"}, "`actor` is not JSON"),
         ({"actor": json.dumps({"objectType": "Agent", "mbox": "mailto:a@b.test"})}, "has no `account`"),
@@ -283,3 +285,66 @@ def test_a_fetch_url_the_lms_already_answered_gives_its_error(client, lms, au):
 def test_an_unknown_key_is_refused(client, lms, au):
     launch = lms.launch(au)
     assert "No cmi5 package" in _nothing_created_by(client, launch.url.replace("/cmi5/", "/cmi5/x", 1))
+
+
+@pytest.mark.parametrize(
+    ("move_on", "said"),
+    [
+        ("Completed", ["initialized", "completed", "terminated"]),
+        ("CompletedAndPassed", ["initialized", "completed", "passed", "terminated"]),
+    ],
+)
+def test_a_course_launch_says_completed_when_the_course_is_done(
+    app, db, client, agency, lms, ralph, move_on, said
+):
+    from tests.lms.learning_fixtures import course_data, pass_course, publish
+
+    course = publish(course_data())
+    row = DispatchPackage(
+        agency_id=agency.id, kind="cmi5", target=f"course:{course.id}", title="Basics", key="basics-key"
+    )
+    db.session.add(row)
+    db.session.commit()
+    with app.test_request_context():
+        imported = lms.import_package(cmi5.build_zip(row))
+    launch = lms.launch(imported, move_on=move_on)
+    response = open_launch(client, launch)
+    assert "/learn/assignments/" in response.location
+    session = db.session.scalar(select(Cmi5Session))
+    pass_course(session.user, db.session.get(Assignment, session.assignment_id))
+    assert client.post("/cmi5/return").status_code == 302
+    statements = ripple_statements(ralph, launch)
+    assert verbs(statements) == said
+    assert_cmi5_session(statements, launch, None)
+
+
+def test_a_statement_the_lrs_refuses_stays_queued_in_order_and_is_sent_later(db, client, lms, ralph, au):
+    from datetime import timedelta
+
+    from lms.models.types import utcnow
+
+    launch = lms.launch(au)
+    location = open_launch(client, launch).location
+    session = db.session.scalar(select(Cmi5Session))
+    token = session.auth_token
+    session.auth_token = "bm9ib2R5Om5vdGhpbmc="  # nobody:nothing, which ralph refuses (401)
+    db.session.commit()
+    play(client, location)
+    page = client.post("/cmi5/return").get_data(as_text=True)
+    assert "did not take Ripple's report yet" in page and "Go back to your learning platform" in page
+    db.session.expire_all()
+    assert [r.verb for r in session.statements if r.status == "pending"] == [
+        "completed",
+        "passed",
+        "terminated",
+    ]
+    assert verbs(ripple_statements(ralph, launch)) == ["initialized"]
+
+    session.auth_token = token  # the LRS takes the token again
+    db.session.commit()
+    with client.application.test_request_context():
+        assert cmi5.deliver_due(utcnow() + timedelta(hours=1)) == 3
+        db.session.commit()
+    statements = ripple_statements(ralph, launch)
+    assert verbs(statements) == ["initialized", "completed", "passed", "terminated"]
+    assert_cmi5_session(statements, launch, au.mastery_score)
