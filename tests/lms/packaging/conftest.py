@@ -216,6 +216,8 @@ class TestLms:
         move_on: str | None = None,
         return_url: bool = True,
         overrides: dict | None = None,
+        launch_data: dict | None = None,
+        write_state: bool = True,
     ) -> Launch:
         """What the LMS does to launch the AU: launch data into the LRS, a launched statement,
         a single-use fetch URL; returns the launch URL."""
@@ -236,8 +238,9 @@ class TestLms:
         }
         if mastery is not None:
             data["masteryScore"] = mastery
-        data = {k: v for k, v in data.items() if v is not None}
-        self.lrs.put_state(activity_id, actor, registration, "LMS.LaunchData", data)
+        data = {k: v for k, v in {**data, **(launch_data or {})}.items() if v is not None}
+        if write_state:
+            self.lrs.put_state(activity_id, actor, registration, "LMS.LaunchData", data)
         self.lrs.post_statement(
             {
                 "id": str(uuid.uuid4()),

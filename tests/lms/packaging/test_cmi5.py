@@ -348,3 +348,35 @@ def test_a_statement_the_lrs_refuses_stays_queued_in_order_and_is_sent_later(db,
     statements = ripple_statements(ralph, launch)
     assert verbs(statements) == ["initialized", "completed", "passed", "terminated"]
     assert_cmi5_session(statements, launch, au.mastery_score)
+
+
+def test_a_new_learner_beyond_the_seat_limit_is_refused_before_the_token_is_fetched(
+    db, client, lms, au, package
+):
+    package.seat_limit = 1
+    db.session.commit()
+    assert open_launch(client, lms.launch(au, learner="first")).status_code == 302
+    client.post("/cmi5/return")
+    launch = lms.launch(au, learner="second")
+    assert "All 1 seats of this package are taken" in _nothing_created_by(client, launch.url)
+    assert lms.fetches.get(launch.fetch_code) is None
+    assert open_launch(client, lms.launch(au, learner="first")).status_code == 302  # a known learner
+
+
+@pytest.mark.parametrize(
+    ("launch_data", "write_state", "status", "message"),
+    [
+        ({"launchMode": "Sideways"}, True, 400, "`launchMode` is not Normal, Browse or Review"),
+        ({"moveOn": "Whenever"}, True, 400, "`moveOn` is not one of the cmi5 values"),
+        ({"masteryScore": 7}, True, 400, "`masteryScore` is not a number from 0 to 1"),
+        ({"returnURL": "javascript:alert(1)"}, True, 400, "`returnURL` is not an http(s) URL"),
+        ({"contextTemplate": "x"}, True, 400, "no `contextTemplate` object"),
+        ({}, False, 502, "did not provide the launch data (LMS.LaunchData)"),
+    ],
+)
+def test_launch_data_ripple_cannot_use_gets_a_clear_page(
+    client, lms, au, launch_data, write_state, status, message
+):
+    launch = lms.launch(au, launch_data=launch_data, write_state=write_state)
+    page = _nothing_created_by(client, launch.url, status=status)
+    assert message in page and "nothing was saved" in page
