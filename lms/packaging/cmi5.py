@@ -3,7 +3,7 @@
 The LMS opens the package's launch URL (GET, with the cmi5 query parameters); a rejected
 launch gets a clear page naming what is wrong (400, or 502 when the LMS or its LRS failed)
 and nothing of it is stored. "Return to the learning platform" ends the cmi5 session
-(`terminated`, the session's last statement) and goes to the LMS's returnURL.
+(`terminated`, the session's last statement) and moves the window on to the LMS's returnURL.
 """
 
 from __future__ import annotations
@@ -56,7 +56,11 @@ def cmi5_launch(key: str):
         return _refused(error)
     sign_in(launched.user, via="cmi5")  # a new session record; never inherits an earlier one
     db.session.commit()
-    session["cmi5"] = {"session": launched.session.id, "title": package.title[:200]}
+    session["cmi5"] = {
+        "session": launched.session.id,
+        "title": package.title[:200],
+        "frame_origins": cmi5.frame_origins(launched.session),
+    }
     return redirect(launched.redirect_to)
 
 
@@ -72,6 +76,11 @@ def cmi5_return():
     return_url = row.return_url
     sign_out("cmi5-returned")
     db.session.commit()
-    if outcome.error is None and return_url:
-        return redirect(return_url)
-    return render_template("packaging/cmi5_returned.html", outcome=outcome, return_url=return_url)
+    # A page that moves on to the LMS rather than a redirect: browsers hold a form's redirect
+    # to the CSP's form-action ('self'), and the LMS is another site.
+    return render_template(
+        "packaging/cmi5_returned.html",
+        outcome=outcome,
+        return_url=return_url,
+        move_on=outcome.error is None and bool(return_url),
+    )

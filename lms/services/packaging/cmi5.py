@@ -737,6 +737,18 @@ def opened_url(session: Cmi5Session) -> str:
     return url_for("main.index")
 
 
+def frame_origins(session: Cmi5Session) -> list[str]:
+    """The LMS origins that may frame the session's pages: the package's allowed origins, or
+    else the origin of the LMS's returnURL."""
+    origins = [o for o in (session.package.allowed_origins or []) if isinstance(o, str)]
+    if not origins and session.return_url:
+        parts = urlsplit(session.return_url)
+        origins = [f"{parts.scheme}://{parts.netloc}"]
+    return [o for o in origins if o.startswith(("https://", "http://")) and " " not in o and ";" not in o][
+        :10
+    ]
+
+
 def session_of(user: User, session_id) -> Cmi5Session | None:
     """The browser's cmi5 session, if it is this user's."""
     if not isinstance(session_id, int) or isinstance(session_id, bool):

@@ -144,8 +144,10 @@ def test_a_graded_launch_reports_by_the_cmi5_rules(db, client, lms, ralph, au, p
     attempt = play(client, response.location, path)
     grade = attempt.grades[-1]
 
-    response = client.post("/cmi5/return")
-    assert response.status_code == 302 and response.location == f"{lms.url}/course/{launch.registration}"
+    page = client.post("/cmi5/return").get_data(as_text=True)
+    return_url = f"{lms.url}/course/{launch.registration}"
+    assert f'<meta http-equiv="refresh" content="0;url={return_url}">' in page
+    assert f'href="{return_url}"' in page
     assert lms.fetches[launch.fetch_code] == 1
 
     statements = ripple_statements(ralph, launch)
@@ -312,7 +314,7 @@ def test_a_course_launch_says_completed_when_the_course_is_done(
     assert "/learn/assignments/" in response.location
     session = db.session.scalar(select(Cmi5Session))
     pass_course(session.user, db.session.get(Assignment, session.assignment_id))
-    assert client.post("/cmi5/return").status_code == 302
+    assert client.post("/cmi5/return").status_code == 200
     statements = ripple_statements(ralph, launch)
     assert verbs(statements) == said
     assert_cmi5_session(statements, launch, None)
@@ -332,6 +334,7 @@ def test_a_statement_the_lrs_refuses_stays_queued_in_order_and_is_sent_later(db,
     play(client, location)
     page = client.post("/cmi5/return").get_data(as_text=True)
     assert "did not take Ripple's report yet" in page and "Go back to your learning platform" in page
+    assert "http-equiv" not in page  # the learner reads why before going back
     db.session.expire_all()
     assert [r.verb for r in session.statements if r.status == "pending"] == [
         "completed",
@@ -380,3 +383,16 @@ def test_launch_data_ripple_cannot_use_gets_a_clear_page(
     launch = lms.launch(au, launch_data=launch_data, write_state=write_state)
     page = _nothing_created_by(client, launch.url, status=status)
     assert message in page and "nothing was saved" in page
+
+
+def test_the_lms_may_frame_the_pages_of_its_launch(db, client, lms, au, package, app):
+    location = open_launch(client, lms.launch(au)).location
+    assert f"frame-ancestors 'self' {lms.url}" in client.get(location).headers["Content-Security-Policy"]
+    package.allowed_origins = ["https://lms.example.com"]
+    db.session.commit()
+    other = app.test_client()
+    location = open_launch(other, lms.launch(au, learner="learner-2")).location
+    policy = other.get(location).headers["Content-Security-Policy"]
+    assert "frame-ancestors 'self' https://lms.example.com" in policy and lms.url not in policy
+    client.post("/cmi5/return")
+    assert lms.url not in client.get("/").headers.get("Content-Security-Policy", "")
