@@ -46,7 +46,7 @@ from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
 from lms.extensions import db
-from lms.input import one_line, text_problem
+from lms.input import MAX_JSON_DEPTH, control_character, json_scan, one_line, text_problem
 from lms.models import (
     Assignment,
     Attempt,
@@ -166,6 +166,33 @@ def build_zip(package: DispatchPackage) -> bytes:
 # --- checking the launch ------------------------------------------------------------------------
 
 
+def _strings(value):
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield str(key)
+            yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
+
+
+def _json(raw: bytes | str, what: str):
+    """Parse another system's JSON: not nested past MAX_JSON_DEPTH and no string holding a
+    character no database stores; raises Cmi5Error naming `what`."""
+    data = raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else raw
+    if json_scan(data).depth > MAX_JSON_DEPTH:
+        raise Cmi5Error(f"{what} is nested more than {MAX_JSON_DEPTH} levels deep.")
+    try:
+        value = json.loads(data)
+    except (ValueError, RecursionError):
+        raise Cmi5Error(f"{what} is not JSON.") from None
+    if any(control_character(text) for text in _strings(value)):
+        raise Cmi5Error(f"{what} holds a control character.")
+    return value
+
+
 @dataclass
 class LaunchParameters:
     endpoint: str
@@ -196,10 +223,7 @@ def _actor(raw) -> tuple[dict[str, Any], str]:
         raise Cmi5Error("The launch URL has no `actor` parameter.")
     if len(raw) > MAX_ACTOR:
         raise Cmi5Error(f"The launch's `actor` is longer than {MAX_ACTOR} characters.")
-    try:
-        actor = json.loads(raw)
-    except ValueError:
-        raise Cmi5Error("The launch's `actor` is not JSON.") from None
+    actor = _json(raw, "The launch's `actor`")
     if not isinstance(actor, dict):
         raise Cmi5Error("The launch's `actor` is not a JSON object.")
     if actor.get("objectType", "Agent") != "Agent":
@@ -335,8 +359,8 @@ def _fetch_token(http: requests.Session, fetch: str) -> str:
             f"Your learning platform's token service failed: {outbound.answered('LMS', response)}."
         )
     try:
-        body = response.json()
-    except ValueError:
+        body = _json(response.content, "The token service's answer")
+    except Cmi5Error:
         body = None
     if not isinstance(body, dict):
         raise LrsUnreachable("Your learning platform's token service did not answer with JSON.")
@@ -352,7 +376,12 @@ def _fetch_token(http: requests.Session, fetch: str) -> str:
             "from your learning platform."
         )
     token = body.get("auth-token")
-    if not isinstance(token, str) or not token or len(token) > 4000:
+    if (
+        not isinstance(token, str)
+        or not token
+        or len(token) > 4000
+        or control_character(token, single_line=True)
+    ):
         raise LrsUnreachable("Your learning platform's token service sent no auth-token.")
     return token
 
@@ -395,10 +424,7 @@ def _launch_data(http: requests.Session, params: LaunchParameters, token: str) -
         raise LrsUnreachable("Your learning platform did not provide the launch data (LMS.LaunchData).")
     if response.status_code != 200:
         raise LrsUnreachable(f"Reading the launch data failed: {outbound.answered('LRS', response)}.")
-    try:
-        data = response.json()
-    except ValueError:
-        data = None
+    data = _json(response.content, "The launch data (LMS.LaunchData)")
     if not isinstance(data, dict):
         raise Cmi5Error("The launch data (LMS.LaunchData) is not a JSON object.")
     mode, move_on = data.get("launchMode"), data.get("moveOn")
@@ -422,6 +448,7 @@ def _launch_data(http: requests.Session, params: LaunchParameters, token: str) -
     if return_url is not None and (
         not isinstance(return_url, str)
         or len(return_url) > MAX_URL
+        or control_character(return_url, single_line=True)
         or urlsplit(return_url).scheme.lower() not in ("http", "https")
     ):
         raise Cmi5Error("The launch data's `returnURL` is not an http(s) URL.")

@@ -28,7 +28,7 @@ from tests.lms.integrations.conftest import serve
 ROOT = Path(__file__).resolve().parents[3]
 NS = {"cs": "https://w3id.org/xapi/profiles/cmi5/v1/CourseStructure.xsd"}
 SESSION_ID = "https://w3id.org/xapi/cmi5/context/extensions/sessionid"
-SESSION_USERS = 40
+SESSION_USERS = 300  # one per launch the tests make
 
 
 @dataclass

@@ -238,9 +238,14 @@ def _nothing_created_by(client, launch_url: str, *, status: int = 400) -> str:
         ({"actor": json.dumps({"objectType": "Agent", "mbox": "mailto:a@b.test"})}, "has no `account`"),
         (
             {"actor": json.dumps({"account": {"homePage": "https://lms.test", "name": "a\x00b"}})},
+            "holds a control character",
+        ),
+        (
+            {"actor": json.dumps({"account": {"homePage": "https://lms.test", "name": "n" * 300}})},
             "actor.account.name",
         ),
         ({"actor": json.dumps(["Agent"])}, "not a JSON object"),
+        ({"actor": "[" * 1999 + "]" * 1999}, "nested more than 32 levels deep"),
         ({"registration": "not-a-uuid"}, "`registration` is missing or not a UUID"),
         ({"activityId": ""}, "`activityId` is missing"),
     ],
@@ -374,6 +379,8 @@ def test_a_new_learner_beyond_the_seat_limit_is_refused_before_the_token_is_fetc
         ({"masteryScore": 7}, True, 400, "`masteryScore` is not a number from 0 to 1"),
         ({"returnURL": "javascript:alert(1)"}, True, 400, "`returnURL` is not an http(s) URL"),
         ({"contextTemplate": "x"}, True, 400, "no `contextTemplate` object"),
+        ({"contextTemplate": {"extensions": {"x": "a\x00b"}}}, True, 400, "holds a control character"),
+        ({"returnURL": "https://lms.test/\u2028x"}, True, 400, "`returnURL` is not an http(s) URL"),
         ({}, False, 502, "did not provide the launch data (LMS.LaunchData)"),
     ],
 )
