@@ -403,3 +403,30 @@ def test_the_lms_may_frame_the_pages_of_its_launch(db, client, lms, au, package,
     assert "frame-ancestors 'self' https://lms.example.com" in policy and lms.url not in policy
     client.post("/cmi5/return")
     assert lms.url not in client.get("/").headers.get("Content-Security-Policy", "")
+
+
+def test_a_grade_changed_after_the_session_ended_is_said_in_the_next_one(
+    db, client, lms, ralph, au, instructor
+):
+    from lms.models import Attempt
+    from lms.services import attempts
+
+    registration = str(uuid.uuid4())
+    first = lms.launch(au, registration=registration, mastery_score=0.99)
+    play(client, open_launch(client, first).location)
+    client.post("/cmi5/return")
+    attempt = db.session.scalar(select(Attempt))
+    attempts.override_grade(instructor, attempt, score=100.0, reason="Reviewed the recording")
+    db.session.commit()
+    second = lms.launch(au, registration=registration, mastery_score=0.99)
+    open_launch(client, second)
+    client.post("/cmi5/return")
+    everything = ripple_statements(ralph, first)
+    by_session = {}
+    for statement in everything:
+        by_session.setdefault(statement["context"]["extensions"][SESSION_ID], []).append(statement)
+    assert verbs(by_session[first.session_id]) == ["initialized", "completed", "failed", "terminated"]
+    assert verbs(by_session[second.session_id]) == ["initialized", "passed", "terminated"]
+    assert by_session[second.session_id][1]["result"]["score"]["scaled"] == 1.0
+    for launch in (first, second):
+        assert_cmi5_session(by_session[launch.session_id], launch, 0.99)
