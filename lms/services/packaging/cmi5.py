@@ -487,7 +487,10 @@ def _queue(
     nothing of it is overwritten)."""
     now = now or utcnow()
     last = db.session.scalar(
-        select(Cmi5Statement).where(Cmi5Statement.session_id == session.id).order_by(Cmi5Statement.seq.desc())
+        select(Cmi5Statement)
+        .where(Cmi5Statement.session_id == session.id)
+        .order_by(Cmi5Statement.seq.desc())
+        .limit(1)
     )
     if last is not None:
         # cmi5 orders a session's statements by timestamp: each one strictly after the last.
