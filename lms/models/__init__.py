@@ -4,6 +4,7 @@ from lms.models.accounts import AccountLink, LinkPurpose
 from lms.models.activity import ActiveTime
 from lms.models.audit import AuditEvent
 from lms.models.authoring import BackgroundJob, CalibrationPart, CalibrationRun
+from lms.models.cmi5 import Cmi5Session, Cmi5Statement
 from lms.models.compliance import AssignmentRule, Mandate, OutboxMessage
 from lms.models.courses import (
     Assignment,
@@ -37,6 +38,8 @@ from lms.models.site import SiteSettings
 from lms.models.training import DELIVERY_METHODS, MandateMinimum, SessionAttendance, TrainingSession
 
 __all__ = [
+    "Cmi5Session",
+    "Cmi5Statement",
     "AccountLink",
     "ActiveTime",
     "Agency",

@@ -17,7 +17,7 @@ def _setup(state) -> None:
 
 from lms import navigation  # noqa: E402
 from lms.models import Role  # noqa: E402
-from lms.packaging import launch, routes  # noqa: E402,F401
+from lms.packaging import cmi5, launch, routes  # noqa: E402,F401
 
 
 def _own_agency(user):

@@ -119,6 +119,9 @@ def attempt_graded(attempt: Attempt, grade: AttemptGrade) -> None:
         result=xapi.score_result(grade.score, grade.passed, completion=True, seconds=seconds),
         context=context,
     )
+    from lms.services.packaging import cmi5
+
+    cmi5.result_changed(attempt=attempt)  # cmi5 sessions that launched it: completed, passed/failed
     launches = db.session.scalars(select(LtiLaunch).where(LtiLaunch.attempt_id == attempt.id))
     for launch in _one_per_link(launches):
         queue_score(
@@ -140,6 +143,9 @@ def course_completed(completion: Completion) -> None:
         else None
     )
     xapi.queue(user, "completed", obj, result=xapi.score_result(None, True, completion=True, seconds=seconds))
+    from lms.services.packaging import cmi5
+
+    cmi5.result_changed(assignment_id=assignment.id)
     launches = db.session.scalars(select(LtiLaunch).where(LtiLaunch.assignment_id == assignment.id))
     for launch in _one_per_link(launches):
         queue_score(launch, user, 100.0, completion_id=completion.id, comment="Course completed")
@@ -291,7 +297,10 @@ def _deliver_pending(
 
 def deliver_due(now: datetime | None = None) -> DeliveryReport:
     """Send every queued score and statement whose retry time has come. The background step."""
+    from lms.services.packaging import cmi5
+
     now = now or utcnow()
+    cmi5.deliver_due(now)  # cmi5 sessions' statements, in order per session
     return _deliver_pending(
         [GradeDelivery.next_try_at <= now],
         [XapiStatement.next_try_at <= now],

@@ -123,6 +123,24 @@ def _roster_import(agency, uploaded_by) -> int:
     return record.id
 
 
+def _cmi5_package(agency, coordinator) -> str:
+    """Agency A's cmi5 package of the smallest library scenario: its public key."""
+    from lms.extensions import db
+    from lms.models import DispatchPackage
+
+    package = DispatchPackage(
+        agency_id=agency.id,
+        kind="cmi5",
+        target="scenario:store-dispute",
+        title="Alpha Sentinel package",
+        key="alpha-sentinel-cmi5-key",
+        created_by_id=coordinator.id,
+    )
+    db.session.add(package)
+    db.session.commit()
+    return package.key
+
+
 def _reset_link_token(target) -> str:
     """A live password-reset link of agency A's officer (the invitation page answers it as not
     valid: a reset link cannot invite)."""
@@ -218,6 +236,7 @@ def build_world(make_agency, make_user) -> World:
     objects["rule_id"] = _rule(agency_a, objects["course_id"])
     objects["session_id"] = _training_session(agency_a, people["A.coordinator"], target)
     objects["subscription_id"] = _subscription(agency_a, people["A.coordinator"])
+    objects["key"] = _cmi5_package(agency_a, people["A.coordinator"])
     objects.update(_authoring_objects(people["A.instructor"]))
     integration_objects, api_token = _integrations(agency_a, people["A.coordinator"], target)
     objects.update(integration_objects)

@@ -14,7 +14,6 @@ Ripple pages of that launch post back to the package once there is a result.
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -82,13 +81,8 @@ class PackageRow:
         return "active"
 
 
-def cmi5_available() -> bool:
-    """Whether the cmi5 builder is installed (built in parallel; offered once it exists)."""
-    return importlib.util.find_spec("lms.services.packaging.cmi5") is not None
-
-
 def available_kinds() -> list[str]:
-    return [*SCORM_KINDS, *(["cmi5"] if cmi5_available() else [])]
+    return [*SCORM_KINDS, "cmi5"]
 
 
 def parse_origins(text: str | None) -> list[str]:
@@ -223,7 +217,7 @@ def build_zip(package: DispatchPackage) -> tuple[str, bytes]:
 
     stem = safe_filename(f"ripple-{package.kind}-{package.title}")
     if package.kind == "cmi5":
-        from lms.services.packaging import cmi5  # built beside this module
+        from lms.services.packaging import cmi5
 
         return f"{stem}.zip", cmi5.build_zip(package)
     from lms.services.packaging import scorm
@@ -265,7 +259,7 @@ def _learner(package: DispatchPackage, learner_id: str) -> PackageLearner | None
     )
 
 
-def _check_seat(package: DispatchPackage, learner_id: str) -> None:
+def check_seat(package: DispatchPackage, learner_id: str) -> None:
     if package.seat_limit is None or _learner(package, learner_id) is not None:
         return
     if seats_used(package) >= package.seat_limit:
@@ -298,7 +292,7 @@ def issue_launch(
             "Your LMS did not give Ripple a usable learner id (empty, longer than 255 characters "
             "or with control characters). Tell your LMS administrator."
         )
-    _check_seat(package, learner_id)
+    check_seat(package, learner_id)
     now = now or utcnow()
     launch = PackageLaunch(
         agency_id=package.agency_id,
@@ -371,7 +365,7 @@ def redeem_launch(key: str | None, token: str | None, *, now: datetime | None = 
         raise LaunchRefused("This launch was already used. Open the package again from your LMS.")
     if now >= launch.expires_at:
         raise LaunchRefused("This launch expired before it was opened. Open the package again from your LMS.")
-    _check_seat(package, launch.learner_id)
+    check_seat(package, launch.learner_id)
     # Used once even when two requests race with the same token: only one update matches.
     claimed = db.session.execute(
         update(PackageLaunch)
@@ -391,20 +385,26 @@ def redeem_launch(key: str | None, token: str | None, *, now: datetime | None = 
     return launch, user, opened.redirect_to
 
 
-def _person_of(package: DispatchPackage, launch: PackageLaunch, now: datetime) -> User:
-    """The person for (package, learner id), created in the package's agency on first launch."""
-    learner = _learner(package, launch.learner_id)
+def learner_for(
+    package: DispatchPackage, learner_id: str, learner_name: str | None, *, now: datetime | None = None
+) -> PackageLearner:
+    """The package's learner for this LMS learner id: found, or created with a new person (an
+    officer of the package's agency) while seats remain. Never matched by name or email; the
+    same for SCORM and cmi5 launches. LaunchRefused when no seat is left, or the person is
+    deactivated or belongs to another agency. Flushes."""
+    check_seat(package, learner_id)
+    learner = _learner(package, learner_id)
     if learner is None:
         user = User(
             agency_id=package.agency_id,
             email=f"package-{package.id}-{secrets.token_hex(6)}@package.invalid",
-            name=launch.learner_name or "Learner",
+            name=learner_name or "Learner",
         )
         user.role_grants = [RoleGrant(role=Role.OFFICER.value)]
         db.session.add(user)
         db.session.flush()
         learner = PackageLearner(
-            agency_id=package.agency_id, package_id=package.id, learner_id=launch.learner_id, user_id=user.id
+            agency_id=package.agency_id, package_id=package.id, learner_id=learner_id, user_id=user.id
         )
         db.session.add(learner)
         db.session.flush()
@@ -421,8 +421,14 @@ def _person_of(package: DispatchPackage, launch: PackageLaunch, now: datetime) -
         )
     if not user.active:
         raise LaunchRefused("Your Ripple account is deactivated. Ask your training coordinator.")
-    learner.last_launch_at = now
-    return user
+    learner.last_launch_at = now or utcnow()
+    db.session.flush()
+    return learner
+
+
+def _person_of(package: DispatchPackage, launch: PackageLaunch, now: datetime) -> User:
+    """The person for (package, learner id), created in the package's agency on first launch."""
+    return learner_for(package, launch.learner_id, launch.learner_name, now=now).user
 
 
 def _open(package: DispatchPackage, launch: PackageLaunch, user: User) -> launch_targets.Opened:

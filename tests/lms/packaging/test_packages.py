@@ -100,12 +100,15 @@ def test_a_package_needs_a_kind_a_target_of_the_catalogue_and_a_sensible_seat_li
     assert refused.value.field == field
 
 
-def test_cmi5_is_offered_only_once_its_builder_exists(make_package):
-    if packages.cmi5_available():
-        pytest.skip("the cmi5 builder is installed")
-    assert packages.available_kinds() == ["scorm12", "scorm2004"]
-    with pytest.raises(packages.PackageError):
-        make_package(kind="cmi5")
+def test_a_cmi5_package_is_made_from_the_same_form_and_downloads_its_cmi5_xml(make_package):
+    import io
+    import zipfile
+
+    assert packages.available_kinds() == ["scorm12", "scorm2004", "cmi5"]
+    package = make_package(kind="cmi5")
+    name, data = packages.build_zip(package)
+    assert name.endswith(".zip")
+    assert "cmi5.xml" in zipfile.ZipFile(io.BytesIO(data)).namelist()
 
 
 def test_revoking_is_audited_and_happens_once(db, make_package, coordinator):
