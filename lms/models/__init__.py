@@ -25,6 +25,7 @@ from lms.models.integrations import (
     LtiLaunch,
     LtiLaunchState,
     LtiRegistration,
+    LtiRegistrationLink,
     LtiUserLink,
     XapiStatement,
 )
@@ -62,6 +63,7 @@ __all__ = [
     "LinkPurpose",
     "LrsSettings",
     "LtiDeployment",
+    "LtiRegistrationLink",
     "LtiKey",
     "LtiLaunch",
     "LtiLaunchState",
