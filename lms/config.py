@@ -91,6 +91,9 @@ class Config:
     CALIBRATION_MAX_PER_AGENCY = int(os.environ.get("CALIBRATION_MAX_PER_AGENCY", "3"))
     # LTI login initiations per client address (each stores a state and a nonce).
     LTI_LOGIN_RATE_LIMIT = os.environ.get("LTI_LOGIN_RATE_LIMIT", "30 per minute")
+    # Dynamic registrations (/lti/register/<link>) per client address: each makes outbound calls.
+    LTI_REGISTER_RATE_LIMIT = os.environ.get("LTI_REGISTER_RATE_LIMIT", "20 per hour")
+    LTI_LOGO_URL = os.environ.get("LTI_LOGO_URL", "")  # logo_uri in dynamic registrations
     # The authoring editors' live checks (lesson preview, scenario YAML check), per instructor.
     AUTHOR_PREVIEW_RATE_LIMIT = os.environ.get("AUTHOR_PREVIEW_RATE_LIMIT", "120 per minute")
     # Outgoing email for reminders; without MAIL_SERVER messages stay in the in-app outbox.
@@ -258,6 +261,7 @@ class TestConfig(Config):
     VERIFY_RATE_LIMIT = "100000 per minute"  # the rate-limit test lowers it for itself
     WHAT_IF_RATE_LIMIT = "100000 per minute"
     LTI_LOGIN_RATE_LIMIT = "100000 per minute"
+    LTI_REGISTER_RATE_LIMIT = "100000 per minute"
     AUTHOR_PREVIEW_RATE_LIMIT = "100000 per minute"
     API_RATE_LIMIT = "100000 per minute"
     API_AUTH_FAILURE_LIMIT = "100000 per minute"

@@ -14,7 +14,7 @@ from lms.access import public, roles_required, sign_in
 from lms.extensions import db
 from lms.lti import bp
 from lms.models import LtiKey, LtiLaunch, Role
-from lms.services import lti
+from lms.services import lti, lti_deployments
 from lms.verify import limiter
 
 BAD_INPUT = (lti.LaunchError, LtiException, KeyError, ValueError, TypeError)
@@ -60,6 +60,9 @@ def launch():
     try:
         claims, registration = lti.validate_launch(request.form.to_dict())
         result = lti.handle_launch(claims, registration)
+    except lti_deployments.DeploymentPending as pending:
+        db.session.commit()  # the pending deployment, for the coordinator to approve
+        return render_template("lti/deployment_pending.html", reason=str(pending)), 403
     except BAD_INPUT as error:
         return _rejected("launch", error)
     sign_in(result.user, via="lti")  # a new session record; never inherits an earlier session
