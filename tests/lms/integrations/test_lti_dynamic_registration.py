@@ -197,6 +197,7 @@ def test_canvas_messages_as_objects_and_a_deployment_per_course(app, db, client,
     held, _ = launch_as(client, canvas, roles=(LEARNER,))
     assert held.status_code == 403
     assert "approve" in held.get_data(as_text=True) and "course-101-deployment" in held.get_data(as_text=True)
+    assert canvas.url in held.headers["Content-Security-Policy"].split("frame-ancestors", 1)[1]
     page = staff.get(f"/agencies/{agency.id}/integrations/lti/{registration.id}").get_data(as_text=True)
     assert "course-101-deployment" in page and "Patrol 101" in page
     (pending,) = db.session.scalars(db.select(LtiDeployment)).all()
