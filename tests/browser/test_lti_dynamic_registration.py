@@ -25,11 +25,28 @@ def test_the_platform_frames_the_registration_and_is_told_to_close(
 
     platform = MoodlePlatform(tool_root=live_server.url).start()
     try:
+        page.goto("/lti/jwks.json")  # what the platform fetches when it checks Ripple's tokens
+        platform.reset(tool_jwks=page.evaluate("() => JSON.parse(document.body.innerText)"))
         page.goto(platform.url + "/admin/tool-by-url?" + urlencode({"link": platform.registration_url(link)}))
         frame = page.frame_locator("iframe")
         expect(frame.get_by_role("heading", name="Ripple is registered with Moodle")).to_be_visible()
         expect(page.locator("#status")).to_have_text("org.imsglobal.lti.close")
+        db.session.expire_all()
+        registration = db.session.scalar(db.select(LtiRegistration))
+        assert registration.issuer == platform.url
+
+        # The coordinator finds it, runs the connection doctor and sets the deployment rule.
+        page.goto(f"/agencies/{agency.id}/integrations")
+        page.get_by_role("link", name="Moodle at").click()
+        page.get_by_role("button", name="Check the connection").click()
+        expect(page.get_by_role("heading", name="The platform's key set: passed")).to_be_visible()
+        expect(
+            page.get_by_role("heading", name="An access token for grades and rosters: passed")
+        ).to_be_visible()
+        assert axe_violations() == []
+        page.get_by_label("Accept new deployments automatically").check()
+        page.get_by_role("button", name="Save the rule").click()
+        expect(page.get_by_text("Saved what launches from new deployments do.")).to_be_visible()
+        assert page.get_by_label("Accept new deployments automatically").is_checked()
     finally:
         platform.stop()
-    db.session.expire_all()
-    assert db.session.scalar(db.select(LtiRegistration.issuer)) == platform.url
