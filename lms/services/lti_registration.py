@@ -54,6 +54,7 @@ WANTED_SCOPES = (
 )
 WANTED_CLAIMS = ("iss", "sub", "name", "given_name", "family_name", "email")
 DEEP_LINK_PLACEMENTS = ("ContentArea", "link_selection", "assignment_selection", "AddContentMenu")
+RESOURCE_LINK_PLACEMENTS = ("ContentArea", "course_navigation")
 PRODUCTS = {
     "moodle": "Moodle",
     "canvas": "Canvas",
@@ -399,7 +400,12 @@ def client_registration(config: PlatformConfiguration, agency: Agency) -> dict[s
     for required in ("iss", "sub"):
         if required not in claims:
             claims.insert(0, required)
-    messages: list[dict[str, Any]] = [{"type": RESOURCE_LINK, "target_link_uri": launch, "label": "Ripple"}]
+    resource_link: dict[str, Any] = {"type": RESOURCE_LINK, "target_link_uri": launch, "label": "Ripple"}
+    # Placements only where the platform names some (Canvas); Moodle places tools itself.
+    offered = config.messages[RESOURCE_LINK]
+    if offered and any(p in offered for p in RESOURCE_LINK_PLACEMENTS):
+        resource_link["placements"] = [p for p in RESOURCE_LINK_PLACEMENTS if p in offered]
+    messages: list[dict[str, Any]] = [resource_link]
     if DEEP_LINKING in config.messages:
         offered = config.messages[DEEP_LINKING] or config.placements
         placements = [p for p in DEEP_LINK_PLACEMENTS if p in offered] or ["ContentArea"]
@@ -575,7 +581,7 @@ def _store(
     db.session.flush()
     audit.record(
         None,
-        "lti.registration_dynamic_created" if created else "lti.registration_dynamic_updated",
+        "lti.registration_created_by_platform" if created else "lti.registration_updated_by_platform",
         registration,
         summary=f"{registration.name}: {registration.issuer} / {client_id} registered by dynamic registration"
         + (f", deployment {deployment_id}" if deployment_id else ""),

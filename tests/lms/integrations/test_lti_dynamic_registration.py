@@ -133,7 +133,7 @@ def test_moodle_registers_ripple_from_the_link_and_its_launches_work(app, db, cl
     assert registration.auth_audience is None and registration.product_family_code == "moodle"
     assert [(d.deployment_id, d.status) for d in registration.deployments] == [(DEPLOYMENT_ID, "active")]
     event = db.session.scalar(
-        db.select(AuditEvent).where(AuditEvent.action == "lti.registration_dynamic_created")
+        db.select(AuditEvent).where(AuditEvent.action == "lti.registration_created_by_platform")
     )
     assert event.agency_id == agency.id and CLIENT_ID in event.summary
 
@@ -161,7 +161,7 @@ def test_registering_again_updates_the_registration(app, db, staff, agency, mood
         db.session.scalar(
             db.select(db.func.count())
             .select_from(AuditEvent)
-            .where(AuditEvent.action == "lti.registration_dynamic_updated")
+            .where(AuditEvent.action == "lti.registration_updated_by_platform")
         )
         == 1
     )
@@ -188,6 +188,8 @@ def test_canvas_messages_as_objects_and_a_deployment_per_course(app, db, client,
     tool = canvas.registrations[0][TOOL_CONFIGURATION]
     deep_link = next(m for m in tool["messages"] if m["type"] == "LtiDeepLinkingRequest")
     assert deep_link["placements"] == ["link_selection", "assignment_selection"]
+    resource_link = next(m for m in tool["messages"] if m["type"] == "LtiResourceLinkRequest")
+    assert resource_link["placements"] == ["course_navigation"]
     assert tool["https://canvas.instructure.com/lti/privacy_level"] == "public"
     registration = db.session.scalar(db.select(LtiRegistration))
     assert registration.auth_audience == canvas.url + "/token"  # authorization_server
