@@ -581,8 +581,8 @@ def handle_launch(claims: dict[str, Any], registration: LtiRegistration) -> Laun
         nrps=claims.get(NRPS_CLAIM),
         deep_linking=claims.get(DL_CLAIM),
         roles=roles,
-        id_token_kid=str(claims.get(ID_TOKEN_KID) or "")[:255] or None,
-        target_link_uri=str(claims.get(CLAIM + "target_link_uri") or "")[:500] or None,
+        id_token_kid=one_line(claims.get(ID_TOKEN_KID), LtiLaunch.id_token_kid) or None,
+        target_link_uri=one_line(claims.get(CLAIM + "target_link_uri"), LtiLaunch.target_link_uri) or None,
     )
     db.session.add(launch)
     db.session.flush()

@@ -23,7 +23,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from lms.extensions import db
-from lms.input import text_problem
+from lms.input import one_line, text_problem
 from lms.models import LtiDeployment, LtiRegistration, User
 from lms.models.types import utcnow
 from lms.services import audit
@@ -97,7 +97,7 @@ def admit(registration: LtiRegistration, deployment_id: str, context_title: str 
             deployment_id=deployment_id,
             status="pending",
             first_seen_at=utcnow(),
-            first_context_title=(context_title or "")[:255] or None,
+            first_context_title=one_line(context_title, LtiDeployment.first_context_title) or None,
         )
         db.session.add(deployment)
         db.session.flush()

@@ -338,7 +338,9 @@ def parse_configuration(document: Any, configuration_url: str) -> PlatformConfig
     elif isinstance(config.get("claims_supported"), list):
         claims = [c for c in config["claims_supported"] if isinstance(c, str)]
     placements = platform.get("placements")
-    authorization_server = config.get("authorization_server")
+    authorization_server = _text(
+        config, "authorization_server", "", column=LtiRegistration.auth_audience, required=False
+    )
     return PlatformConfiguration(
         issuer=issuer,
         authorization_endpoint=endpoints["authorization_endpoint"],
@@ -350,9 +352,7 @@ def parse_configuration(document: Any, configuration_url: str) -> PlatformConfig
         version=version[:60] if version else None,
         messages=messages,
         claims=claims,
-        authorization_server=authorization_server.strip()[:500]
-        if isinstance(authorization_server, str) and authorization_server.strip()
-        else None,
+        authorization_server=authorization_server,
         placements=[p for p in placements if isinstance(p, str)] if isinstance(placements, list) else [],
     )
 

@@ -377,6 +377,8 @@ def test_another_agencys_coordinator_cannot_see_or_use_the_link(
             "claims",
         ),
         (lambda c: c.update(id_token_signing_alg_values_supported=["HS256"]), "RS256"),
+        (lambda c: c.update(authorization_server="https://moodle.test/\x00"), "authorization_server"),
+        (lambda c: c.update(issuer="https://moodle.test/" + "i" * 300), "issuer"),
     ],
 )
 def test_a_platform_configuration_with_a_fault_is_refused_naming_it(app, change, named):
