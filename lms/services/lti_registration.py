@@ -279,8 +279,8 @@ def _messages(value: Any) -> dict[str, list[str]]:
         name = name.strip()
         if name in ("LtiResourceLink", "LtiResourceLinkRequest"):
             name = RESOURCE_LINK
-        elif name in ("LtiDeepLinking", "LtiDeepLinkingRequest", "ContentItemSelectionRequest"):
-            name = DEEP_LINKING if name != "ContentItemSelectionRequest" else name
+        elif name in ("LtiDeepLinking", "LtiDeepLinkingRequest"):
+            name = DEEP_LINKING
         messages.setdefault(name, []).extend(placements)
     if RESOURCE_LINK not in messages:
         raise DynamicRegistrationError(
