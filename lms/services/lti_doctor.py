@@ -90,7 +90,7 @@ def check_key_set(registration: LtiRegistration, launches: list[LtiLaunch]) -> C
         )
     try:
         document = response.json()
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested past the parser
         return Check(title, PROBLEM, f"{registration.key_set_url} does not answer with JSON.", fix_url)
     keys = document.get("keys") if isinstance(document, dict) else None
     if not isinstance(keys, list):
@@ -166,7 +166,7 @@ def _token(registration: LtiRegistration, audience: str) -> tuple[str | None, st
     said = outbound.answered("the platform", response)
     try:
         answer = response.json()
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested past the parser
         answer = None
     if isinstance(answer, dict) and isinstance(answer.get("error"), str) and answer["error"].isidentifier():
         said += f" ({answer['error']})"

@@ -379,7 +379,7 @@ def fetch_configuration(configuration_url: str) -> PlatformConfiguration:
         )
     try:
         document = response.json()
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested past the parser
         raise DynamicRegistrationError("The platform's configuration is not JSON.") from None
     return parse_configuration(document, configuration_url)
 
@@ -453,7 +453,7 @@ def _refusal(response: requests.Response) -> str:
         document = response.json()
         if isinstance(document, dict) and isinstance(document.get("error"), str):
             code = document["error"] if _OAUTH_ERROR.match(document["error"]) else None
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested past the parser
         pass
     said = outbound.answered("it", response) + (f" ({code})" if code else "")
     advice = (
@@ -506,7 +506,7 @@ def register(
         raise DynamicRegistrationError(_refusal(response))
     try:
         answer = _strip_keys(response.json())
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested past the parser
         answer = None
     if not isinstance(answer, dict):
         raise DynamicRegistrationError(

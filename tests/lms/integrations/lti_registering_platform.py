@@ -18,7 +18,7 @@ import html
 import secrets
 from urllib.parse import urlencode, urlsplit
 
-from flask import jsonify, request
+from flask import Response, jsonify, request
 
 from tests.lms.integrations.lti_platform import CLIENT_ID, DEPLOYMENT_ID, Platform
 
@@ -46,6 +46,7 @@ class MoodlePlatform(Platform):
         self.issuer: str | None = None  # None: its own base URL
         self.deployment_id = DEPLOYMENT_ID
         self.config_hits = 0
+        self.configuration_body: bytes | None = None  # served instead of configuration() when set
 
     def registration(self, tool_jwks: dict):
         return super().registration(tool_jwks).set_deployment_id(self.deployment_id)
@@ -121,6 +122,8 @@ class MoodlePlatform(Platform):
 
         def configuration():
             self.config_hits += 1
+            if self.configuration_body is not None:
+                return Response(self.configuration_body, content_type="application/json")
             return jsonify(self.configuration())
 
         def register():

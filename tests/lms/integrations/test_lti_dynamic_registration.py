@@ -273,6 +273,20 @@ def test_the_platform_on_a_loopback_address_is_refused_unless_allowed(
     assert moodle.config_hits == 0 and moodle.registrations == []
 
 
+@pytest.mark.parametrize(
+    "body, reason",
+    [
+        (b"<html>Moodle maintenance</html>", "is not JSON"),
+        (b"[" * 100_000 + b"]" * 100_000, "is not JSON"),  # nested past the parser
+        (b'["issuer"]', "not a JSON object"),
+    ],
+)
+def test_a_configuration_that_is_not_a_json_object_is_refused(app, db, staff, agency, moodle, body, reason):
+    moodle.configuration_body = body
+    refused(open_link(app, moodle.registration_url(make_link(staff, agency))), reason)
+    assert moodle.registrations == []
+
+
 def test_an_expired_link_is_refused(app, db, staff, agency, moodle):
     link = make_link(staff, agency)
     row = db.session.scalar(db.select(LtiRegistrationLink))
