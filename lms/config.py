@@ -95,6 +95,9 @@ class Config:
     PACKAGE_LAUNCH_RATE_LIMIT = os.environ.get("PACKAGE_LAUNCH_RATE_LIMIT", "30 per minute")
     # How long a package's launch token may wait for its redemption (one browser redirect).
     PACKAGE_LAUNCH_TOKEN_SECONDS = int(os.environ.get("PACKAGE_LAUNCH_TOKEN_SECONDS", "120"))
+    # Dynamic registrations (/lti/register/<link>) per client address: each makes outbound calls.
+    LTI_REGISTER_RATE_LIMIT = os.environ.get("LTI_REGISTER_RATE_LIMIT", "20 per hour")
+    LTI_LOGO_URL = os.environ.get("LTI_LOGO_URL", "")  # logo_uri in dynamic registrations
     # The authoring editors' live checks (lesson preview, scenario YAML check), per instructor.
     AUTHOR_PREVIEW_RATE_LIMIT = os.environ.get("AUTHOR_PREVIEW_RATE_LIMIT", "120 per minute")
     # Outgoing email for reminders; without MAIL_SERVER messages stay in the in-app outbox.
@@ -263,6 +266,7 @@ class TestConfig(Config):
     WHAT_IF_RATE_LIMIT = "100000 per minute"
     LTI_LOGIN_RATE_LIMIT = "100000 per minute"
     PACKAGE_LAUNCH_RATE_LIMIT = "100000 per minute"
+    LTI_REGISTER_RATE_LIMIT = "100000 per minute"
     AUTHOR_PREVIEW_RATE_LIMIT = "100000 per minute"
     API_RATE_LIMIT = "100000 per minute"
     API_AUTH_FAILURE_LIMIT = "100000 per minute"

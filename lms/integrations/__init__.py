@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("integrations", __name__)
 
-from lms.integrations import routes  # noqa: E402,F401
+from lms.integrations import lti_setup, routes  # noqa: E402,F401

@@ -1,10 +1,20 @@
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, PasswordField, SelectMultipleField, StringField, TextAreaField, URLField
-from wtforms.validators import URL, DataRequired, Length, Optional
+from wtforms import (
+    BooleanField,
+    IntegerField,
+    PasswordField,
+    RadioField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+    URLField,
+)
+from wtforms.validators import URL, DataRequired, InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from lms.input import FitsColumn
 from lms.models import ApiToken, LrsSettings, LtiRegistration
+from lms.services import lti_deployments
 from lms.services.api_tokens import SCOPES
 
 _URL = [
@@ -78,3 +88,22 @@ class TokenForm(FlaskForm):
 
 class EmptyForm(FlaskForm):
     pass
+
+
+class RegistrationLinkForm(FlaskForm):
+    days = IntegerField(
+        "Link works for (days)",
+        default=7,
+        validators=[
+            InputRequired("Enter a number of days."),
+            NumberRange(min=1, max=30, message="Enter 1 to 30 days."),
+        ],
+    )
+
+
+class DeploymentRuleForm(FlaskForm):
+    rule = RadioField(
+        "When a launch comes from a new deployment (a course or account not listed here)",
+        choices=list(lti_deployments.RULES.items()),
+        validators=[InputRequired("Choose what new deployments do.")],
+    )

@@ -8,14 +8,31 @@ from flask_login import current_user
 from lms.access import agency_or_404, roles_required, scoped_or_404
 from lms.extensions import db
 from lms.integrations import bp
-from lms.integrations.forms import EmptyForm, LrsForm, RegistrationForm, TokenForm
+from lms.integrations.forms import (
+    DeploymentRuleForm,
+    EmptyForm,
+    LrsForm,
+    RegistrationForm,
+    RegistrationLinkForm,
+    TokenForm,
+)
 from lms.models import Agency, ApiToken, LtiRegistration, Role
-from lms.services import api_tokens, lti, outcomes, xapi
+from lms.models.types import utcnow
+from lms.services import api_tokens, lti, lti_deployments, lti_registration, outcomes, xapi
 
 STAFF = (Role.COORDINATOR,)
 
 
-def _page(agency: Agency, *, lrs_form=None, token_form=None, new_token=None, status=200):
+def _page(
+    agency: Agency,
+    *,
+    lrs_form=None,
+    token_form=None,
+    new_token=None,
+    link_form=None,
+    new_link=None,
+    status=200,
+):
     settings = xapi.settings_of(agency.id)
     if lrs_form is None:
         lrs_form = LrsForm(obj=settings) if settings else LrsForm()
@@ -30,6 +47,10 @@ def _page(agency: Agency, *, lrs_form=None, token_form=None, new_token=None, sta
         token_form=token_form or TokenForm(formdata=None),
         tokens=api_tokens.tokens_of(agency),
         new_token=new_token,
+        registration_link=lti_registration.current_link(agency),
+        link_form=link_form or RegistrationLinkForm(formdata=None),
+        new_link=new_link,
+        now=utcnow(),
         queues=outcomes.queues_of(agency.id, limit=10),
         empty=EmptyForm(),
     ), status
@@ -58,7 +79,11 @@ def _registration_input(form: RegistrationForm) -> lti.RegistrationInput:
     )
 
 
-def _registration_form_page(agency, form, registration, error=None, status=200):
+def _registration_form_page(
+    agency, form, registration, error=None, status=200, *, checks=None, rule_form=None
+):
+    if registration is not None and rule_form is None:
+        rule_form = DeploymentRuleForm(formdata=None, rule=registration.new_deployments)
     return render_template(
         "integrations/registration.html",
         agency=agency,
@@ -66,6 +91,10 @@ def _registration_form_page(agency, form, registration, error=None, status=200):
         registration=registration,
         tool=lti.tool_configuration(),
         error=error,
+        pending=lti_deployments.pending_of(registration) if registration else [],
+        rule_form=rule_form,
+        checks=checks,
+        empty=EmptyForm(),
     ), status
 
 
@@ -100,7 +129,7 @@ def edit_registration(agency_id: int, registration_id: int):
     registration = scoped_or_404(LtiRegistration, registration_id, agency=agency)
     form = RegistrationForm(obj=registration)
     if not form.is_submitted():
-        form.deployment_ids.data = "\n".join(d.deployment_id for d in registration.deployments)
+        form.deployment_ids.data = "\n".join(d.deployment_id for d in registration.deployments if d.active)
     if form.validate_on_submit():
         try:
             lti.save_registration(current_user, agency, _registration_input(form), registration)

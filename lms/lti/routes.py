@@ -14,7 +14,8 @@ from lms.access import public, roles_required, sign_in
 from lms.extensions import db
 from lms.lti import bp
 from lms.models import LtiKey, LtiLaunch, Role
-from lms.services import lti
+from lms.security import content_security_policy
+from lms.services import lti, lti_deployments
 from lms.verify import limiter
 
 BAD_INPUT = (lti.LaunchError, LtiException, KeyError, ValueError, TypeError)
@@ -25,6 +26,17 @@ def _rejected(step: str, error: Exception):
     reason = str(error) or type(error).__name__
     current_app.logger.warning("LTI %s rejected from %s: %s", step, request.remote_addr, reason)
     return render_template("lti/error.html", step=step, reason=reason), 400
+
+
+def _awaiting_approval(pending: lti_deployments.DeploymentPending):
+    """The page a launch from a held deployment gets, framable by the launching platform."""
+    response = current_app.make_response(
+        (render_template("lti/deployment_pending.html", reason=str(pending)), 403)
+    )
+    origin = urlsplit(pending.registration.auth_login_url)
+    frame_origins = [*current_app.config["LMS_FRAME_ORIGINS"], f"{origin.scheme}://{origin.netloc}"]
+    response.headers["Content-Security-Policy"] = content_security_policy(frame_origins)
+    return response
 
 
 @bp.route("/jwks.json")
@@ -60,6 +72,9 @@ def launch():
     try:
         claims, registration = lti.validate_launch(request.form.to_dict())
         result = lti.handle_launch(claims, registration)
+    except lti_deployments.DeploymentPending as pending:
+        db.session.commit()  # the pending deployment, for the coordinator to approve
+        return _awaiting_approval(pending)
     except BAD_INPUT as error:
         return _rejected("launch", error)
     sign_in(result.user, via="lti")  # a new session record; never inherits an earlier session

@@ -26,6 +26,7 @@ from lms.models.integrations import (
     LtiLaunch,
     LtiLaunchState,
     LtiRegistration,
+    LtiRegistrationLink,
     LtiUserLink,
     XapiStatement,
 )
@@ -66,6 +67,7 @@ __all__ = [
     "LinkPurpose",
     "LrsSettings",
     "LtiDeployment",
+    "LtiRegistrationLink",
     "LtiKey",
     "LtiLaunch",
     "LtiLaunchState",

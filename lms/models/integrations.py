@@ -56,6 +56,14 @@ class LtiRegistration(db.Model):
     auth_audience: Mapped[str | None] = mapped_column(String(500))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # What a launch with a deployment id we do not know yet does: "accept" (recorded and
+    # audited), "hold" (recorded as pending until the coordinator approves it) or "refuse".
+    # Hold by default: see services/lti_deployments.py.
+    new_deployments: Mapped[str] = mapped_column(String(16), default="hold", server_default="hold")
+    # Set by dynamic registration: the platform's product and the launch URL we registered
+    # (the connection doctor compares it with today's).
+    product_family_code: Mapped[str | None] = mapped_column(String(100))
+    registered_launch_url: Mapped[str | None] = mapped_column(String(500))
 
     deployments: Mapped[list[LtiDeployment]] = relationship(
         back_populates="registration", order_by="LtiDeployment.deployment_id", cascade="all, delete-orphan"
@@ -63,7 +71,8 @@ class LtiRegistration(db.Model):
 
 
 class LtiDeployment(db.Model):
-    """A deployment id the platform sends in launches; launches with any other are refused."""
+    """A deployment id the platform sends in launches. Active ones are accepted; one first
+    seen in a launch under the "hold" rule waits, pending, for the coordinator's approval."""
 
     __tablename__ = "lti_deployments"
     __table_args__ = (UniqueConstraint("registration_id", "deployment_id"),)
@@ -72,8 +81,34 @@ class LtiDeployment(db.Model):
     agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"), index=True)
     registration_id: Mapped[int] = mapped_column(ForeignKey("lti_registrations.id"), index=True)
     deployment_id: Mapped[str] = mapped_column(String(255))
+    # active | pending
+    status: Mapped[str] = mapped_column(String(16), default="active", server_default="active")
+    # Where a deployment first seen in a launch came from (the course the launch named).
+    first_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    first_context_title: Mapped[str | None] = mapped_column(String(255))
 
     registration: Mapped[LtiRegistration] = relationship(back_populates="deployments")
+
+    @property
+    def active(self) -> bool:
+        return self.status == "active"
+
+
+class LtiRegistrationLink(db.Model):
+    """An agency's dynamic-registration link (LTI Dynamic Registration 1.0): a platform
+    administrator pastes it into the platform, which opens it to register Ripple for this
+    agency. Only the SHA-256 of its token is stored; a newer link withdraws the older."""
+
+    __tablename__ = "lti_registration_links"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class LtiUserLink(db.Model):
@@ -119,6 +154,9 @@ class LtiLaunch(db.Model):
     nrps: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     deep_linking: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     roles: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # The id_token's key id and its target_link_uri claim (what the connection doctor checks).
+    id_token_kid: Mapped[str | None] = mapped_column(String(255))
+    target_link_uri: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
     registration: Mapped[LtiRegistration] = relationship()

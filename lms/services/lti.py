@@ -58,7 +58,7 @@ from lms.models import (
 )
 from lms.models.types import utcnow
 from lms.public_urls import public_url
-from lms.services import audit, launch_targets, outbound
+from lms.services import audit, launch_targets, lti_deployments, outbound
 
 CLAIM = "https://purl.imsglobal.org/spec/lti/claim/"
 AGS_CLAIM = "https://purl.imsglobal.org/spec/lti-ags/claim/endpoint"
@@ -66,6 +66,8 @@ NRPS_CLAIM = "https://purl.imsglobal.org/spec/lti-nrps/claim/namesroleservice"
 DL_CLAIM = "https://purl.imsglobal.org/spec/lti-dl/claim/deep_linking_settings"
 INSTRUCTOR_ROLES = ("Instructor", "Administrator", "ContentDeveloper", "TeachingAssistant", "Mentor")
 STATE_LIFETIME = timedelta(minutes=10)
+# Where validate_launch leaves the id_token's key id for handle_launch (not a platform claim).
+ID_TOKEN_KID = "ripple:id_token_kid"
 
 
 class LaunchError(ValueError):
@@ -204,10 +206,12 @@ def save_registration(
     db.session.flush()
     existing = {d.deployment_id: d for d in registration.deployments}
     for deployment_id, deployment in existing.items():
-        if deployment_id not in deployment_ids:
+        if deployment_id not in deployment_ids and deployment.active:  # pending ones stay listed
             registration.deployments.remove(deployment)
     for deployment_id in deployment_ids:
-        if deployment_id not in existing:
+        if deployment_id in existing:
+            existing[deployment_id].status = "active"  # typing a pending one in approves it
+        else:
             registration.deployments.append(
                 LtiDeployment(
                     agency_id=agency.id, registration_id=registration.id, deployment_id=deployment_id
@@ -296,8 +300,12 @@ class DbToolConf(ToolConfAbstract):
 
     def find_deployment_by_params(self, iss, deployment_id, client_id, *args, **kwargs):
         row = self._row(iss, client_id)
-        if row is None or deployment_id not in {d.deployment_id for d in row.deployments}:
+        if row is None or not isinstance(deployment_id, str):
             return None
+        # A deployment not active yet goes on to the other checks unless the registration
+        # refuses new ones; validate_launch then admits it by the rule (lti_deployments).
+        if not lti_deployments.may_continue(row, deployment_id):
+            raise LtiException(lti_deployments.refusal(row, deployment_id))
         return Deployment().set_deployment_id(deployment_id)
 
 
@@ -485,7 +493,12 @@ def validate_launch(form: dict[str, str]) -> tuple[dict[str, Any], LtiRegistrati
     except (LtiException, AssertionError, requests.RequestException) as error:
         raise LaunchError(str(error) or "The launch could not be validated.") from error
     row = launch._registration.row  # noqa: SLF001 (our own Registration subclass)
-    return launch.get_launch_data(), row
+    claims = dict(launch.get_launch_data())
+    context = claims.get(CLAIM + "context")
+    title = context.get("title") if isinstance(context, dict) else None
+    lti_deployments.admit(row, claims[CLAIM + "deployment_id"], title if isinstance(title, str) else None)
+    claims[ID_TOKEN_KID] = (launch._jwt.get("header") or {}).get("kid")  # noqa: SLF001
+    return claims, row
 
 
 def _is_instructor(roles: list[str]) -> bool:
@@ -568,6 +581,8 @@ def handle_launch(claims: dict[str, Any], registration: LtiRegistration) -> Laun
         nrps=claims.get(NRPS_CLAIM),
         deep_linking=claims.get(DL_CLAIM),
         roles=roles,
+        id_token_kid=one_line(claims.get(ID_TOKEN_KID), LtiLaunch.id_token_kid) or None,
+        target_link_uri=one_line(claims.get(CLAIM + "target_link_uri"), LtiLaunch.target_link_uri) or None,
     )
     db.session.add(launch)
     db.session.flush()

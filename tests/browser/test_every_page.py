@@ -53,6 +53,8 @@ SKIPPED = {  # endpoint -> why the sweep does not open it as a page
     "lti.login": "LTI launch step: a redirect to the platform",
     "lti.context_page": "shown only inside an LTI launch",
     "lti.deep_link": "shown only inside an LTI deep-linking launch",
+    "integrations.dynamic_register": "opened by a learning platform with its configuration URL (its pages: "
+    "tests/browser/test_lti_dynamic_registration.py)",
     "compliance.export": "file download (CSV)",
     "training.sign_in_sheet": "file download (the uploaded sign-in sheet)",
     "author.export_course": "file download (YAML)",

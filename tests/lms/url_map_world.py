@@ -156,9 +156,11 @@ def _reset_link_token(target) -> str:
 
 
 def _integrations(agency, coordinator, target) -> tuple[dict, str]:
-    """Agency A's LTI registration and API token (every scope), for the integrations URLs."""
+    """Agency A's LTI registration (with a pending deployment), registration link and API token
+    (every scope), for the integrations URLs."""
     from lms.extensions import db
-    from lms.services import api_tokens, lti
+    from lms.models import LtiDeployment
+    from lms.services import api_tokens, lti, lti_registration
 
     registration = lti.save_registration(
         coordinator,
@@ -177,9 +179,17 @@ def _integrations(agency, coordinator, target) -> tuple[dict, str]:
     token, secret = api_tokens.create_token(
         coordinator, agency, "Alpha Sentinel records", sorted(api_tokens.SCOPES)
     )
+    # A deployment awaiting approval and a live dynamic-registration link.
+    pending = LtiDeployment(
+        agency_id=agency.id, registration_id=registration.id, deployment_id="alpha-course-9", status="pending"
+    )
+    db.session.add(pending)
+    _link, link_token = lti_registration.create_link(coordinator, agency)
     db.session.commit()
     objects = {
         "registration_id": registration.id,
+        "lti_deployment_id": pending.id,
+        "link_token": link_token,
         "token_id": token.id,
         "person_id": target.id,
         "badge_number": target.badge_number,

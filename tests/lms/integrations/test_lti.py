@@ -273,7 +273,10 @@ def test_a_tampered_token_is_refused(client, platform, registration):
     assert response.status_code == 400
 
 
-def test_an_unknown_deployment_is_refused(client, platform, registration):
+def test_an_unknown_deployment_is_refused_when_the_rule_refuses_new_ones(db, client, platform, registration):
+    # (under the default rule it is held for approval: test_lti_deployments.py)
+    registration.new_deployments = "refuse"
+    db.session.commit()
     claims = {"https://purl.imsglobal.org/spec/lti/claim/deployment_id": "not-registered"}
     form = platform.launch(_login(client, platform), user_id="u", roles=[LEARNER], claims=claims)
     _refused(_post_launch(client, form), "deployment")
