@@ -73,7 +73,8 @@ SKIPPED = {  # endpoint -> why the sweep does not open it as a page
     "verify.assertion": "Open Badges assertion (JSON)",
     "play.status": "status fragment polled while grading",
     "agency.my_agency": "redirect to the coordinator's agency overview",
-    "packaging.download_package": "file download (SCORM zip)",
+    "packaging.download_package": "file download (SCORM or cmi5 zip)",
+    "packaging.cmi5_launch": "cmi5 launch step: needs the LMS's launch parameters (tests/browser/test_cmi5.py)",
     "packaging.enter": "package launch step: redeems a launch token, a redirect (tests/browser/test_scorm_packages.py)",
 }
 
