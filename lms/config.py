@@ -91,6 +91,9 @@ class Config:
     CALIBRATION_MAX_PER_AGENCY = int(os.environ.get("CALIBRATION_MAX_PER_AGENCY", "3"))
     # LTI login initiations per client address (each stores a state and a nonce).
     LTI_LOGIN_RATE_LIMIT = os.environ.get("LTI_LOGIN_RATE_LIMIT", "30 per minute")
+    # Minutes a frame token lives from the last page (launches whose browser keeps no cookie of
+    # ours in the platform's iframe carry their session in the page; docs/lms/cookies.md).
+    LTI_FRAME_TOKEN_MINUTES = int(os.environ.get("LTI_FRAME_TOKEN_MINUTES", "20"))
     # The authoring editors' live checks (lesson preview, scenario YAML check), per instructor.
     AUTHOR_PREVIEW_RATE_LIMIT = os.environ.get("AUTHOR_PREVIEW_RATE_LIMIT", "120 per minute")
     # Outgoing email for reminders; without MAIL_SERVER messages stay in the in-app outbox.
