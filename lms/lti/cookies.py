@@ -93,6 +93,7 @@ def _frame_user(_request):
 def install(app: Flask) -> None:
     app.session_interface = LtiAwareSessionInterface()
     login_manager.request_loader(_frame_user)
+    app.context_processor(lambda: {"lti_kept_safe_words": lti_storage.METHOD_WORDS})
 
     @app.after_request
     def frame_for_platform(response):
