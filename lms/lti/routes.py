@@ -40,7 +40,12 @@ def _rejected(step: str, error: Exception):
     if isinstance(error, lti_storage.NotThisBrowser):
         proof = "platform storage" if request.endpoint == "lti.launch_confirm" else "a sign-in cookie"
         browser_check = f"{proof} set when the launch started"
-    return render_template("lti/error.html", step=step, reason=reason, browser_check=browser_check), 400
+    response = make_response(
+        render_template("lti/error.html", step=step, reason=reason, browser_check=browser_check), 400
+    )
+    # Shown in the platform's iframe: let the platform whose login this was frame it.
+    registration = lti.launch_registration(request.form.get("state")) if step == "launch" else None
+    return _framed_by(registration, response) if registration is not None else response
 
 
 def _framed_by(registration, response):
