@@ -16,7 +16,8 @@
   var platformOrigin = data.platformOrigin;
   var trusted = (data.trustedOrigins || "").split(" ").filter(Boolean);
   var status = document.getElementById("lti-storage-status");
-  var WAIT_MS = 2000;
+  var WAIT_MS = 2000; // for put_data and get_data
+  var PROBE_MS = 1000; // for lti.capabilities, asked only when the platform named no frame
 
   function say(text) {
     if (status) status.textContent = text;
@@ -37,7 +38,7 @@
   }
 
   // Send one message and wait for its answer: right origin, same message_id, subject + ".response".
-  function ask(target, message, targetOrigin, origins) {
+  function ask(target, message, targetOrigin, origins, wait) {
     return new Promise(function (resolve, reject) {
       var id = messageId();
       message.message_id = id;
@@ -59,7 +60,7 @@
       timer = window.setTimeout(function () {
         window.removeEventListener("message", listen);
         reject("timeout");
-      }, WAIT_MS);
+      }, wait || WAIT_MS);
       try {
         target.postMessage(message, targetOrigin);
       } catch (e) {
@@ -90,7 +91,7 @@
     var parent = platformWindow();
     if (!parent) return Promise.reject("not-framed");
     // Nothing secret in this one, so any origin may receive it; only trusted answers count.
-    return ask(parent, { subject: "lti.capabilities" }, "*", trusted).then(function (answer) {
+    return ask(parent, { subject: "lti.capabilities" }, "*", trusted, PROBE_MS).then(function (answer) {
       var supported = Array.isArray(answer.supported_messages) ? answer.supported_messages : [];
       for (var i = 0; i < supported.length; i++) {
         if (supported[i] && supported[i].subject === subject) {
