@@ -82,8 +82,15 @@
     }
   }
 
-  // The storage frame: the one the platform named, else the one lti.capabilities names.
+  // The storage frame: the one the platform named, else the one lti.capabilities names
+  // (asked once per subject).
+  var frames = {};
   function storageFrame(subject) {
+    if (!frames[subject]) frames[subject] = findStorageFrame(subject);
+    return frames[subject];
+  }
+
+  function findStorageFrame(subject) {
     if (data.target) {
       var named = frameNamed(data.target);
       return named ? Promise.resolve(named) : Promise.reject("no-frame");
