@@ -18,7 +18,7 @@ import shutil
 import tempfile
 
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
 
@@ -52,13 +52,11 @@ def platform(live_server, app, db, agency, coordinator):
 
 
 @pytest.fixture
-def open_browser(live_server, platform):
+def open_browser(browser, live_server, platform):
     """A Chromium profile blocking third-party cookies; `frame_cookies=False` also refuses
-    Ripple's cookies inside the platform's pages. Returns a page of that profile."""
-    if not os.path.exists(CHROMIUM):
-        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+    Ripple's cookies inside the platform's pages. Returns a page of that profile. (Launched
+    through the suite's Playwright, as a persistent context: preferences live in a profile.)"""
     profiles, contexts = [], []
-    playwright = sync_playwright().start()
 
     def start(*, frame_cookies: bool = True):
         profile = tempfile.mkdtemp(prefix="ripple-lti-")
@@ -70,7 +68,7 @@ def open_browser(live_server, platform):
         os.makedirs(os.path.join(profile, "Default"))
         with open(os.path.join(profile, "Default", "Preferences"), "w", encoding="utf-8") as out:
             json.dump(prefs, out)
-        context = playwright.chromium.launch_persistent_context(
+        context = browser.browser_type.launch_persistent_context(
             profile,
             executable_path=CHROMIUM,
             headless=True,
@@ -86,7 +84,6 @@ def open_browser(live_server, platform):
     yield start
     for context in contexts:
         context.close()
-    playwright.stop()
     for profile in profiles:
         shutil.rmtree(profile, ignore_errors=True)
 
