@@ -198,6 +198,7 @@ def _new_window(fallback: lti_storage.NewWindow, state: str | None):
         reason=fallback.reason,
         kept_safe=lti_storage.METHOD_WORDS[Method.NEW_WINDOW],
         relaunch_url=fallback.relaunch_url,
+        top_level=request.headers.get("Sec-Fetch-Dest") == "document",
     )
     return _framed_by(registration, make_response(page))
 

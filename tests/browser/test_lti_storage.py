@@ -20,7 +20,7 @@ import tempfile
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
+from tests.browser.conftest import AXE, CHROMIUM, CHROMIUM_ARGS
 
 LEARNER = "http://purl.imsglobal.org/vocab/lis/v2/membership#Learner"
 WAIT = 30_000  # ms for a launch to arrive: a login, a platform round trip, storage waits
@@ -93,6 +93,14 @@ def _open_course_page(page, platform):
     return page.frame_locator('iframe[name="ripple-tool"]')
 
 
+def _axe_violations(frame) -> list[dict]:
+    """Serious and critical axe-core violations of a frame's page (see conftest.axe_violations)."""
+    with open(AXE, encoding="utf-8") as source:
+        frame.evaluate(source.read())
+    result = frame.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
+    return [v["id"] for v in result["violations"] if v["impact"] in ("serious", "critical")]
+
+
 def _storage_log(page):
     return page.frame(name="post_message_forwarding").evaluate("() => window.lti_log")
 
@@ -111,7 +119,12 @@ def test_platform_storage_launch_works_without_any_cookie_in_the_frame(open_brow
         ("lti.get_data", "nonce"),
     ]
     assert {entry["origin"] for entry in _storage_log(page)} == {live_server.url}
-    # The session stays in the frame, carried by the pages: the next page is still signed in.
+    # The session stays in the frame, carried by the pages: a decision (a CSRF-checked form)
+    # is recorded, and the next page is still signed in.
+    expect(ripple.get_by_role("heading", name="Decision 1 of", exact=False)).to_be_visible()
+    ripple.locator('input[name="options"]').first.check()
+    ripple.get_by_role("button", name="Decide and continue").click()
+    expect(ripple.get_by_role("heading", name="Decision 2 of", exact=False)).to_be_visible(timeout=WAIT)
     ripple.get_by_role("link", name="My training").click()
     expect(ripple.get_by_role("heading", name="My training")).to_be_visible()
     expect(ripple.get_by_text("Lena Launch").first).to_be_visible()
@@ -137,6 +150,7 @@ def test_with_neither_the_launch_opens_in_a_new_window(open_browser, platform):
     ripple = _open_course_page(page, platform)
     expect(ripple.get_by_role("heading", name="Open Ripple in a new window")).to_be_visible(timeout=WAIT)
     expect(ripple.get_by_text("nothing was opened and nothing was saved")).to_be_visible()
+    assert _axe_violations(page.frame(name="ripple-tool")) == []
     with page.context.expect_page() as opened:
         ripple.get_by_role("link", name="Open Ripple in a new window").click()
     window = opened.value

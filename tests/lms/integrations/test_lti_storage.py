@@ -261,3 +261,36 @@ def test_a_launched_session_cookie_is_partitioned_in_a_frame_only(
         c.startswith(lti_storage.cookie_name(form["state"]) + "=;")
         for c in response.headers.getlist("Set-Cookie")
     )
+
+
+def test_in_a_top_level_window_the_page_asks_to_allow_cookies(app, client, platform, registration):
+    form = _launch_form(client, platform)
+    answer = app.test_client().post(
+        urlsplit(form["launch_url"]).path,
+        data={"id_token": form["id_token"], "state": form["state"]},
+        headers={"Sec-Fetch-Dest": "document"},
+    )
+    page = answer.get_data(as_text=True)
+    assert "allow cookies for Ripple" in page and 'target="_blank"' not in page
+
+
+def test_signing_out_ends_a_frame_token(app, db, client, platform, registration, store_scenario):
+    form, _ = _storage_launch(app, client, platform)
+    frame = app.test_client()
+    opened = frame.post(
+        "/lti/launch/confirm",
+        data={"id_token": form["id_token"], "state": form["state"], "storage_state": form["state"],
+              "storage_nonce": _nonce(db, form["state"])},
+        headers=SAME_ORIGIN,
+    )  # fmt: skip
+    frame.delete_cookie("session")
+    html = frame.get(opened.location, headers=SAME_ORIGIN).get_data(as_text=True)
+    action = re.search(r'action="(/auth/sign-out[^"]*)"', html).group(1).replace("&amp;", "&")
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+    assert f"{lti_storage.FRAME_PARAM}=" in action
+    signed_out = frame.post(action, data={"csrf_token": csrf}, headers=SAME_ORIGIN)
+    assert signed_out.status_code == 302, signed_out.get_data(as_text=True)
+    frame.delete_cookie("session")
+    again = frame.get(opened.location, headers=SAME_ORIGIN)
+    assert again.status_code == 302 and "/auth/sign-in" in again.location
+    assert db.session.scalars(select(UserSession)).one().ended_at is not None
