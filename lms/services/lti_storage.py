@@ -336,9 +336,9 @@ def carry_frame_token(response, token: str) -> None:
 
 def frame_csrf_secret(session_id: str) -> str:
     """The CSRF secret of a frame session: the same on every page of that session."""
-    return hmac.new(
-        current_app.secret_key.encode(), b"lti-frame-csrf:" + session_id.encode(), "sha1"
-    ).hexdigest()
+    key = current_app.secret_key
+    key = key if isinstance(key, bytes) else str(key).encode()
+    return hmac.new(key, b"lti-frame-csrf:" + session_id.encode(), "sha1").hexdigest()
 
 
 def frame_user(session_id: str, launch_id: int, user_id: int) -> User | None:
