@@ -98,6 +98,9 @@ class Config:
     # Dynamic registrations (/lti/register/<link>) per client address: each makes outbound calls.
     LTI_REGISTER_RATE_LIMIT = os.environ.get("LTI_REGISTER_RATE_LIMIT", "20 per hour")
     LTI_LOGO_URL = os.environ.get("LTI_LOGO_URL", "")  # logo_uri in dynamic registrations
+    # Minutes a frame token lives from the last page (launches whose browser keeps no cookie of
+    # ours in the platform's iframe carry their session in the page; docs/lms/cookies.md).
+    LTI_FRAME_TOKEN_MINUTES = int(os.environ.get("LTI_FRAME_TOKEN_MINUTES", "20"))
     # The authoring editors' live checks (lesson preview, scenario YAML check), per instructor.
     AUTHOR_PREVIEW_RATE_LIMIT = os.environ.get("AUTHOR_PREVIEW_RATE_LIMIT", "120 per minute")
     # Outgoing email for reminders; without MAIL_SERVER messages stay in the in-app outbox.

@@ -23,6 +23,9 @@ from lms.models import Role  # noqa: E402
 navigation.register("LTI keys", "lti.keys", Role.ADMIN, order=95)
 
 # The platform posts the login and launch from its own site; they carry their own proof
-# (signed id_token, server-side state) instead of our CSRF token.
+# (signed id_token, server-side state) instead of our CSRF token. The platform-storage
+# confirmation comes from a frame that may keep no cookie (so no CSRF session): it is refused
+# unless Fetch Metadata or Origin say our own page sent it (lti_storage.same_origin_post).
 csrf.exempt(routes.login)
 csrf.exempt(routes.launch)
+csrf.exempt(routes.launch_confirm)

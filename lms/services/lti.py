@@ -4,10 +4,12 @@ pylti1p3 does the protocol (OIDC login, id_token signature against the platform'
 registration, deployment and message checks, AGS/NRPS/deep-linking service calls). Around it:
 
 - registrations, deployments and our keys live in the database (`DbToolConf`);
-- OIDC state, nonces and launch data are kept server-side (`DbLaunchDataStorage`), so a launch
-  inside the platform's iframe works when the browser refuses third-party cookies; the state
+- OIDC state, nonces and launch data are kept server-side (`DbLaunchDataStorage`); the state
   must have been issued by our login step for the same issuer and client, its nonce must be the
   one in the id_token, and both are used up by the launch (no replay);
+- the launch must also come from the browser that ran the login: a partitioned cookie set at
+  login, or the state and nonce read back from the platform's storage (`lti_storage`), checked
+  before the id_token is validated;
 - we also require `exp` and `iat`, and check `aud`/`azp` against the registration's client id;
 - the launching person is matched by (registration, subject), or created in the
   registration's agency, never matched by email; LTI roles map to officer or instructor.
@@ -58,7 +60,7 @@ from lms.models import (
 )
 from lms.models.types import utcnow
 from lms.public_urls import public_url
-from lms.services import audit, launch_targets, lti_deployments, outbound
+from lms.services import audit, launch_targets, lti_deployments, lti_storage, outbound
 
 CLAIM = "https://purl.imsglobal.org/spec/lti/claim/"
 AGS_CLAIM = "https://purl.imsglobal.org/spec/lti-ags/claim/endpoint"
@@ -356,11 +358,13 @@ class _SessionService(SessionService):
 
     _launch_data_lifetime = int(STATE_LIFETIME.total_seconds())
 
-    def __init__(self, request):
+    def __init__(self, request, binding: lti_storage.LoginBinding | None = None):
         super().__init__(request)
         self.data_storage = DbLaunchDataStorage()
         self.data_storage.set_request(request)
         self.last_nonce: str | None = None
+        self.last_state: str | None = None
+        self.binding = binding
 
     def set_data_storage(self, data_storage):
         pass  # always ours
@@ -370,7 +374,9 @@ class _SessionService(SessionService):
         super().save_nonce(nonce)
 
     def save_state_params(self, state, params):
-        super().save_state_params(state, {**params, "nonce": self.last_nonce})
+        self.last_state = state
+        extra = self.binding.state_params() if self.binding else {}
+        super().save_state_params(state, {**params, **extra, "nonce": self.last_nonce})
 
     def check_nonce(self, nonce):
         return self.data_storage.remove(self._get_key("nonce", nonce))
@@ -390,6 +396,9 @@ class _Login(FlaskOIDCLogin):
 
 
 class _Launch(FlaskMessageLaunch):
+    proof: lti_storage.BrowserProof | None = None
+    method: lti_storage.Method | None = None
+
     def fetch_public_key(self, key_set_url: str):
         # pylti1p3's own version puts a non-JSON answer's body in the error shown to the person.
         try:
@@ -418,6 +427,13 @@ class _Launch(FlaskMessageLaunch):
         params = self._session_service.get_state_params(state)
         if not params:
             raise LtiException("Unknown or expired state: start the launch again from the platform")
+        # Before anything is used up: is this the browser that started the login?
+        row = DbToolConf()._row(str(params.get("iss")), params.get("client_id") or None)
+        if row is None:
+            raise LtiException("No active platform registration matches this launch's issuer and client id")
+        self.method = lti_storage.confirm_browser(
+            params, state, self.proof or lti_storage.BrowserProof(), row
+        )
         self.validate_jwt_format()
         body = self._jwt["body"]
         if body.get("nonce") != params.get("nonce"):
@@ -440,8 +456,25 @@ def _flask_request(data: dict | None = None) -> FlaskRequest:
     return FlaskRequest(request_data=data) if data else FlaskRequest()
 
 
+@dataclass
+class LoginStart:
+    """A validated login initiation: where to send the browser, and what binds the launch to it."""
+
+    url: str
+    state: str
+    nonce: str
+    binding: lti_storage.LoginBinding
+    registration: LtiRegistration
+
+
 def login_redirect(params: dict[str, str]) -> str:
     """Validate an OIDC third-party login initiation; the URL to send the browser to."""
+    return login_start(params).url
+
+
+def login_start(params: dict[str, str]) -> LoginStart:
+    """Validate an OIDC third-party login initiation and store its state, nonce and browser
+    binding (flushes); the caller sets the login cookie and sends the browser on."""
     if not params.get("iss") or not params.get("login_hint"):
         raise LaunchError("The login request lacks iss or login_hint.")
     target = params.get("target_link_uri") or public_url("lti.launch")
@@ -450,16 +483,29 @@ def login_redirect(params: dict[str, str]) -> str:
         raise LaunchError("target_link_uri is not this tool's launch URL.")
     # Anyone may call this URL: refuse an unregistered issuer or client id before anything
     # (a state, a nonce, our first signing key) is written.
-    if DbToolConf()._row(params["iss"], params.get("client_id") or None) is None:
+    registration = DbToolConf()._row(params["iss"], params.get("client_id") or None)
+    if registration is None:
         raise LaunchError("No active platform registration matches this issuer and client id.")
     request = _flask_request(params)
-    session = _SessionService(request)
+    binding = lti_storage.new_login_binding(params)
+    session = _SessionService(request, binding)
     login = _Login(request, DbToolConf(), session_service=session)
     login.pass_params_to_launch({"iss": params["iss"], "client_id": params.get("client_id")})
     try:
-        return login.get_redirect_object(ours).get_redirect_url()
+        url = login.get_redirect_object(ours).get_redirect_url()
     except (OIDCException, LtiException) as error:
         raise LaunchError(str(error)) from error
+    return LoginStart(url, session.last_state or "", session.last_nonce or "", binding, registration)
+
+
+def launch_registration(state: str | None) -> LtiRegistration | None:
+    """The active registration whose login issued `state`, while the state is unused."""
+    if not state or len(state) > 200:
+        return None
+    params = _SessionService(_flask_request({"state": state})).get_state_params(state)
+    if not isinstance(params, dict):
+        return None
+    return DbToolConf()._row(str(params.get("iss")), params.get("client_id") or None)
 
 
 def purge_expired_states(now: datetime | None = None) -> int:
@@ -481,12 +527,18 @@ class LaunchResult:
     registration: LtiRegistration
 
 
-def validate_launch(form: dict[str, str]) -> tuple[dict[str, Any], LtiRegistration]:
-    """Validate an id_token post; the verified claims and the registration."""
+def validate_launch(
+    form: dict[str, str], proof: lti_storage.BrowserProof | None = None
+) -> tuple[dict[str, Any], LtiRegistration]:
+    """Validate an id_token post; the verified claims and the registration. `proof` is what the
+    request shows of the browser that ran the login (see `lti_storage.confirm_browser`, whose
+    StorageCheck and NewWindow pass through); the method that confirmed it ends up in
+    `claims["ripple:kept_safe_by"]`."""
     request = _flask_request(form)
     launch = _Launch(
         request, DbToolConf(), session_service=_SessionService(request), requests_session=_http()
     )
+    launch.proof = proof
     launch.set_jwt_verify_options({"verify_aud": False, "require": ["exp", "iat", "iss", "sub"]})
     try:
         launch.validate()
@@ -498,6 +550,7 @@ def validate_launch(form: dict[str, str]) -> tuple[dict[str, Any], LtiRegistrati
     title = context.get("title") if isinstance(context, dict) else None
     lti_deployments.admit(row, claims[CLAIM + "deployment_id"], title if isinstance(title, str) else None)
     claims[ID_TOKEN_KID] = (launch._jwt.get("header") or {}).get("kid")  # noqa: SLF001
+    claims["ripple:kept_safe_by"] = str(launch.method)
     return claims, row
 
 

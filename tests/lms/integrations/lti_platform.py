@@ -3,12 +3,19 @@
 The platform's web services (JWKS, OAuth2 token, AGS line items and scores, NRPS roster) are
 served over HTTP on 127.0.0.1; its login/launch step (what the platform does in the browser)
 runs in the test, which carries the redirects between the platform and Ripple's test client.
+
+For browser tests it also has the platform side of 1EdTech Platform Storage
+("LTI postMessage Storage"): a course page that frames Ripple beside a named storage frame
+answering lti.put_data and lti.get_data (and lti.capabilities on the page itself), each
+checking the message's origin. `browser_url` is the address browsers use for the platform (a
+name of its own, another site than Ripple's 127.0.0.1), while Ripple calls its services at `url`.
 """
 
 from __future__ import annotations
 
+import json
 import typing as t
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -22,6 +29,79 @@ from tests.lms.integrations.conftest import serve
 
 CLIENT_ID = "ripple-tool"
 DEPLOYMENT_ID = "deployment-1"
+STORAGE_FRAME = "post_message_forwarding"
+TOOL_FRAME = "ripple-tool"
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+# The course page: the storage frame loads first, then Ripple's login in the tool frame. The page
+# itself answers lti.capabilities (when offered) for messages from Ripple's origin only.
+_COURSE_PAGE = """<!doctype html><html lang="en"><title>Patrol 101</title><h1>Patrol 101</h1>
+%(frames)s
+<iframe name="ripple-tool" id="tool" title="Ripple" width="1100" height="900"></iframe>
+<script>
+var TOOL = %(tool)s;
+window.addEventListener("message", function (event) {
+  var m = event.data;
+  if (!%(capabilities)s || !m || m.subject !== "lti.capabilities" || event.origin !== TOOL) return;
+  event.source.postMessage({subject: "lti.capabilities.response", message_id: m.message_id,
+    supported_messages: [{subject: "lti.put_data", frame: %(storage)s},
+                         {subject: "lti.get_data", frame: %(storage)s}]}, event.origin);
+});
+function start() { document.getElementById("tool").src = %(login)s; }
+var storage = document.getElementsByName(%(storage)s)[0];
+if (storage) { storage.addEventListener("load", start); } else { start(); }
+</script></html>"""
+
+# The storage frame: values kept per sender origin, answers only to Ripple's origin (and to the
+# origin the message came from). window.lti_log records every message it saw.
+_STORAGE_FRAME = """<!doctype html><html lang="en"><title>Platform storage</title><script>
+var TOOL = %(tool)s, MODE = %(mode)s, EVIL = %(evil)s;
+var store = {};
+window.lti_log = [];
+window.addEventListener("message", function (event) {
+  var m = event.data;
+  if (!m || typeof m !== "object" || typeof m.subject !== "string") return;
+  window.lti_log.push({subject: m.subject, key: m.key, origin: event.origin});
+  if (event.origin !== TOOL) return;
+  var kept = store[event.origin] = store[event.origin] || {};
+  var reply = {message_id: m.message_id, key: m.key};
+  if (m.subject === "lti.put_data") {
+    kept[m.key] = m.value;
+    reply.subject = "lti.put_data.response";
+    reply.value = m.value;
+  } else if (m.subject === "lti.get_data") {
+    reply.subject = "lti.get_data.response";
+    reply.value = kept[m.key];
+    if (MODE === "tamper" && m.key.indexOf("lti_nonce_") === 0) reply.value = "nonce-of-another-login";
+    if (MODE === "forge") {
+      // Another site's frame learns the message id and answers first; ours answers later.
+      window.parent.frames["evil"].postMessage({forge: m.message_id, key: m.key}, EVIL);
+      setTimeout(function () { event.source.postMessage(reply, event.origin); }, 400);
+      return;
+    }
+  } else {
+    return;
+  }
+  event.source.postMessage(reply, event.origin);
+});
+</script></html>"""
+
+# A frame of another site that answers get_data with its own value, from the wrong origin.
+_EVIL_FRAME = """<!doctype html><html lang="en"><title>Another site</title><script>
+window.sent = 0;
+window.addEventListener("message", function (event) {
+  var m = event.data;
+  if (!m || !m.forge) return;
+  window.parent.frames["ripple-tool"].postMessage({subject: "lti.get_data.response",
+    message_id: m.forge, key: m.key, value: "forged-by-another-site"}, "*");
+  window.sent += 1;
+});
+</script></html>"""
 
 
 def _keypair() -> tuple[str, str]:
@@ -71,6 +151,7 @@ class Platform:
         self.private_key, self.public_key = _keypair()
         self.tool_root = tool_root
         self.url = ""
+        self.browser_url = ""
         self.reset()
 
     def reset(self, tool_jwks: dict | None = None):
@@ -82,6 +163,13 @@ class Platform:
         self.tool_jwks = tool_jwks
         self.next_launch: dict = {}  # keyword arguments of launch() for the browser's next /auth
         self.deep_link_items: list[dict] = []
+        # Platform storage: the frame named in lti_storage_target (None: not offered), whether
+        # the course page answers lti.capabilities, and "tamper" (get_data answers another
+        # nonce) or "forge" (a frame of another origin answers get_data first) for hostile runs.
+        self.storage_target: str | None = None
+        self.capabilities = False
+        self.storage_mode = ""
+        self.evil_url = ""
 
     # --- the platform's registration of Ripple -----------------------------------------------
     def registration(self, tool_jwks: dict) -> Registration:
@@ -152,12 +240,34 @@ class Platform:
             """The platform's OIDC authorisation endpoint, as a browser reaches it: answers with
             the self-submitting id_token form to the tool's redirect URI."""
             form = self.launch(request.url, **self.next_launch)
+            target = (
+                f'<input type="hidden" name="lti_storage_target" value="{self.storage_target}">'
+                if self.storage_target
+                else ""
+            )
             return (
                 f'<!doctype html><title>Launching</title><form id="f" method="post" action="{form["launch_url"]}">'
                 f'<input type="hidden" name="id_token" value="{form["id_token"]}">'
-                f'<input type="hidden" name="state" value="{form["state"]}"></form>'
+                f'<input type="hidden" name="state" value="{form["state"]}">{target}</form>'
                 '<script>document.getElementById("f").submit()</script>'
             )
+
+        @app.get("/course/page")
+        def course_page():
+            """A course page: Ripple in an iframe, beside the platform's storage frame."""
+            return self.course_page(request.args["user"])
+
+        @app.get("/storage")
+        def storage_frame():
+            return _STORAGE_FRAME % {
+                "tool": json.dumps(_origin(self.tool_root)),
+                "mode": json.dumps(self.storage_mode),
+                "evil": json.dumps(_origin(self.evil_url)) if self.evil_url else '""',
+            }
+
+        @app.get("/evil")
+        def evil_frame():
+            return _EVIL_FRAME
 
         @app.post("/deep-link-return")
         def deep_link_return():
@@ -183,6 +293,7 @@ class Platform:
     def start(self):
         self._server = serve(self.wsgi())
         self.url = self._server.__enter__()
+        self.browser_url = self.browser_url or self.url
         return self
 
     def stop(self):
@@ -192,7 +303,28 @@ class Platform:
     def login_url(self, user_id: str) -> str:
         login = _Login(None, self.conf())
         login.set_lti_message_hint(hint="resource-link-1")
-        return login.prepare_preflight_url(user_id)
+        url = login.prepare_preflight_url(user_id)
+        if self.storage_target:
+            url += "&" + urlencode({"lti_storage_target": self.storage_target})
+        return url
+
+    def course_page(self, user_id: str) -> str:
+        """The platform's page framing Ripple's login (what a browser opens to launch)."""
+        tool = _origin(self.tool_root)
+        frames = ""
+        if self.storage_target or self.capabilities:
+            frames += (
+                f'<iframe name="{STORAGE_FRAME}" src="/storage" title="Platform storage" hidden></iframe>'
+            )
+        if self.storage_mode == "forge":
+            frames += f'<iframe name="evil" src="{self.evil_url}/evil" title="Another site" hidden></iframe>'
+        return _COURSE_PAGE % {
+            "frames": frames,
+            "login": json.dumps(self.login_url(user_id)),
+            "tool": json.dumps(tool),
+            "capabilities": "true" if self.capabilities else "false",
+            "storage": json.dumps(STORAGE_FRAME),
+        }
 
     def launch(
         self,
@@ -246,7 +378,7 @@ def register(coordinator, agency, platform: Platform):
             name="Test Moodle",
             issuer=platform.url,
             client_id=CLIENT_ID,
-            auth_login_url=platform.url + "/auth",
+            auth_login_url=(platform.browser_url or platform.url) + "/auth",
             auth_token_url=platform.url + "/token",
             key_set_url=platform.url + "/jwks",
             auth_audience=None,
