@@ -7,7 +7,9 @@ So a launched session's cookie is `SameSite=None; Secure; Partitioned` (HTTPS, a
 addresses, which browsers treat as secure); an LTI launch opened in a top-level window keeps an
 ordinary first-party cookie (`SameSite=None; Secure`), and other sessions keep `Lax`. Sessions
 opened from a package (`session["package"]` for SCORM, lms/packaging/reporting.py, whose framing
-rule is the package's own; `session["cmi5"]`) are always partitioned: the LMS frames them.
+rule is the package's own; `session["cmi5"]`) get `SameSite=None; Secure`, not yet partitioned:
+the package's launch sets an ordinary cookie before the session knows it is a package's, and
+two cookies of one name (one partitioned) lose the session.
 
 When an LTI launch showed that the browser keeps no cookie of ours in the frame (it was
 confirmed by platform storage and no login cookie came back), the pages carry the session
@@ -62,7 +64,7 @@ class LtiAwareSessionInterface(RippleSessionInterface):
 
     def get_cookie_partitioned(self, app: Flask) -> bool:
         lti = _launched()
-        if ((lti is not None and lti.get("partitioned")) or _packaged()) and self._cross_site():
+        if lti is not None and lti.get("partitioned") and self._cross_site():
             return True
         return super().get_cookie_partitioned(app)
 

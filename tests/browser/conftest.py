@@ -60,9 +60,14 @@ def live_server(app):
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     server.url = f"http://127.0.0.1:{server.server_port}"
+    # The server's address is the site's public address (as PUBLIC_BASE_URL is in production),
+    # whichever request (a test client's, on "localhost") happens to come first.
+    before = app.config.get("PUBLIC_BASE_URL")
+    app.config["PUBLIC_BASE_URL"] = server.url
     try:
         yield server
     finally:
+        app.config["PUBLIC_BASE_URL"] = before
         server.shutdown()
         thread.join(timeout=5)
         # Let requests still in flight (a heartbeat, a page the browser asked for last) finish
