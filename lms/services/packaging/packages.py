@@ -147,7 +147,7 @@ def origin_of(header: str | None) -> str | None:
 def create_package(actor: User, agency: Agency, data: PackageInput) -> DispatchPackage:
     """A new package for a target of the agency's catalogue. Flushes; audited."""
     if data.kind not in available_kinds():
-        raise PackageError("Choose SCORM 1.2 or SCORM 2004.", field="kind")
+        raise PackageError("Choose SCORM 1.2, SCORM 2004 or cmi5.", field="kind")
     entry = next((e for e in launch_targets.catalogue(agency.id) if e.target == data.target), None)
     if entry is None:
         raise PackageError("Choose one of the published courses or scenarios listed.", field="target")
