@@ -91,7 +91,7 @@ class Config:
     CALIBRATION_MAX_PER_AGENCY = int(os.environ.get("CALIBRATION_MAX_PER_AGENCY", "3"))
     # LTI login initiations per client address (each stores a state and a nonce).
     LTI_LOGIN_RATE_LIMIT = os.environ.get("LTI_LOGIN_RATE_LIMIT", "30 per minute")
-    # SCORM package launches per client address (each stores a launch token).
+    # SCORM and cmi5 package launches per client address (each stores a token or calls the LMS).
     PACKAGE_LAUNCH_RATE_LIMIT = os.environ.get("PACKAGE_LAUNCH_RATE_LIMIT", "30 per minute")
     # How long a package's launch token may wait for its redemption (one browser redirect).
     PACKAGE_LAUNCH_TOKEN_SECONDS = int(os.environ.get("PACKAGE_LAUNCH_TOKEN_SECONDS", "120"))

@@ -81,9 +81,11 @@ def base_url() -> str:
         return stored.base_url
     if not has_request_context():
         return FALLBACK_BASE_URL
-    # Only when remember_base_url could not record it (or in a test_request_context): store
-    # it with the work of this request.
-    return _store(request.url_root.rstrip("/")[:500])
+    # Only when remember_base_url could not record it (or in a test_request_context): the
+    # request's own address, not stored here. Storing it in this request's transaction would
+    # hold the row's insert lock until the request ends, and on PostgreSQL a concurrent first
+    # request (remember_base_url, inserting the same row) would wait on it.
+    return request.url_root.rstrip("/")[:500]
 
 
 def public_url(endpoint: str, **values) -> str:

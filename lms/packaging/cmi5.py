@@ -9,12 +9,14 @@ and nothing of it is stored. "Return to the learning platform" ends the cmi5 ses
 from __future__ import annotations
 
 from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask_limiter.util import get_remote_address
 from flask_login import current_user
 
 from lms.access import public, sign_in, sign_out
 from lms.extensions import db
 from lms.packaging import bp
 from lms.services.packaging import cmi5
+from lms.verify import limiter
 
 
 def _refused(error: cmi5.Cmi5Error):
@@ -36,8 +38,13 @@ def _launch_banner() -> dict:
     return {"cmi5_launch": marker or None}
 
 
+def _launch_rate_limit() -> str:
+    return current_app.config["PACKAGE_LAUNCH_RATE_LIMIT"]
+
+
 @bp.route("/cmi5/<string(maxlength=64):key>/launch")
 @public
+@limiter.limit(_launch_rate_limit, key_func=get_remote_address)  # each launch calls the LMS twice
 def cmi5_launch(key: str):
     try:
         package = cmi5.package_for_launch(key)

@@ -155,6 +155,11 @@ def link_for_token(raw: str) -> LtiRegistrationLink:
             "This registration link is not one Ripple made. Ask the agency's training coordinator "
             "for the link shown under Agency → Integrations."
         )
+    if link.last_used_at is not None:
+        raise RegistrationLinkError(
+            "This registration link was already used to register a platform, and works only once. "
+            "To register again, ask the agency's training coordinator for a new link."
+        )
     if link.withdrawn_at is not None:
         raise RegistrationLinkError(
             "This registration link was withdrawn or replaced by a newer one. Ask the agency's "
@@ -577,7 +582,9 @@ def _store(
                     agency_id=agency.id, registration_id=registration.id, deployment_id=deployment_id
                 )
             )
-    link.last_used_at = utcnow()
+    # A link registers one platform once: a leaked link cannot register a stranger's platform
+    # (whose instructors would get instructor rights here) after the administrator used it.
+    link.last_used_at = link.withdrawn_at = utcnow()
     db.session.flush()
     audit.record(
         None,

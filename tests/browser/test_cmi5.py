@@ -20,6 +20,7 @@ def au(app, db, agency, store_dispute, live_server, lms, monkeypatch):  # noqa: 
     monkeypatch.setitem(app.config, "PUBLIC_BASE_URL", live_server.url)
     package = DispatchPackage(
         agency_id=agency.id,
+        allowed_origins=lms.origins,
         kind="cmi5",
         target="scenario:store-dispute",
         title="Store dispute",

@@ -202,6 +202,16 @@ class LaunchParameters:
     activity_id: str
 
 
+def _split(value: str, what: str):
+    """urlsplit, with a malformed address (`http://[bad`, a bad port) as a Cmi5Error."""
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 (raises on a bad port)
+    except ValueError:
+        raise Cmi5Error(f"{what} is not a well-formed URL.") from None
+    return parts
+
+
 def _url(args, name: str) -> str:
     value = args.get(name)
     if not isinstance(value, str) or not value.strip():
@@ -209,7 +219,8 @@ def _url(args, name: str) -> str:
     value = value.strip()
     if len(value) > MAX_URL:
         raise Cmi5Error(f"The launch's `{name}` is longer than {MAX_URL} characters.")
-    if urlsplit(value).scheme.lower() not in ("http", "https") or not urlsplit(value).hostname:
+    parts = _split(value, f"The launch's `{name}`")
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
         raise Cmi5Error(f"The launch's `{name}` is not an http(s) URL.")
     refused = outbound.check_url(value)
     if refused:
@@ -231,7 +242,12 @@ def _actor(raw) -> tuple[dict[str, Any], str]:
     if not isinstance(account, dict):
         raise Cmi5Error("The launch's `actor` has no `account` (cmi5 identifies learners by account).")
     home, name = account.get("homePage"), account.get("name")
-    if not isinstance(home, str) or urlsplit(home).scheme.lower() not in ("http", "https"):
+    if not isinstance(home, str) or _split(
+        home, "The launch's `actor.account.homePage`"
+    ).scheme.lower() not in (
+        "http",
+        "https",
+    ):
         raise Cmi5Error("The launch's `actor.account.homePage` is not an http(s) URL.")
     if not isinstance(name, str) or text_problem(PackageLearner.learner_id, name, required=True):
         raise Cmi5Error("The launch's `actor.account.name` is empty, too long or has control characters.")
@@ -254,7 +270,7 @@ def parse_launch(args) -> LaunchParameters:
         not isinstance(activity_id, str)
         or not activity_id.strip()
         or len(activity_id) > MAX_URL
-        or not urlsplit(activity_id).scheme
+        or not _split(activity_id, "The launch's `activityId`").scheme
         or text_problem(Cmi5Session.activity_id, activity_id, required=True)
     ):
         raise Cmi5Error("The launch's `activityId` is missing or not an IRI.")
@@ -415,7 +431,7 @@ def _launch_data(http: requests.Session, params: LaunchParameters, token: str) -
         not isinstance(return_url, str)
         or len(return_url) > MAX_URL
         or control_character(return_url, single_line=True)
-        or urlsplit(return_url).scheme.lower() not in ("http", "https")
+        or _split(return_url, "The launch data's `returnURL`").scheme.lower() not in ("http", "https")
     ):
         raise Cmi5Error("The launch data's `returnURL` is not an http(s) URL.")
     return LaunchData(mode, move_on, float(mastery) if mastery is not None else None, return_url, template)
@@ -656,6 +672,21 @@ class Launched:
     redirect_to: str
 
 
+def _from_allowed_lms(package: DispatchPackage, params: LaunchParameters) -> None:
+    """The launch's fetch URL and LRS endpoint must be at one of the package's allowed LMS
+    origins: the package key is public (it is in cmi5.xml), so without this anyone could serve
+    their own fetch URL and launch data and be signed in as any learner of the package."""
+    allowed = set(package.allowed_origins or [])
+    for name, url in (("fetch", params.fetch), ("endpoint", params.endpoint)):
+        origin = packages.origin_of(url)
+        if origin not in allowed:
+            raise Cmi5Error(
+                f"The launch's `{name}` is at {origin or 'an address'}, which is not one of this "
+                "package's allowed LMS addresses. Ask your training coordinator to add the LMS's "
+                "address (and its learning record store's, if that is another) to the package."
+            )
+
+
 def launch(package: DispatchPackage, params: LaunchParameters) -> Launched:
     """Start a cmi5 session from checked launch parameters: fetch the token (once), read the
     launch data, match the learner, open the target, queue `initialized`. Flushes; the caller
@@ -668,6 +699,7 @@ def launch(package: DispatchPackage, params: LaunchParameters) -> Launched:
             "to get a fresh one.",
             used,
         )
+    _from_allowed_lms(package, params)
     _seat_free(package, params.account_name)  # refuse before the LMS's token is spent
     with outbound.session(user_agent="Ripple-cmi5") as http:
         token = _fetch_token(http, params.fetch)

@@ -17,7 +17,7 @@ import uuid
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 from xml.etree import ElementTree
 
 import pytest
@@ -189,6 +189,12 @@ class TestLms:
         if request.path.startswith("/course/"):
             return Response("Back in the LMS")(environ, start_response)
         return Response("no", status=404)(environ, start_response)
+
+    @property
+    def origins(self) -> list[str]:
+        """What the coordinator enters as the package's allowed LMS addresses: the LMS's and its
+        LRS's (two origins here: two ports of 127.0.0.1)."""
+        return [f"{urlsplit(url).scheme}://{urlsplit(url).netloc}" for url in (self.url, self.lrs.url)]
 
     def import_package(self, package_zip: bytes) -> ImportedAu:
         with zipfile.ZipFile(io.BytesIO(package_zip)) as archive:

@@ -24,9 +24,10 @@ SESSION_ID = "https://w3id.org/xapi/cmi5/context/extensions/sessionid"
 
 
 @pytest.fixture
-def package(db, agency, store_dispute):
+def package(db, agency, store_dispute, lms):
     row = DispatchPackage(
         agency_id=agency.id,
+        allowed_origins=lms.origins,
         kind="cmi5",
         target="scenario:store-dispute",
         title="Store dispute",
@@ -123,7 +124,12 @@ def test_the_package_is_a_zip_with_a_cmi5_course_structure(app, package, au, sto
 
 def test_a_course_package_asks_for_completion_only(app, db, agency, lms, course):
     row = DispatchPackage(
-        agency_id=agency.id, kind="cmi5", target=f"course:{course.id}", title="My course", key="course-key"
+        agency_id=agency.id,
+        kind="cmi5",
+        target=f"course:{course.id}",
+        title="My course",
+        key="course-key",
+        allowed_origins=lms.origins,
     )
     db.session.add(row)
     db.session.commit()
@@ -308,7 +314,12 @@ def test_a_course_launch_says_completed_when_the_course_is_done(
 
     course = publish(course_data())
     row = DispatchPackage(
-        agency_id=agency.id, kind="cmi5", target=f"course:{course.id}", title="Basics", key="basics-key"
+        agency_id=agency.id,
+        kind="cmi5",
+        target=f"course:{course.id}",
+        title="Basics",
+        key="basics-key",
+        allowed_origins=lms.origins,
     )
     db.session.add(row)
     db.session.commit()
@@ -392,17 +403,27 @@ def test_launch_data_ripple_cannot_use_gets_a_clear_page(
     assert message in page and "nothing was saved" in page
 
 
-def test_the_lms_may_frame_the_pages_of_its_launch(db, client, lms, au, package, app):
+def test_the_lms_may_frame_the_pages_of_its_launch(db, client, lms, au, package):
     location = open_launch(client, lms.launch(au)).location
-    assert f"frame-ancestors 'self' {lms.url}" in client.get(location).headers["Content-Security-Policy"]
-    package.allowed_origins = ["https://lms.example.com"]
-    db.session.commit()
-    other = app.test_client()
-    location = open_launch(other, lms.launch(au, learner="learner-2")).location
-    policy = other.get(location).headers["Content-Security-Policy"]
-    assert "frame-ancestors 'self' https://lms.example.com" in policy and lms.url not in policy
+    policy = client.get(location).headers["Content-Security-Policy"]
+    assert f"frame-ancestors 'self' {lms.url}" in policy
     client.post("/cmi5/return")
     assert lms.url not in client.get("/").headers.get("Content-Security-Policy", "")
+
+
+def test_a_launch_from_an_lms_the_package_does_not_allow_is_refused(db, client, lms, au, package):
+    """The package key is public (it is in cmi5.xml): a launch whose fetch URL or LRS is not at
+    one of the package's allowed addresses could come from anyone, claiming any learner."""
+    package.allowed_origins = [lms.origins[0]]  # the LMS, but not its LRS
+    db.session.commit()
+    fetched = dict(lms.fetches)
+    page = _nothing_created_by(client, lms.launch(au).url)
+    assert "`endpoint`" in page and "not one of this package" in page
+    package.allowed_origins = ["https://lms.example.com"]
+    db.session.commit()
+    page = _nothing_created_by(client, lms.launch(au).url)
+    assert "`fetch`" in page and "not one of this package" in page
+    assert lms.fetches == fetched  # refused before the LMS's single-use token was spent
 
 
 def test_a_grade_changed_after_the_session_ended_is_said_in_the_next_one(
