@@ -54,6 +54,9 @@ def app(_app):
 
     with _app.app_context():
         _app.config["WTF_CSRF_ENABLED"] = False
+        # Every test starts on the test configuration's public address, whatever an earlier
+        # test (a live server, a monkeypatch undone out of order) left in it.
+        _app.config["PUBLIC_BASE_URL"] = ""
         yield _app
         _empty_all_tables(db)
 

@@ -13,11 +13,11 @@ from tests.lms.packaging.conftest import _lms_server, lms, ralph  # noqa: F401  
 
 
 @pytest.fixture
-def au(app, db, agency, store_dispute, live_server, lms, monkeypatch):  # noqa: F811
+def au(app, db, agency, store_dispute, live_server, lms):  # noqa: F811
     from lms.models import DispatchPackage
     from lms.services.packaging import cmi5
 
-    monkeypatch.setitem(app.config, "PUBLIC_BASE_URL", live_server.url)
+    # live_server makes its address the public one (PUBLIC_BASE_URL) for the test.
     package = DispatchPackage(
         agency_id=agency.id,
         allowed_origins=lms.origins,

@@ -157,12 +157,8 @@ def test_a_learner_plays_a_packaged_scenario_and_the_lms_gets_the_result(
         coordinator, agency, packages.PackageInput(kind, "scenario:store-dispute", None, lms)
     )
     db.session.commit()
-    app.config["PUBLIC_BASE_URL"] = live_server.url
-    try:
-        with app.test_request_context():
-            _, data = packages.build_zip(package)
-    finally:
-        app.config["PUBLIC_BASE_URL"] = ""
+    with app.test_request_context():  # live_server's address is the public one
+        _, data = packages.build_zip(package)
     lms_app.unpack(data)
 
     page.goto(f"{lms}/lms.html")

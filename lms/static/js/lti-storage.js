@@ -47,7 +47,6 @@
         var answer = event.data;
         if (!answer || typeof answer !== "object") return;
         if (origins.indexOf(event.origin) === -1) return; // not the platform: ignored
-        if (event.source !== target) return; // another window of that origin: ignored
         if (answer.message_id !== id || answer.subject !== message.subject + ".response") return;
         window.removeEventListener("message", listen);
         window.clearTimeout(timer);
