@@ -25,7 +25,7 @@ from lms.extensions import db
 from lms.lti import bp
 from lms.models import LtiKey, LtiLaunch, Role
 from lms.security import content_security_policy
-from lms.services import lti, lti_deployments, lti_storage
+from lms.services import launch_targets, lti, lti_deployments, lti_storage
 from lms.services.lti_storage import Method
 from lms.verify import limiter
 
@@ -232,7 +232,7 @@ def context_page():
     return render_template(
         "lti/context.html",
         launch=launch,
-        target=lti.parse_target(launch.target) if launch else None,
+        target=launch_targets.parse_target(launch.target) if launch else None,
         instructor=launch is not None and lti._is_instructor(launch.roles or []),  # noqa: SLF001
     )
 
@@ -263,7 +263,7 @@ def deep_link():
             "Open Ripple from your learning platform's “add content” to link courses and scenarios.", "info"
         )
         return redirect(url_for("lti.context_page"))
-    entries = lti.catalogue(launch.agency_id)
+    entries = launch_targets.catalogue(launch.agency_id)
     if request.method == "POST":
         try:
             return_url, token = lti.deep_link_response(launch, request.form.getlist("target"))

@@ -681,17 +681,13 @@ def handle_launch(claims: dict[str, Any], registration: LtiRegistration) -> Laun
 # --- deep linking -------------------------------------------------------------------------------------
 
 
-parse_target = launch_targets.parse_target
-catalogue = launch_targets.catalogue
-
-
 def deep_link_response(launch: LtiLaunch, targets: list[str]) -> tuple[str, str]:
     """The signed LtiDeepLinkingResponse for the chosen items: (return URL, JWT)."""
     from pylti1p3.deep_link import DeepLink
 
     if launch.deep_linking is None or launch.message_type != "LtiDeepLinkingRequest":
         raise LaunchError("This launch did not ask for content.")
-    offered = {entry.target: entry for entry in catalogue(launch.agency_id)}
+    offered = {entry.target: entry for entry in launch_targets.catalogue(launch.agency_id)}
     chosen = [offered[t] for t in targets if t in offered]
     if not chosen:
         raise LaunchError("Choose at least one course or scenario.")

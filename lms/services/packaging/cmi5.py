@@ -766,12 +766,9 @@ def opened_url(session: Cmi5Session) -> str:
 
 
 def frame_origins(session: Cmi5Session) -> list[str]:
-    """The LMS origins that may frame the session's pages: the package's allowed origins, or
-    else the origin of the LMS's returnURL."""
+    """The LMS origins that may frame the session's pages: the package's allowed origins (a
+    launch is only accepted from them, see _from_allowed_lms)."""
     origins = [o for o in (session.package.allowed_origins or []) if isinstance(o, str)]
-    if not origins and session.return_url:
-        parts = urlsplit(session.return_url)
-        origins = [f"{parts.scheme}://{parts.netloc}"]
     return [o for o in origins if o.startswith(("https://", "http://")) and " " not in o and ";" not in o][
         :10
     ]
