@@ -9,7 +9,7 @@ export FLASK_APP := wsgi
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run serve worker test test-fast bench load faults db lint format clean browser-deps browser-npm help
+.PHONY: run serve worker test test-fast bench load faults db lint format clean system-deps browser-deps browser-npm help
 
 help:
 	@echo "make run    - set up, migrate, load demo data, serve on http://$(HOST):$(PORT)"
@@ -26,7 +26,7 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	@touch $(STAMP)
 
-db: $(STAMP)
+db: $(STAMP) system-deps
 	$(BIN)/flask db upgrade
 	$(BIN)/flask seed-demo
 
@@ -44,6 +44,14 @@ serve: db
 worker: $(STAMP)
 	@test -n "$$CELERY_BROKER_URL" || { echo "Set CELERY_BROKER_URL (e.g. redis://127.0.0.1:6379/0)"; exit 2; }
 	PYTHONPATH=$(CURDIR) $(BIN)/celery -A lms.worker worker -B --loglevel INFO --concurrency $${WORKER_CONCURRENCY:-2} --queues ripple
+
+# SAML signatures are made and checked by xmlsec1 (pysaml2 calls it), from Debian.
+system-deps:
+	@command -v xmlsec1 >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "Installing Debian's xmlsec1 for SAML sign-in"; \
+	    (apt-get install -y -qq xmlsec1 >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq xmlsec1 >/dev/null)); \
+	  else echo "xmlsec1 is not installed: SAML sign-in will not work (apt-get install xmlsec1)"; fi; }
 
 # The browser tests drive Debian's Chromium; install it when we are allowed to.
 browser-deps:
@@ -68,10 +76,10 @@ $(BROWSER_NPM): tests/browser/package.json tests/browser/package-lock.json
 
 browser-npm: $(BROWSER_NPM)
 
-test: $(STAMP) browser-deps browser-npm
+test: $(STAMP) system-deps browser-deps browser-npm
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-test-fast: $(STAMP)
+test-fast: $(STAMP) system-deps
 	$(BIN)/python -m pytest -m "not browser and not slow" $(PYTEST_ARGS)
 
 bench: $(STAMP)

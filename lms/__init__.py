@@ -58,6 +58,7 @@ def create_app(config: type | dict | None = None) -> Flask:
     from lms.auth import bp as auth_bp
     from lms.author import bp as author_bp
     from lms.compliance import bp as compliance_bp
+    from lms.identity import bp as identity_bp
     from lms.integrations import bp as integrations_bp
     from lms.learn import bp as learn_bp
     from lms.lti import bp as lti_bp
@@ -79,6 +80,7 @@ def create_app(config: type | dict | None = None) -> Flask:
         lti_bp,
         api_bp,
         integrations_bp,
+        identity_bp,
         packaging_bp,
         activity_bp,
         training_bp,

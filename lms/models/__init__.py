@@ -16,6 +16,7 @@ from lms.models.courses import (
     DueDateChange,
     ItemCompletion,
 )
+from lms.models.identity import ExternalIdentity, IdentityProvider
 from lms.models.imports import RosterImport
 from lms.models.integrations import (
     ApiToken,
@@ -62,7 +63,9 @@ __all__ = [
     "DELIVERY_METHODS",
     "DispatchPackage",
     "DueDateChange",
+    "ExternalIdentity",
     "GradeDelivery",
+    "IdentityProvider",
     "ItemCompletion",
     "LinkPurpose",
     "LrsSettings",

@@ -56,6 +56,14 @@ class Agency(db.Model):
     time_zone: Mapped[str] = mapped_column(
         String(64), default="America/New_York", server_default="America/New_York"
     )
+    # Sign-in policy (lms.services.identity.policy): SSO the only way in for the agency's
+    # people; a second factor required of staff (after a grace period from when it was turned
+    # on); how long an idle session lives.
+    sso_only: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    mfa_for_staff: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    mfa_grace_days: Mapped[int] = mapped_column(Integer, default=14, server_default="14")
+    mfa_required_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    idle_minutes: Mapped[int] = mapped_column(Integer, default=30, server_default="30")
 
     units: Mapped[list[Unit]] = relationship(back_populates="agency", order_by="Unit.name")
 
