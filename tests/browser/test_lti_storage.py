@@ -166,7 +166,12 @@ def test_a_storage_answer_from_another_origin_is_ignored(open_browser, platform)
     ripple = _open_course_page(page, platform)
     # The forged answers (another site's value) came first and were ignored: the platform's
     # own answers, which came later, opened the launch.
-    expect(ripple.get_by_text("Lena Launch").first).to_be_visible(timeout=WAIT)
+    try:
+        expect(ripple.locator(".account .who")).to_contain_text("Lena Launch", timeout=WAIT)
+    except AssertionError:  # say what the frame showed instead (this test once failed in CI)
+        frame = page.frame(name="ripple-tool")
+        shown = frame.evaluate("() => document.body ? document.body.innerText.slice(0, 800) : ''") if frame else ""
+        raise AssertionError(f"the launch did not open: {frame.url if frame else 'no frame'}: {shown}") from None
     assert page.frame(name="evil").evaluate("() => window.sent") == 2
 
 

@@ -53,8 +53,15 @@ window.addEventListener("message", function (event) {
                          {subject: "lti.get_data", frame: %(storage)s}]}, event.origin);
 });
 function start() { document.getElementById("tool").src = %(login)s; }
-var storage = document.getElementsByName(%(storage)s)[0];
-if (storage) { storage.addEventListener("load", start); } else { start(); }
+// The login starts once every helper frame (storage, and the other site's in hostile runs) has
+// loaded, so none of them can miss Ripple's first message.
+var waiting = [document.getElementsByName(%(storage)s)[0], document.getElementsByName("evil")[0]]
+  .filter(Boolean);
+var left = waiting.length;
+waiting.forEach(function (frame) {
+  frame.addEventListener("load", function () { if (--left === 0) start(); });
+});
+if (!left) start();
 </script></html>"""
 
 # The storage frame: values kept per sender origin, answers only to Ripple's origin (and to the
