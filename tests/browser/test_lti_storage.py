@@ -170,8 +170,14 @@ def test_a_storage_answer_from_another_origin_is_ignored(open_browser, platform)
         expect(ripple.locator(".account .who")).to_contain_text("Lena Launch", timeout=WAIT)
     except AssertionError:  # say what the frame showed instead (this test once failed in CI)
         frame = page.frame(name="ripple-tool")
-        shown = frame.evaluate("() => document.body ? document.body.innerText.slice(0, 800) : ''") if frame else ""
-        raise AssertionError(f"the launch did not open: {frame.url if frame else 'no frame'}: {shown}") from None
+        shown = (
+            frame.evaluate("() => document.body ? document.body.innerText.slice(0, 800) : ''")
+            if frame
+            else ""
+        )
+        raise AssertionError(
+            f"the launch did not open: {frame.url if frame else 'no frame'}: {shown}"
+        ) from None
     assert page.frame(name="evil").evaluate("() => window.sent") == 2
 
 
